@@ -1,0 +1,14 @@
+import type { Migration } from 'kysely';
+import type { MigrationOptions } from './options';
+import { coreTables } from './20261126000100_core_tables';
+import { rollups } from './20261126000200_rollups';
+import { storagePolicies } from './20261126000300_storage_policies';
+
+/** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
+export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
+  return {
+    '20261126000100_core_tables': coreTables(opts),
+    '20261126000200_rollups': rollups(opts),
+    '20261126000300_storage_policies': storagePolicies(opts),
+  };
+}

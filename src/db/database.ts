@@ -1,0 +1,137 @@
+import { Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config';
+import type { Database } from './schema';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/embedded-database';
+
+export type StorageMode = 'embedded' | 'timescale' | 'postgres';
+export type QueryClass = 'simple' | 'aggregate';
+
+/** Receives every statement Kysely runs: metrics, the slow-query log and tests subscribe here. */
+export type QueryListener = (event: LogEvent) => void;
+
+export interface DatabaseHandle {
+  /** Primary: writes and anything that must read its own writes. */
+  readonly db: Kysely<Database>;
+  /** Replica when DATABASE_READONLY_URL is set, otherwise the primary. */
+  readonly readDb: Kysely<Database>;
+  readonly pool: pg.Pool;
+  readonly readPool: pg.Pool;
+  readonly mode: StorageMode;
+  /** TimescaleDB features are in use (embedded and timescale modes). */
+  readonly timescale: boolean;
+  readonly statementTimeoutMs: Readonly<Record<QueryClass, number>>;
+  addQueryListener(listener: QueryListener): () => void;
+  close(): Promise<void>;
+}
+
+// numeric and bigint stay strings (exact); timestamps become Dates. int8 counts fit doubles here.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
+
+export interface OpenDatabaseOptions {
+  /** Embedded only: keep the database in memory instead of DATA_DIR (tests). */
+  inMemory?: boolean;
+}
+
+export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
+  const listeners = new Set<QueryListener>();
+  const log = (event: LogEvent) => {
+    for (const l of listeners) l(event);
+  };
+  let embedded: EmbeddedDatabase | undefined;
+  let primaryPool: pg.Pool;
+  let readPool: pg.Pool;
+  const poolCfg = config.database.pool;
+
+  if (!config.database.url) {
+    embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir);
+    // PGlite is single-connection: one socket, and the pool queues statements client-side.
+    primaryPool = new pg.Pool({
+      host: '127.0.0.1',
+      port: embedded.port,
+      user: 'postgres',
+      database: 'postgres',
+      max: 1,
+      idleTimeoutMillis: 0,
+      connectionTimeoutMillis: 0,
+    });
+    readPool = primaryPool;
+  } else {
+    const make = (url: string) =>
+      new pg.Pool({
+        connectionString: url,
+        max: poolCfg.max,
+        min: poolCfg.min,
+        connectionTimeoutMillis: poolCfg.acquireTimeoutMs,
+        idleTimeoutMillis: poolCfg.idleTimeoutMs,
+        maxLifetimeSeconds: poolCfg.maxLifetimeSeconds,
+        application_name: 'analytics-gateway',
+      });
+    primaryPool = make(config.database.url);
+    readPool = config.database.readonlyUrl ? make(config.database.readonlyUrl) : primaryPool;
+  }
+  // An idle client that errors (server restart) must not crash the process; pg reconnects.
+  primaryPool.on('error', () => undefined);
+  if (readPool !== primaryPool) readPool.on('error', () => undefined);
+
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: primaryPool }), log });
+  const readDb =
+    readPool === primaryPool ? db : new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }), log });
+
+  let mode: StorageMode;
+  try {
+    mode = embedded ? 'embedded' : await detectServerMode(db, config.database.mode);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    if (readDb !== db) await readDb.destroy().catch(() => undefined);
+    throw err;
+  }
+
+  return {
+    db,
+    readDb,
+    pool: primaryPool,
+    readPool,
+    mode,
+    timescale: mode !== 'postgres',
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    addQueryListener(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await db.destroy();
+      if (readDb !== db) await readDb.destroy();
+      if (embedded) await embedded.close();
+    },
+  };
+}
+
+async function detectServerMode(db: Kysely<Database>, wanted: Config['database']['mode']): Promise<StorageMode> {
+  if (wanted === 'postgres') return 'postgres';
+  const { rows } = await sql<{ installed: boolean; available: boolean }>`
+    SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS installed,
+           EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb') AS available`.execute(db);
+  const has = Boolean(rows[0]?.installed || rows[0]?.available);
+  if (wanted === 'timescale' && !has) {
+    throw new Error('DATABASE_MODE: timescale was asked for, but the server at DATABASE_URL has no timescaledb extension');
+  }
+  return has ? 'timescale' : 'postgres';
+}
+
+/**
+ * Runs `fn` in a transaction whose statement timeout is the one of its class. SET LOCAL dies
+ * with the transaction, so this is safe behind PgBouncer in transaction mode.
+ */
+export async function withStatementTimeout<T>(
+  handle: Pick<DatabaseHandle, 'statementTimeoutMs'>,
+  db: Kysely<Database>,
+  queryClass: QueryClass,
+  fn: (trx: Transaction<Database>) => Promise<T>,
+): Promise<T> {
+  const ms = handle.statementTimeoutMs[queryClass];
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
+    return fn(trx);
+  });
+}

@@ -1,0 +1,162 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Table types for Kysely; they mirror db/migrations and are the only description of rows. */
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** pg returns numeric and bigint as strings; we keep them strings at the edge and convert in services. */
+type Numeric = ColumnType<string, number | string, number | string>;
+type BigIntCol = ColumnType<string, number | string | bigint, number | string | bigint>;
+
+export type Role = 'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING';
+
+export interface OrgsTable {
+  id: string;
+  name: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ProjectsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  org_id: string;
+  name: string;
+  /** sha256 of the secret; the secret itself is never stored. */
+  key_hash: string;
+  /** First characters of the key, for people to recognise it in listings. */
+  key_prefix: string;
+  role: Role;
+  project_ids: ColumnType<string[] | null, string[] | null, string[] | null>;
+  created_at: Generated<Timestamp>;
+  revoked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  last_used_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+export interface ModelPricesTable {
+  provider: string;
+  model: string;
+  prompt_usd_per_1k: Numeric;
+  completion_usd_per_1k: Numeric;
+  cached_usd_per_1k: Numeric;
+  effective_from: Timestamp;
+}
+
+export interface TracesTable {
+  ts: Timestamp;
+  id: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  org_id: string;
+  project_id: string;
+  provider: string;
+  model: string;
+  operation: string;
+  user_id: string | null;
+  session_id: string | null;
+  environment: string;
+  status_code: number;
+  error_type: string | null;
+  duration_ms: number;
+  ttft_ms: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  total_tokens: number;
+  prompt_cost_usd: Numeric;
+  completion_cost_usd: Numeric;
+  total_cost_usd: Numeric;
+  input: string | null;
+  output: string | null;
+  metadata: ColumnType<Record<string, unknown>, string | Record<string, unknown>, string | Record<string, unknown>>;
+  tags: ColumnType<string[], string[], string[]>;
+}
+
+export interface ScoresTable {
+  id: Generated<string>;
+  trace_id: string;
+  ts: Timestamp;
+  org_id: string;
+  project_id: string;
+  name: string;
+  value: number | null;
+  label: string | null;
+  source: 'human' | 'llm' | 'heuristic';
+  comment: string | null;
+}
+
+export interface ExportJobsTable {
+  id: Generated<string>;
+  org_id: string;
+  requested_by: string;
+  format: string;
+  filter: ColumnType<Record<string, unknown>, string, string>;
+  status: string;
+  row_count: BigIntCol | null;
+  location: string | null;
+  error: string | null;
+  created_at: Generated<Timestamp>;
+  finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+}
+
+/** One row per (bucket, org, project, provider, model, environment); same columns in every rollup. */
+export interface RollupTable {
+  bucket: Timestamp;
+  org_id: string;
+  project_id: string;
+  provider: string;
+  model: string;
+  environment: string;
+  request_count: BigIntCol;
+  error_count: BigIntCol;
+  duration_sum: number;
+  duration_min: number;
+  duration_max: number;
+  ttft_sum: number | null;
+  ttft_count: BigIntCol;
+  ttft_min: number | null;
+  ttft_max: number | null;
+  prompt_tokens_sum: BigIntCol;
+  completion_tokens_sum: BigIntCol;
+  cached_tokens_sum: BigIntCol;
+  total_tokens_sum: BigIntCol;
+  total_tokens_min: number;
+  total_tokens_max: number;
+  prompt_cost_sum: Numeric;
+  completion_cost_sum: Numeric;
+  total_cost_sum: Numeric;
+  total_cost_min: Numeric;
+  total_cost_max: Numeric;
+  latency_hist: ColumnType<number[], never, never>;
+}
+
+export interface RollupStateTable {
+  rollup: string;
+  refreshed_to: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  projects: ProjectsTable;
+  api_keys: ApiKeysTable;
+  model_prices: ModelPricesTable;
+  traces: TracesTable;
+  scores: ScoresTable;
+  export_jobs: ExportJobsTable;
+  traces_1min: RollupTable;
+  traces_1hour: RollupTable;
+  traces_1day: RollupTable;
+  rollup_state: RollupStateTable;
+}
+
+export type RollupName = 'traces_1min' | 'traces_1hour' | 'traces_1day';
+export type TraceRow = Selectable<TracesTable>;
+export type NewTrace = Insertable<TracesTable>;
+export type ScoreRow = Selectable<ScoresTable>;
+export type ProjectRow = Selectable<ProjectsTable>;

@@ -52,7 +52,7 @@ const EnvSchema = z.object({
   ROLLUP_REFRESH_INTERVAL_MS: int(60000, 0),
   RETENTION_DAYS: int(90, 1),
   MAX_SERIES_POINTS: int(1000, 10, 100000),
-  DEMO_DATA: bool.default('true'),
+  DEMO_DATA: bool.default(true),
   DEMO_TRACES: int(120000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
   REDIS_URL: redisUrl.optional(),

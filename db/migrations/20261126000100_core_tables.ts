@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { MigrationOptions } from './options';
+import type { MigrationOptions } from './rollup-definitions';
 
 export function coreTables(opts: MigrationOptions) {
   return {

@@ -1,37 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { HIST_BUCKETS, HIST_MAX_MS, ROLLUPS, type MigrationOptions } from './options';
-
-/**
- * The aggregate body shared by TimescaleDB's continuous aggregates and the plain-mode
- * refresh job, so that both modes compute exactly the same numbers.
- */
-export function rollupSelectSql(bucket: string): string {
-  return `
-    SELECT time_bucket(INTERVAL '${bucket}', ts) AS bucket,
-           org_id, project_id, provider, model, environment,
-           count(*) AS request_count,
-           count(*) FILTER (WHERE status_code >= 400) AS error_count,
-           sum(duration_ms) AS duration_sum,
-           min(duration_ms) AS duration_min,
-           max(duration_ms) AS duration_max,
-           sum(ttft_ms) AS ttft_sum,
-           count(ttft_ms) AS ttft_count,
-           min(ttft_ms) AS ttft_min,
-           max(ttft_ms) AS ttft_max,
-           sum(prompt_tokens)::bigint AS prompt_tokens_sum,
-           sum(completion_tokens)::bigint AS completion_tokens_sum,
-           sum(cached_tokens)::bigint AS cached_tokens_sum,
-           sum(total_tokens)::bigint AS total_tokens_sum,
-           min(total_tokens) AS total_tokens_min,
-           max(total_tokens) AS total_tokens_max,
-           sum(prompt_cost_usd) AS prompt_cost_sum,
-           sum(completion_cost_usd) AS completion_cost_sum,
-           sum(total_cost_usd) AS total_cost_sum,
-           min(total_cost_usd) AS total_cost_min,
-           max(total_cost_usd) AS total_cost_max,
-           histogram(ln(greatest(duration_ms, 1)), 0, ln(${HIST_MAX_MS}), ${HIST_BUCKETS}) AS latency_hist
-      FROM traces`;
-}
+import { ROLLUPS, rollupSelectSql, type MigrationOptions } from './rollup-definitions';
 
 const GROUP_BY = 'GROUP BY 1, org_id, project_id, provider, model, environment';
 

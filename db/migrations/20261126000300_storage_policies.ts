@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { MigrationOptions } from './options';
+import type { MigrationOptions } from './rollup-definitions';
 
 /**
  * Compression after 7 days and 90-day retention in TimescaleDB modes. Plain PostgreSQL has

@@ -1,5 +1,5 @@
 import type { Migration } from 'kysely';
-import type { MigrationOptions } from './options';
+import type { MigrationOptions } from './rollup-definitions';
 import { coreTables } from './20261126000100_core_tables';
 import { rollups } from './20261126000200_rollups';
 import { storagePolicies } from './20261126000300_storage_policies';

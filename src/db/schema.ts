@@ -3,6 +3,7 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 /** Table types for Kysely; they mirror db/migrations and are the only description of rows. */
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 /** pg returns numeric and bigint as strings; we keep them strings at the edge and convert in services. */
 type Numeric = ColumnType<string, number | string, number | string>;
 type BigIntCol = ColumnType<string, number | string | bigint, number | string | bigint>;
@@ -12,14 +13,14 @@ export type Role = 'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING';
 export interface OrgsTable {
   id: string;
   name: string;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export interface ProjectsTable {
   id: string;
   org_id: string;
   name: string;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
 }
 
 export interface ApiKeysTable {
@@ -32,7 +33,7 @@ export interface ApiKeysTable {
   key_prefix: string;
   role: Role;
   project_ids: ColumnType<string[] | null, string[] | null, string[] | null>;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
   revoked_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
   last_used_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
@@ -100,7 +101,7 @@ export interface ExportJobsTable {
   row_count: BigIntCol | null;
   location: string | null;
   error: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: CreatedAt;
   finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
 }
 

@@ -1,0 +1,29 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { Logger } from 'pino';
+import { ErrorCode, fromDatabaseError, isExpectedCode } from '../shared/errors';
+
+/**
+ * Apollo formatError: coded errors pass through; database failures become their codes;
+ * everything else is masked (outside development) and logged with enough to find it.
+ */
+export function createErrorFormatter(opts: { maskInternal: boolean; logger: Logger }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const dbError = fromDatabaseError(original);
+    if (dbError) {
+      return { message: dbError.message, path: formatted.path, extensions: { code: dbError.extensions.code } };
+    }
+    if (isExpectedCode(formatted.extensions?.code)) {
+      const { stacktrace: _s, exception: _e, ...ext } = (formatted.extensions ?? {}) as Record<string, unknown>;
+      return { ...formatted, extensions: ext };
+    }
+    opts.logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL request');
+    if (!opts.maskInternal) return formatted;
+    return {
+      message: 'Internal server error',
+      path: formatted.path,
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,60 @@
+import { ConfigError, loadConfig, type Config } from './config';
+import { createLogger } from './logger';
+import { startGateway } from './app';
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config);
+  const started = Date.now();
+  const gateway = await startGateway(config, logger);
+  logger.info({ url: gateway.url, mode: gateway.services.database.mode, startupMs: Date.now() - started }, 'gateway listening');
+
+  if (gateway.demoKeys.length) {
+    const lines = [
+      '',
+      `  Observatory Analytics Gateway is running at ${gateway.url}`,
+      `  Storage: embedded PGlite + TimescaleDB in ${config.dataDir} (demo data)`,
+      '  Demo API keys (send as "Authorization: Bearer <key>"):',
+      ...gateway.demoKeys.map((k) => `    ${k.role.padEnd(9)} ${k.orgId.padEnd(14)} ${k.key}`),
+      '',
+      `  Try: curl -s ${gateway.url} -H 'content-type: application/json' \\`,
+      `         -H 'authorization: Bearer ${gateway.demoKeys[0]?.key}' \\`,
+      `         -d '{"query":"{ viewer { orgId role } traces(first: 3) { nodes { id model totalCostUsd } } }"}'`,
+      '',
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    gateway
+      .stop()
+      .then(() => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      })
+      .catch((err) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  process.stderr.write(`Failed to start: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

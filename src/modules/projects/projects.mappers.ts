@@ -1,0 +1,3 @@
+import type { ProjectRow } from '../../db/schema';
+
+export type ProjectParent = ProjectRow;

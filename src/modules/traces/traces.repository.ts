@@ -1,0 +1,118 @@
+import { sql, type ExpressionBuilder, type Expression, type Kysely, type SqlBool } from 'kysely';
+import type { Scope } from '../../auth/viewer';
+import type { Database, TraceRow } from '../../db/schema';
+import type { CursorPosition } from './cursor';
+
+/** A filter after validation: dates resolved, lists non-empty or absent. */
+export interface TraceFilter {
+  from?: Date;
+  to?: Date;
+  projectIds?: readonly string[];
+  providers?: readonly string[];
+  models?: readonly string[];
+  userIds?: readonly string[];
+  sessionIds?: readonly string[];
+  environments?: readonly string[];
+  operations?: readonly string[];
+  status?: 'OK' | 'ERROR';
+  statusCodes?: readonly number[];
+  tags?: readonly string[];
+  minCostUsd?: number;
+  maxCostUsd?: number;
+  minDurationMs?: number;
+  maxDurationMs?: number;
+  minTokens?: number;
+  maxTokens?: number;
+}
+
+export type TraceOrderField = 'TIMESTAMP' | 'COST' | 'DURATION' | 'TOKENS';
+export type SortDirection = 'ASC' | 'DESC';
+
+const ORDER_COLUMN = {
+  TIMESTAMP: null,
+  COST: 'total_cost_usd',
+  DURATION: 'duration_ms',
+  TOKENS: 'total_tokens',
+} as const;
+
+/** A trace row plus the exact sort-key text the cursor needs. */
+export type TraceRowWithKey = TraceRow & { ts_key: string };
+
+type TracesEB = ExpressionBuilder<Database, 'traces'>;
+
+/** The tenant boundary and every filter, as one condition. Scope is not optional. */
+export function traceConditions(eb: TracesEB, scope: Scope, f: TraceFilter): Expression<SqlBool> {
+  const c: Expression<SqlBool>[] = [eb('traces.org_id', '=', scope.orgId)];
+  if (scope.projectIds) c.push(eb('traces.project_id', 'in', [...scope.projectIds]));
+  if (f.from) c.push(eb('traces.ts', '>=', f.from));
+  if (f.to) c.push(eb('traces.ts', '<', f.to));
+  if (f.projectIds) c.push(eb('traces.project_id', 'in', [...f.projectIds]));
+  if (f.providers) c.push(eb('traces.provider', 'in', [...f.providers]));
+  if (f.models) c.push(eb('traces.model', 'in', [...f.models]));
+  if (f.userIds) c.push(eb('traces.user_id', 'in', [...f.userIds]));
+  if (f.sessionIds) c.push(eb('traces.session_id', 'in', [...f.sessionIds]));
+  if (f.environments) c.push(eb('traces.environment', 'in', [...f.environments]));
+  if (f.operations) c.push(eb('traces.operation', 'in', [...f.operations]));
+  if (f.status === 'OK') c.push(eb('traces.status_code', '<', 400));
+  if (f.status === 'ERROR') c.push(eb('traces.status_code', '>=', 400));
+  if (f.statusCodes) c.push(eb('traces.status_code', 'in', [...f.statusCodes]));
+  if (f.tags) c.push(sql<SqlBool>`traces.tags @> ${sql.val([...f.tags])}::text[]`);
+  if (f.minCostUsd != null) c.push(eb('traces.total_cost_usd', '>=', String(f.minCostUsd)));
+  if (f.maxCostUsd != null) c.push(eb('traces.total_cost_usd', '<=', String(f.maxCostUsd)));
+  if (f.minDurationMs != null) c.push(eb('traces.duration_ms', '>=', f.minDurationMs));
+  if (f.maxDurationMs != null) c.push(eb('traces.duration_ms', '<=', f.maxDurationMs));
+  if (f.minTokens != null) c.push(eb('traces.total_tokens', '>=', f.minTokens));
+  if (f.maxTokens != null) c.push(eb('traces.total_tokens', '<=', f.maxTokens));
+  return eb.and(c);
+}
+
+const TS_KEY = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** One page in keyset order; fetches `limit` rows (callers ask one extra to learn hasNextPage). */
+export async function findTraces(
+  db: Kysely<Database>,
+  q: { scope: Scope; filter: TraceFilter; orderBy: TraceOrderField; direction: SortDirection; limit: number; after: CursorPosition | null },
+): Promise<TraceRowWithKey[]> {
+  const col = ORDER_COLUMN[q.orderBy];
+  const cmp = q.direction === 'DESC' ? '<' : '>';
+  const dir = q.direction === 'DESC' ? sql`DESC` : sql`ASC`;
+  let query = db
+    .selectFrom('traces')
+    .selectAll('traces')
+    .select(TS_KEY.as('ts_key'))
+    .where((eb) => traceConditions(eb, q.scope, q.filter))
+    .modifyEnd(sql`/* findTraces */`);
+  if (q.after) {
+    const a = q.after;
+    query = col
+      ? query.where(sql<SqlBool>`(${sql.ref(`traces.${col}`)}, traces.ts, traces.id) ${sql.raw(cmp)} (${a.value}, ${a.ts}::timestamptz, ${a.id}::uuid)`)
+      : query.where(sql<SqlBool>`(traces.ts, traces.id) ${sql.raw(cmp)} (${a.ts}::timestamptz, ${a.id}::uuid)`);
+  }
+  if (col) query = query.orderBy(sql`${sql.ref(`traces.${col}`)} ${dir}`);
+  return (await query
+    .orderBy(sql`traces.ts ${dir}`)
+    .orderBy(sql`traces.id ${dir}`)
+    .limit(q.limit)
+    .execute()) as TraceRowWithKey[];
+}
+
+export async function countTraces(db: Kysely<Database>, scope: Scope, filter: TraceFilter): Promise<number> {
+  const row = await db
+    .selectFrom('traces')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where((eb) => traceConditions(eb, scope, filter))
+    .modifyEnd(sql`/* countTraces */`)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function findTracesByIds(db: Kysely<Database>, scope: Scope, ids: readonly string[]): Promise<TraceRow[]> {
+  if (!ids.length) return [];
+  return db
+    .selectFrom('traces')
+    .selectAll()
+    .where((eb) => traceConditions(eb, scope, {}))
+    .where('id', 'in', [...ids])
+    .modifyEnd(sql`/* findTracesByIds */`)
+    .execute();
+}

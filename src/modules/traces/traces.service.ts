@@ -1,0 +1,130 @@
+import type { Config } from '../../config';
+import type { DatabaseHandle } from '../../db/database';
+import { withStatementTimeout } from '../../db/database';
+import type { Scope } from '../../auth/viewer';
+import { badInput } from '../../shared/errors';
+import { resolveRange } from '../../shared/time-range';
+import { decodeCursor, encodeCursor, isUuid } from './cursor';
+import type { TraceConnectionParent } from './traces.mappers';
+import { countTraces, findTraces, findTracesByIds, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
+
+export const MAX_PAGE_SIZE = 1000;
+
+export interface TraceFilterInput {
+  from?: Date | null;
+  to?: Date | null;
+  last?: string | null;
+  projectIds?: readonly string[] | null;
+  providers?: readonly string[] | null;
+  models?: readonly string[] | null;
+  userIds?: readonly string[] | null;
+  sessionIds?: readonly string[] | null;
+  environments?: readonly string[] | null;
+  operations?: readonly string[] | null;
+  status?: 'OK' | 'ERROR' | null;
+  statusCodes?: readonly number[] | null;
+  tags?: readonly string[] | null;
+  minCostUsd?: number | null;
+  maxCostUsd?: number | null;
+  minDurationMs?: number | null;
+  maxDurationMs?: number | null;
+  minTokens?: number | null;
+  maxTokens?: number | null;
+}
+
+const MAX_LIST = 100;
+const MAX_STRING = 200;
+
+function list<T>(name: string, v: readonly T[] | null | undefined): readonly T[] | undefined {
+  if (v == null) return undefined;
+  if (v.length === 0) throw badInput(`filter.${name} must not be empty; omit it to match everything`);
+  if (v.length > MAX_LIST) throw badInput(`filter.${name} takes at most ${MAX_LIST} values`);
+  for (const x of v) {
+    if (typeof x === 'string' && x.length > MAX_STRING) throw badInput(`filter.${name} values are at most ${MAX_STRING} characters`);
+  }
+  return v;
+}
+
+function range(name: string, min: number | null | undefined, max: number | null | undefined) {
+  for (const [k, v] of [[`min${name}`, min], [`max${name}`, max]] as const) {
+    if (v != null && (!Number.isFinite(v) || v < 0)) throw badInput(`filter.${k} must be a non-negative number`);
+  }
+  if (min != null && max != null && min > max) throw badInput(`filter.min${name} is above filter.max${name}`);
+}
+
+/** Validates a GraphQL TraceFilter into the repository's form. */
+export function normalizeTraceFilter(input: TraceFilterInput | null | undefined, config: Config, now = new Date()): TraceFilter {
+  const f = input ?? {};
+  range('CostUsd', f.minCostUsd, f.maxCostUsd);
+  range('DurationMs', f.minDurationMs, f.maxDurationMs);
+  range('Tokens', f.minTokens, f.maxTokens);
+  const r = resolveRange(f, { now, retentionDays: config.database.retentionDays, quantumMs: 10_000 });
+  const out: TraceFilter = {
+    from: r?.from,
+    to: r?.to,
+    projectIds: list('projectIds', f.projectIds),
+    providers: list('providers', f.providers),
+    models: list('models', f.models),
+    userIds: list('userIds', f.userIds),
+    sessionIds: list('sessionIds', f.sessionIds),
+    environments: list('environments', f.environments),
+    operations: list('operations', f.operations),
+    status: f.status ?? undefined,
+    statusCodes: list('statusCodes', f.statusCodes),
+    tags: list('tags', f.tags),
+    minCostUsd: f.minCostUsd ?? undefined,
+    maxCostUsd: f.maxCostUsd ?? undefined,
+    minDurationMs: f.minDurationMs ?? undefined,
+    maxDurationMs: f.maxDurationMs ?? undefined,
+    minTokens: f.minTokens ?? undefined,
+    maxTokens: f.maxTokens ?? undefined,
+  };
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as TraceFilter;
+}
+
+const SORT_VALUE = {
+  TIMESTAMP: () => null,
+  COST: (r: { total_cost_usd: string }) => r.total_cost_usd,
+  DURATION: (r: { duration_ms: number }) => r.duration_ms,
+  TOKENS: (r: { total_tokens: number }) => r.total_tokens,
+} as const;
+
+export async function listTraces(
+  deps: { database: DatabaseHandle; config: Config },
+  scope: Scope,
+  args: {
+    filter?: TraceFilterInput | null;
+    first?: number | null;
+    after?: string | null;
+    orderBy?: { field?: TraceOrderField | null; direction?: SortDirection | null } | null;
+  },
+): Promise<TraceConnectionParent> {
+  const first = args.first ?? 50;
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, { argument: 'first', max: MAX_PAGE_SIZE });
+  }
+  const orderBy = args.orderBy?.field ?? 'TIMESTAMP';
+  const direction = args.orderBy?.direction ?? 'DESC';
+  const ordering = `${orderBy}:${direction}`;
+  const after = args.after ? decodeCursor(args.after, ordering) : null;
+  const filter = normalizeTraceFilter(args.filter, deps.config);
+  const rows = await withStatementTimeout(deps.database, deps.database.readDb, 'simple', (trx) =>
+    findTraces(trx, { scope, filter, orderBy, direction, limit: first + 1, after }),
+  );
+  const page = rows.slice(0, first).map((r) => {
+    const { ts_key, ...row } = r;
+    const value = SORT_VALUE[orderBy](r as never);
+    return { ...row, cursor: encodeCursor({ ordering, value, ts: ts_key, id: r.id }) };
+  });
+  return { rows: page, hasNextPage: rows.length > first, hasPreviousPage: after !== null, scope, filter };
+}
+
+export async function countMatchingTraces(database: DatabaseHandle, parent: TraceConnectionParent): Promise<number> {
+  return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter));
+}
+
+export async function getTrace(database: DatabaseHandle, scope: Scope, id: string) {
+  if (!isUuid(id)) throw badInput('id must be a trace id (UUID)', { argument: 'id' });
+  const rows = await withStatementTimeout(database, database.readDb, 'simple', (trx) => findTracesByIds(trx, scope, [id]));
+  return rows[0] ?? null;
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { GraphQLScalarType, Kind } from 'graphql';
+import type { Resolvers } from './__generated__/resolvers-types';
+import { viewerResolvers } from './modules/viewer/viewer.resolvers';
+import { traceResolvers } from './modules/traces/traces.resolvers';
+import { projectResolvers } from './modules/projects/projects.resolvers';
+import { badInput } from './shared/errors';
+
+export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
+
+/** The SDL files, base first: the contract lives there, not in code. */
+export function loadTypeDefs(dir = SCHEMA_DIR): string {
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
+  return files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
+}
+
+const DateTime = new GraphQLScalarType<Date, string>({
+  name: 'DateTime',
+  serialize: (v) => (v instanceof Date ? v : new Date(v as string)).toISOString(),
+  parseValue: (v) => parseDate(v),
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw badInput('DateTime must be an ISO-8601 string');
+    return parseDate(ast.value);
+  },
+});
+
+function parseDate(v: unknown): Date {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
+    throw badInput('DateTime must be an ISO-8601 string like 2026-11-26T10:00:00Z');
+  }
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw badInput(`Invalid DateTime: ${v}`);
+  return d;
+}
+
+const JSONScalar = new GraphQLScalarType({
+  name: 'JSON',
+  serialize: (v) => v,
+  parseValue: (v) => v,
+});
+
+const Cursor = new GraphQLScalarType<string, string>({
+  name: 'Cursor',
+  serialize: (v) => String(v),
+  parseValue: (v) => {
+    if (typeof v !== 'string') throw badInput('Cursor must be a string');
+    return v;
+  },
+  parseLiteral: (ast) => {
+    if (ast.kind !== Kind.STRING) throw badInput('Cursor must be a string');
+    return ast.value;
+  },
+});
+
+function merge(...parts: Resolvers[]): Resolvers {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const part of parts) {
+    for (const [type, fields] of Object.entries(part)) {
+      out[type] = { ...(out[type] ?? {}), ...(fields as Record<string, unknown>) };
+    }
+  }
+  return out as Resolvers;
+}
+
+export const resolvers: Resolvers = {
+  ...merge(viewerResolvers, traceResolvers, projectResolvers),
+  DateTime,
+  JSON: JSONScalar,
+  Cursor,
+};

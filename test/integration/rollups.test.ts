@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import { migrateToLatest } from '../../src/db/migrator';
+import { refreshRollups, rollupWatermarks } from '../../src/db/rollup-refresh';
+import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definitions';
+import { MODES, openMode, type ModeFixture } from '../support/modes';
+import { buildTraces, ensureOrgs, insertTraces } from '../support/trace-builder';
+
+const NOW = new Date('2026-11-20T12:34:56Z');
+const UNITS = { traces_1min: 'minute', traces_1hour: 'hour', traces_1day: 'day' } as const;
+
+interface AggRow {
+  k: string;
+  request_count: number;
+  error_count: number;
+  duration_sum: number;
+  duration_min: number;
+  duration_max: number;
+  ttft_count: number;
+  total_tokens_sum: number;
+  total_cost_sum: string;
+}
+
+/** Aggregates straight from traces with date_trunc: an independent path to the same numbers. */
+async function direct(f: ModeFixture, unit: string, before: Date): Promise<Map<string, AggRow>> {
+  const { rows } = await sql<AggRow>`
+    SELECT concat_ws('|', to_char(date_trunc(${unit}, ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), org_id, project_id, provider, model, environment) AS k,
+           count(*)::int AS request_count,
+           sum(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END)::int AS error_count,
+           sum(duration_ms) AS duration_sum, min(duration_ms) AS duration_min, max(duration_ms) AS duration_max,
+           count(ttft_ms)::int AS ttft_count,
+           sum(total_tokens)::float8 AS total_tokens_sum,
+           sum(total_cost_usd)::text AS total_cost_sum
+      FROM traces WHERE ts < ${before} GROUP BY 1`.execute(f.handle.db);
+  return new Map(rows.map((r) => [r.k, r]));
+}
+
+async function fromRollup(f: ModeFixture, name: keyof typeof UNITS): Promise<Map<string, AggRow & { hist: number[] }>> {
+  const { rows } = await sql<AggRow & { hist: number[] }>`
+    SELECT concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, project_id, provider, model, environment) AS k,
+           request_count::int, error_count::int, duration_sum, duration_min, duration_max, ttft_count::int,
+           total_tokens_sum::float8, total_cost_sum::text, latency_hist AS hist
+      FROM ${sql.table(name)}`.execute(f.handle.db);
+  return new Map(rows.map((r) => [r.k, r]));
+}
+
+async function expectRollupsMatch(f: ModeFixture, names = Object.keys(UNITS) as (keyof typeof UNITS)[]) {
+  const marks = await rollupWatermarks(f.handle, f.handle.db);
+  for (const name of names) {
+    const mark = marks[name];
+    expect(mark).not.toBeNull();
+    const want = await direct(f, UNITS[name], mark as Date);
+    const got = await fromRollup(f, name);
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    // One comparison of normalized rows (thousands of keys; per-key expects are slow).
+    const norm = (r: AggRow) => [
+      r.request_count,
+      r.error_count,
+      Number(r.duration_sum).toFixed(4),
+      r.duration_min,
+      r.duration_max,
+      r.ttft_count,
+      r.total_tokens_sum,
+      Number(r.total_cost_sum).toFixed(8),
+    ];
+    const wantRows = Object.fromEntries([...want].map(([k, r]) => [k, norm(r)]));
+    const gotRows = Object.fromEntries([...got].map(([k, r]) => [k, norm(r)]));
+    expect(gotRows).toEqual(wantRows);
+    const badHist = [...got].filter(([k, g]) => g.hist.length !== HIST_BUCKETS + 2 || g.hist.reduce((a, b) => a + b, 0) !== want.get(k)?.request_count);
+    expect(badHist).toEqual([]);
+    // Histogram cells against width_bucket computed per row.
+    const cells = await sql<{ k: string; wb: number; n: number }>`
+      SELECT concat_ws('|', to_char(date_trunc(${UNITS[name]}, ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), org_id, project_id, provider, model, environment) AS k,
+             width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${HIST_MAX_MS}::float8), ${HIST_BUCKETS}) AS wb, count(*)::int AS n
+        FROM traces WHERE ts < ${mark} GROUP BY 1, 2`.execute(f.handle.db);
+    const wrongCells = cells.rows.filter((c) => got.get(c.k)?.hist[c.wb] !== c.n);
+    expect(wrongCells).toEqual([]);
+  }
+}
+
+describe.each(MODES)('rollups in %s mode', (mode) => {
+  let f: ModeFixture;
+  beforeAll(async () => {
+    f = await openMode(mode);
+    await migrateToLatest(f.handle);
+    await ensureOrgs(f.handle.db, ['org_a', 'org_b']);
+  });
+  afterAll(async () => {
+    await f.cleanup();
+  });
+
+  it('equal aggregates computed directly from traces, then absorb late rows inside the refresh window', async () => {
+    const from = new Date(NOW.getTime() - 10 * 86_400_000);
+    await insertTraces(f.handle.db, buildTraces(3000, { from, to: NOW, seed: 11 }));
+    const first = await refreshRollups(f.handle, NOW);
+    expect(first.filter((r) => !r.skipped).map((r) => r.rollup)).toEqual(['traces_1min', 'traces_1hour', 'traces_1day']);
+    await expectRollupsMatch(f);
+
+    // Late arrivals inside the 1-minute and 1-hour windows (the day bucket is not complete yet).
+    const late = buildTraces(200, { from: new Date(NOW.getTime() - 170 * 60_000), to: new Date(NOW.getTime() - 70 * 60_000), seed: 12 });
+    await insertTraces(f.handle.db, late);
+    await refreshRollups(f.handle, new Date(NOW.getTime() + 5 * 60_000));
+    await expectRollupsMatch(f);
+
+    // Late arrivals two days back: inside the hourly and daily windows, outside the 1-minute one.
+    const lateDays = buildTraces(100, { from: new Date(NOW.getTime() - 2 * 86_400_000), to: new Date(NOW.getTime() - 86_400_000 - 14 * 3_600_000), seed: 13 });
+    await insertTraces(f.handle.db, lateDays);
+    await refreshRollups(f.handle, new Date(NOW.getTime() + 10 * 60_000));
+    await expectRollupsMatch(f, ['traces_1hour', 'traces_1day']);
+  });
+
+  it('skips a rollup whose window holds no complete bucket yet', async () => {
+    const now = new Date(NOW.getTime() + 10 * 60_000 + 1000);
+    const again = await refreshRollups(f.handle, now);
+    expect(again.find((r) => r.rollup === 'traces_1min')?.skipped).toBe(false);
+    const marks = await rollupWatermarks(f.handle, f.handle.db);
+    expect(marks.traces_1min!.getTime()).toBeLessThanOrEqual(now.getTime() - 60_000);
+  });
+});

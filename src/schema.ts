@@ -5,6 +5,7 @@ import type { Resolvers } from './__generated__/resolvers-types';
 import { viewerResolvers } from './modules/viewer/viewer.resolvers';
 import { traceResolvers } from './modules/traces/traces.resolvers';
 import { projectResolvers } from './modules/projects/projects.resolvers';
+import { exportResolvers } from './modules/exports/exports.resolvers';
 import { badInput } from './shared/errors';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
@@ -64,7 +65,7 @@ function merge(...parts: Resolvers[]): Resolvers {
 }
 
 export const resolvers: Resolvers = {
-  ...merge(viewerResolvers, traceResolvers, projectResolvers),
+  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers),
   DateTime,
   JSON: JSONScalar,
   Cursor,

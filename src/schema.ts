@@ -6,6 +6,9 @@ import { viewerResolvers } from './modules/viewer/viewer.resolvers';
 import { traceResolvers } from './modules/traces/traces.resolvers';
 import { projectResolvers } from './modules/projects/projects.resolvers';
 import { exportResolvers } from './modules/exports/exports.resolvers';
+import { metricsResolvers } from './modules/metrics/metrics.resolvers';
+import { qualityResolvers } from './modules/quality/quality.resolvers';
+import { sessionResolvers } from './modules/sessions/sessions.resolvers';
 import { badInput } from './shared/errors';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
@@ -65,7 +68,7 @@ function merge(...parts: Resolvers[]): Resolvers {
 }
 
 export const resolvers: Resolvers = {
-  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers),
+  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers, metricsResolvers, qualityResolvers, sessionResolvers),
   DateTime,
   JSON: JSONScalar,
   Cursor,

@@ -23,7 +23,8 @@ describe.each(MODES)('migrations in %s mode', (mode) => {
 
   it('migrates up, is idempotent, migrates down and up again', async () => {
     const first = await migrateToLatest(f.handle);
-    expect(first.map((r) => r.status)).toEqual(['Success', 'Success', 'Success']);
+    expect(first.every((r) => r.status === 'Success')).toBe(true);
+    expect(first.length).toBeGreaterThanOrEqual(4);
     expect(await migrateToLatest(f.handle)).toEqual([]);
     const rels = await relations(f);
     for (const t of [...TABLES, ...ROLLUPS]) expect(rels).toContain(t);
@@ -33,7 +34,7 @@ describe.each(MODES)('migrations in %s mode', (mode) => {
     const after = await relations(f);
     for (const t of [...TABLES, ...ROLLUPS]) expect(after).not.toContain(t);
 
-    expect((await migrateToLatest(f.handle)).length).toBe(3);
+    expect((await migrateToLatest(f.handle)).length).toBe(first.length);
   });
 
   it('creates the seed document indexes on traces', async () => {

@@ -1,7 +1,34 @@
 import type { Resolvers } from '../../__generated__/resolvers-types';
+import { withStatementTimeout } from '../../db/database';
+import { resolveRange } from '../../shared/time-range';
+import { latencyPercentiles } from '../metrics/trace-stats.service';
+import { RELATIVE_RANGE_QUANTUM_MS } from '../metrics/report-args';
+import { findProjects } from './projects.repository';
 
 export const projectResolvers: Resolvers = {
+  Query: {
+    projects: (_p, _a, ctx) =>
+      withStatementTimeout(ctx.services.database, ctx.services.database.readDb, 'simple', (trx) => findProjects(trx, ctx.scope)),
+    project: (_p, { id }, ctx) => ctx.loaders.projectById.load(id),
+  },
   Project: {
     createdAt: (p) => p.created_at,
+    stats: async (p, { range }, ctx) => {
+      const r = resolveRange(range ?? { last: '24h' }, {
+        retentionDays: ctx.services.config.database.retentionDays,
+        quantumMs: RELATIVE_RANGE_QUANTUM_MS,
+        required: true,
+      })!;
+      const acc = await ctx.loaders.projectStatsByRange.load({ projectId: p.id, from: r.from, to: r.to });
+      return {
+        requestCount: acc.n,
+        errorCount: acc.errors,
+        errorRate: acc.n ? acc.errors / acc.n : 0,
+        totalCostUsd: acc.totalCost,
+        totalTokens: acc.totalTokens,
+        avgLatencyMs: acc.n ? acc.durSum / acc.n : null,
+        p95LatencyMs: latencyPercentiles(acc).p95,
+      };
+    },
   },
 };

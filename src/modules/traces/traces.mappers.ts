@@ -12,4 +12,5 @@ export interface TraceConnectionParent {
   readonly hasPreviousPage: boolean;
   readonly scope: Scope;
   readonly filter: TraceFilter;
+  readonly search?: string;
 }

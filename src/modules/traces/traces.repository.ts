@@ -71,7 +71,7 @@ const TS_KEY = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 /** One page in keyset order; fetches `limit` rows (callers ask one extra to learn hasNextPage). */
 export async function findTraces(
   db: Kysely<Database>,
-  q: { scope: Scope; filter: TraceFilter; orderBy: TraceOrderField; direction: SortDirection; limit: number; after: CursorPosition | null },
+  q: { scope: Scope; filter: TraceFilter; orderBy: TraceOrderField; direction: SortDirection; limit: number; after: CursorPosition | null; search?: string },
 ): Promise<TraceRowWithKey[]> {
   const col = ORDER_COLUMN[q.orderBy];
   const cmp = q.direction === 'DESC' ? '<' : '>';
@@ -81,7 +81,8 @@ export async function findTraces(
     .selectAll('traces')
     .select(TS_KEY.as('ts_key'))
     .where((eb) => traceConditions(eb, q.scope, q.filter))
-    .modifyEnd(sql`/* findTraces */`);
+    .modifyEnd(q.search === undefined ? sql`/* findTraces */` : sql`/* searchTraces */`);
+  if (q.search !== undefined) query = query.where(searchCondition(q.search));
   if (q.after) {
     const a = q.after;
     query = col
@@ -96,11 +97,12 @@ export async function findTraces(
     .execute()) as TraceRowWithKey[];
 }
 
-export async function countTraces(db: Kysely<Database>, scope: Scope, filter: TraceFilter): Promise<number> {
+export async function countTraces(db: Kysely<Database>, scope: Scope, filter: TraceFilter, search?: string): Promise<number> {
   const row = await db
     .selectFrom('traces')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where((eb) => traceConditions(eb, scope, filter))
+    .$if(search !== undefined, (qb) => qb.where(searchCondition(search as string)))
     .modifyEnd(sql`/* countTraces */`)
     .executeTakeFirstOrThrow();
   return Number(row.n);
@@ -115,4 +117,24 @@ export async function findTracesByIds(db: Kysely<Database>, scope: Scope, ids: r
     .where('id', 'in', [...ids])
     .modifyEnd(sql`/* findTracesByIds */`)
     .execute();
+}
+
+export async function findSpansByTraceIds(db: Kysely<Database>, scope: Scope, traceIds: readonly string[]): Promise<TraceRow[]> {
+  if (!traceIds.length) return [];
+  return db
+    .selectFrom('traces')
+    .selectAll()
+    .where((eb) => traceConditions(eb, scope, {}))
+    .where('trace_id', 'in', [...traceIds])
+    .orderBy('ts')
+    .orderBy('id')
+    .modifyEnd(sql`/* findSpansByTraceIds */`)
+    .execute();
+}
+
+/** Escapes LIKE wildcards so the user's text matches literally. */
+export const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export function searchCondition(query: string) {
+  return sql<SqlBool>`trace_search_text(traces.input, traces.output, traces.model, traces.user_id, traces.metadata) LIKE ${likePattern(query)}`;
 }

@@ -6,6 +6,7 @@ export const traceResolvers: Resolvers = {
   Query: {
     traces: (_p, args, ctx) => listTraces(ctx.services, ctx.scope, args),
     trace: (_p, { id }, ctx) => getTrace(ctx.services.database, ctx.scope, id),
+    searchTraces: (_p, args, ctx) => listTraces(ctx.services, ctx.scope, { filter: args.filter, first: args.first, after: args.after, search: args.query }),
   },
   TraceConnection: {
     edges: (c) => c.rows.map((r) => ({ cursor: r.cursor, node: r })),
@@ -43,5 +44,14 @@ export const traceResolvers: Resolvers = {
     promptCostUsd: (t) => Number(t.prompt_cost_usd),
     completionCostUsd: (t) => Number(t.completion_cost_usd),
     totalCostUsd: (t) => Number(t.total_cost_usd),
+    scores: (t, _a, ctx) => ctx.loaders.scoresByTraceId.load(t.id),
+    session: (t, _a, ctx) => (t.session_id ? ctx.loaders.sessionById.load(t.session_id) : null),
+    parent: async (t, _a, ctx) => {
+      if (!t.parent_span_id) return null;
+      const spans = await ctx.loaders.spansByTraceId.load(t.trace_id);
+      return spans.find((s) => s.span_id === t.parent_span_id) ?? null;
+    },
+    children: async (t, _a, ctx) => (await ctx.loaders.spansByTraceId.load(t.trace_id)).filter((s) => s.parent_span_id === t.span_id),
+    related: (t, _a, ctx) => ctx.loaders.spansByTraceId.load(t.trace_id),
   },
 };

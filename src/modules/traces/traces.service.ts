@@ -97,8 +97,17 @@ export async function listTraces(
     first?: number | null;
     after?: string | null;
     orderBy?: { field?: TraceOrderField | null; direction?: SortDirection | null } | null;
+    /** Text search (searchTraces); newest first. */
+    search?: string;
+    /** Fixed extra conditions (e.g. a session's traces), merged over the user's filter. */
+    baseFilter?: Partial<TraceFilter>;
   },
 ): Promise<TraceConnectionParent> {
+  if (args.search !== undefined) {
+    const text = args.search.trim();
+    if (text.length < 3 || text.length > 200) throw badInput('query must be 3 to 200 characters', { argument: 'query' });
+    args = { ...args, search: text };
+  }
   const first = args.first ?? 50;
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
     throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, { argument: 'first', max: MAX_PAGE_SIZE });
@@ -107,20 +116,20 @@ export async function listTraces(
   const direction = args.orderBy?.direction ?? 'DESC';
   const ordering = `${orderBy}:${direction}`;
   const after = args.after ? decodeCursor(args.after, ordering) : null;
-  const filter = normalizeTraceFilter(args.filter, deps.config);
-  const rows = await withStatementTimeout(deps.database, deps.database.readDb, 'simple', (trx) =>
-    findTraces(trx, { scope, filter, orderBy, direction, limit: first + 1, after }),
+  const filter = { ...normalizeTraceFilter(args.filter, deps.config), ...(args.baseFilter ?? {}) };
+  const rows = await withStatementTimeout(deps.database, deps.database.readDb, args.search ? 'aggregate' : 'simple', (trx) =>
+    findTraces(trx, { scope, filter, orderBy, direction, limit: first + 1, after, search: args.search }),
   );
   const page = rows.slice(0, first).map((r) => {
     const { ts_key, ...row } = r;
     const value = SORT_VALUE[orderBy](r as never);
     return { ...row, cursor: encodeCursor({ ordering, value, ts: ts_key, id: r.id }) };
   });
-  return { rows: page, hasNextPage: rows.length > first, hasPreviousPage: after !== null, scope, filter };
+  return { rows: page, hasNextPage: rows.length > first, hasPreviousPage: after !== null, scope, filter, search: args.search };
 }
 
 export async function countMatchingTraces(database: DatabaseHandle, parent: TraceConnectionParent): Promise<number> {
-  return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter));
+  return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search));
 }
 
 export async function getTrace(database: DatabaseHandle, scope: Scope, id: string) {

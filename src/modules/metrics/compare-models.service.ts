@@ -1,0 +1,78 @@
+import { sql } from 'kysely';
+import type { RequestContext } from '../../context';
+import { withStatementTimeout } from '../../db/database';
+import { badInput } from '../../shared/errors';
+import { sumScoresByName } from '../quality/quality.repository';
+import type { TraceFilterInput } from '../traces/traces.service';
+import { resolveReportArgs } from './report-args';
+import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from './trace-stats.service';
+
+export interface ModelComparisonRow {
+  model: string;
+  provider: string | null;
+  requestCount: number;
+  errorRate: number;
+  latency: StatsAcc;
+  ttftAvgMs: number | null;
+  tokensPerSecond: number | null;
+  totalCostUsd: number;
+  costPerRequestUsd: number | null;
+  costPer1kTokensUsd: number | null;
+  quality: { name: string; count: number; mean: number | null }[];
+}
+
+export interface ModelComparisonParent {
+  from: Date;
+  to: Date;
+  plan: Pick<TraceStatsResult, 'pieces' | 'percentileMethod'>;
+  models: ModelComparisonRow[];
+}
+
+export async function compareModels(
+  ctx: RequestContext,
+  args: { models: readonly string[]; range: { from?: Date | null; to?: Date | null; last?: string | null }; filter?: TraceFilterInput | null },
+): Promise<ModelComparisonParent> {
+  const models = [...new Set(args.models)];
+  if (models.length < 1 || models.length > 10) throw badInput('compareModels takes 1 to 10 models', { argument: 'models' });
+  if (args.filter?.models) throw badInput('Give the models in `models`, not in filter.models');
+  const a = resolveReportArgs({ range: args.range, filter: args.filter }, ctx.services.config);
+  const filter = { ...a.filter, models };
+  const { database } = ctx.services;
+  const [stats, extra] = await Promise.all([
+    computeTraceStats(database, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: true, groupLimit: 10 }),
+    withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
+      quality: await sumScoresByName(trx, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
+      providers: (
+        await sql<{ model: string; provider: string }>`
+          SELECT DISTINCT ON (model) model, provider FROM model_prices
+           WHERE model = ANY(${models}::text[]) ORDER BY model, effective_from DESC /* findProvidersOfModels */`.execute(trx)
+      ).rows,
+    })),
+  ]);
+  const byModel = new Map(stats.groups.map((g) => [g.key.model, g.acc]));
+  return {
+    from: a.from,
+    to: a.to,
+    plan: stats,
+    models: models.map((model): ModelComparisonRow => {
+      const acc = byModel.get(model) ?? emptyAcc();
+      const quality = extra.quality
+        .filter((q) => q.d0 === model)
+        .sort((x, y) => x.name.localeCompare(y.name))
+        .map((q) => ({ name: q.name, count: q.n, mean: q.value_n ? q.value_sum / q.value_n : null }));
+      return {
+        model,
+        provider: extra.providers.find((x) => x.model === model)?.provider ?? null,
+        requestCount: acc.n,
+        errorRate: acc.n ? acc.errors / acc.n : 0,
+        latency: acc,
+        ttftAvgMs: acc.ttftN ? acc.ttftSum / acc.ttftN : null,
+        tokensPerSecond: acc.durSum > 0 ? acc.completionTokens / (acc.durSum / 1000) : null,
+        totalCostUsd: acc.totalCost,
+        costPerRequestUsd: acc.n ? acc.totalCost / acc.n : null,
+        costPer1kTokensUsd: acc.totalTokens ? (acc.totalCost * 1000) / acc.totalTokens : null,
+        quality,
+      };
+    }),
+  };
+}

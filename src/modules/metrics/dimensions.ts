@@ -1,0 +1,59 @@
+import type { TraceFilter } from '../traces/traces.repository';
+
+export type Dimension = 'MODEL' | 'PROVIDER' | 'PROJECT' | 'ENVIRONMENT' | 'USER' | 'STATUS' | 'OPERATION';
+
+/** SQL for each dimension over the raw table; fixed strings only, never user input. */
+export const RAW_DIMENSION_SQL: Record<Dimension, string> = {
+  MODEL: 'model',
+  PROVIDER: 'provider',
+  PROJECT: 'project_id',
+  ENVIRONMENT: 'environment',
+  USER: 'user_id',
+  STATUS: "CASE WHEN status_code >= 400 THEN 'ERROR' ELSE 'OK' END",
+  OPERATION: 'operation',
+};
+
+/** Dimensions the rollups are grouped by (their key columns). */
+export const ROLLUP_DIMENSION_SQL: Partial<Record<Dimension, string>> = {
+  MODEL: 'model',
+  PROVIDER: 'provider',
+  PROJECT: 'project_id',
+  ENVIRONMENT: 'environment',
+};
+
+export const MAX_DIMENSIONS = 3;
+
+/** Filters the rollups can apply: only their key columns (time is handled by the source plan). */
+const ROLLUP_FILTER_KEYS = new Set(['from', 'to', 'projectIds', 'providers', 'models', 'environments']);
+
+export function rollupsCanAnswer(filter: TraceFilter, dims: readonly Dimension[]): boolean {
+  return (
+    Object.keys(filter).every((k) => ROLLUP_FILTER_KEYS.has(k)) && dims.every((d) => ROLLUP_DIMENSION_SQL[d] !== undefined)
+  );
+}
+
+export interface GroupKeyValue {
+  model?: string | null;
+  provider?: string | null;
+  projectId?: string | null;
+  environment?: string | null;
+  userId?: string | null;
+  status?: string | null;
+  operation?: string | null;
+}
+
+const KEY_FIELD: Record<Dimension, keyof GroupKeyValue> = {
+  MODEL: 'model',
+  PROVIDER: 'provider',
+  PROJECT: 'projectId',
+  ENVIRONMENT: 'environment',
+  USER: 'userId',
+  STATUS: 'status',
+  OPERATION: 'operation',
+};
+
+export function groupKeyOf(dims: readonly Dimension[], values: readonly (string | null)[]): GroupKeyValue {
+  const key: GroupKeyValue = {};
+  dims.forEach((d, i) => (key[KEY_FIELD[d]] = values[i] ?? null));
+  return key;
+}

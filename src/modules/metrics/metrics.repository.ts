@@ -1,0 +1,189 @@
+import { expressionBuilder, sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import type { Scope } from '../../auth/viewer';
+import type { Database, RollupName } from '../../db/schema';
+import { HIST_BUCKETS, HIST_MAX_MS } from '../../../db/migrations/rollup-definitions';
+import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, type Dimension } from './dimensions';
+import { INTERVAL_SQL, type Interval } from './intervals';
+import type { SourcePiece } from './source-plan';
+
+/** Sums for one (time bucket, group) out of one source piece. Counts arrive as float8. */
+export interface StatsRow {
+  t: Date | null;
+  d0: string | null;
+  d1: string | null;
+  d2: string | null;
+  n: number;
+  errors: number;
+  dur_sum: number;
+  dur_min: number | null;
+  dur_max: number | null;
+  ttft_sum: number | null;
+  ttft_n: number;
+  ttft_min: number | null;
+  ttft_max: number | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  total_tokens: number;
+  prompt_cost: number;
+  completion_cost: number;
+  total_cost: number;
+}
+
+export interface CellRow {
+  t: Date | null;
+  d0: string | null;
+  d1: string | null;
+  d2: string | null;
+  cell: number;
+  c: number;
+}
+
+export interface StatsQuery {
+  scope: Scope;
+  filter: TraceFilter;
+  piece: SourcePiece;
+  interval: Interval | null;
+  dims: readonly Dimension[];
+}
+
+const timeExpr = (interval: Interval | null, column: 'ts' | 'bucket') =>
+  interval ? sql.raw(`time_bucket(INTERVAL '${INTERVAL_SQL[interval]}', ${column})`) : sql.raw('NULL::timestamptz');
+
+function dimExprs(dims: readonly Dimension[], rollup: boolean): RawBuilder<string | null>[] {
+  const out: RawBuilder<string | null>[] = [];
+  for (let i = 0; i < 3; i++) {
+    const d = dims[i];
+    const col = d ? (rollup ? ROLLUP_DIMENSION_SQL[d] : RAW_DIMENSION_SQL[d]) : null;
+    if (d && !col) throw new Error(`dimension ${d} is not available from rollups`);
+    out.push(sql.raw<string | null>(col ? `(${col})::text` : 'NULL::text'));
+  }
+  return out;
+}
+
+type RollupEB = ExpressionBuilder<Database, RollupName>;
+
+/** Tenant scope and the filters rollups carry (key columns only). */
+function rollupConditions(eb: RollupEB, q: StatsQuery): Expression<SqlBool> {
+  const f = q.filter;
+  const c: Expression<SqlBool>[] = [
+    eb('org_id', '=', q.scope.orgId),
+    eb('bucket', '>=', q.piece.from),
+    eb('bucket', '<', q.piece.to),
+  ];
+  if (q.scope.projectIds) c.push(eb('project_id', 'in', [...q.scope.projectIds]));
+  if (f.projectIds) c.push(eb('project_id', 'in', [...f.projectIds]));
+  if (f.providers) c.push(eb('provider', 'in', [...f.providers]));
+  if (f.models) c.push(eb('model', 'in', [...f.models]));
+  if (f.environments) c.push(eb('environment', 'in', [...f.environments]));
+  return eb.and(c);
+}
+
+const rawFilter = (q: StatsQuery): TraceFilter => ({ ...q.filter, from: q.piece.from, to: q.piece.to });
+
+export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promise<StatsRow[]> {
+  if (q.piece.source === 'traces') {
+    const [d0, d1, d2] = dimExprs(q.dims, false);
+    const { rows } = await sql<StatsRow>`
+      SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+             count(*)::float8 AS n,
+             count(*) FILTER (WHERE status_code >= 400)::float8 AS errors,
+             coalesce(sum(duration_ms), 0) AS dur_sum, min(duration_ms) AS dur_min, max(duration_ms) AS dur_max,
+             sum(ttft_ms) AS ttft_sum, count(ttft_ms)::float8 AS ttft_n, min(ttft_ms) AS ttft_min, max(ttft_ms) AS ttft_max,
+             coalesce(sum(prompt_tokens), 0)::float8 AS prompt_tokens,
+             coalesce(sum(completion_tokens), 0)::float8 AS completion_tokens,
+             coalesce(sum(cached_tokens), 0)::float8 AS cached_tokens,
+             coalesce(sum(total_tokens), 0)::float8 AS total_tokens,
+             coalesce(sum(prompt_cost_usd), 0)::float8 AS prompt_cost,
+             coalesce(sum(completion_cost_usd), 0)::float8 AS completion_cost,
+             coalesce(sum(total_cost_usd), 0)::float8 AS total_cost
+        FROM traces
+       WHERE ${whereRaw(db, q)}
+       GROUP BY 1, 2, 3, 4 /* sumTraceStats:raw */`.execute(db);
+    return rows;
+  }
+  const [d0, d1, d2] = dimExprs(q.dims, true);
+  const { rows } = await sql<StatsRow>`
+    SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+           sum(request_count)::float8 AS n,
+           sum(error_count)::float8 AS errors,
+           coalesce(sum(duration_sum), 0) AS dur_sum, min(duration_min) AS dur_min, max(duration_max) AS dur_max,
+           sum(ttft_sum) AS ttft_sum, coalesce(sum(ttft_count), 0)::float8 AS ttft_n, min(ttft_min) AS ttft_min, max(ttft_max) AS ttft_max,
+           coalesce(sum(prompt_tokens_sum), 0)::float8 AS prompt_tokens,
+           coalesce(sum(completion_tokens_sum), 0)::float8 AS completion_tokens,
+           coalesce(sum(cached_tokens_sum), 0)::float8 AS cached_tokens,
+           coalesce(sum(total_tokens_sum), 0)::float8 AS total_tokens,
+           coalesce(sum(prompt_cost_sum), 0)::float8 AS prompt_cost,
+           coalesce(sum(completion_cost_sum), 0)::float8 AS completion_cost,
+           coalesce(sum(total_cost_sum), 0)::float8 AS total_cost
+      FROM ${sql.table(q.piece.source)}
+     WHERE ${whereRollup(db, q)}
+     GROUP BY 1, 2, 3, 4 /* sumTraceStats:${sql.raw(q.piece.source)} */`.execute(db);
+  return rows;
+}
+
+/** Non-empty latency histogram cells per (time bucket, group); cell numbering as width_bucket(). */
+export async function countLatencyCells(db: Kysely<Database>, q: StatsQuery): Promise<CellRow[]> {
+  if (q.piece.source === 'traces') {
+    const [d0, d1, d2] = dimExprs(q.dims, false);
+    const { rows } = await sql<CellRow>`
+      SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+             width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
+             count(*)::float8 AS c
+        FROM traces
+       WHERE ${whereRaw(db, q)}
+       GROUP BY 1, 2, 3, 4, 5 /* countLatencyCells:raw */`.execute(db);
+    return rows;
+  }
+  const [d0, d1, d2] = dimExprs(q.dims, true);
+  const { rows } = await sql<CellRow>`
+    SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+           (u.i - 1)::int AS cell, sum(u.c)::float8 AS c
+      FROM ${sql.table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
+     WHERE ${whereRollup(db, q)} AND u.c > 0
+     GROUP BY 1, 2, 3, 4, 5 /* countLatencyCells:${sql.raw(q.piece.source)} */`.execute(db);
+  return rows;
+}
+
+export interface ExactPercentileRow {
+  t: Date | null;
+  d0: string | null;
+  d1: string | null;
+  d2: string | null;
+  by_time: number;
+  by_group: number;
+  p: number[];
+}
+
+export const EXACT_PERCENTILES = [0.5, 0.9, 0.95, 0.99] as const;
+
+/** percentile_disc over the raw rows for every level asked (total, groups, series, group series). */
+export async function findExactLatencyPercentiles(
+  db: Kysely<Database>,
+  q: Omit<StatsQuery, 'piece'> & { from: Date; to: Date; levels: { time: boolean; group: boolean } },
+): Promise<ExactPercentileRow[]> {
+  const piece: SourcePiece = { source: 'traces', from: q.from, to: q.to };
+  const [d0, d1, d2] = dimExprs(q.dims, false);
+  const sets = ['()'];
+  if (q.levels.group) sets.push('(d0, d1, d2)');
+  if (q.levels.time) sets.push('(t)');
+  if (q.levels.group && q.levels.time) sets.push('(t, d0, d1, d2)');
+  const { rows } = await sql<ExactPercentileRow>`
+    SELECT t, d0, d1, d2, GROUPING(t)::int AS by_time, GROUPING(d0, d1, d2)::int AS by_group,
+           percentile_disc(ARRAY[${sql.raw(EXACT_PERCENTILES.join(', '))}]::float8[]) WITHIN GROUP (ORDER BY duration_ms) AS p
+      FROM (SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, duration_ms
+              FROM traces WHERE ${whereRaw(db, { ...q, piece })}) s
+     GROUP BY GROUPING SETS (${sql.raw(sets.join(', '))}) /* findExactLatencyPercentiles */`.execute(db);
+  return rows;
+}
+
+// Conditions come from Kysely's expression builder and are embedded in the statements with
+// their parameters bound; only whitelisted identifiers are spliced as raw SQL.
+function whereRaw(_db: Kysely<Database>, q: StatsQuery): Expression<SqlBool> {
+  return traceConditions(expressionBuilder<Database, 'traces'>(), q.scope, rawFilter(q));
+}
+
+function whereRollup(_db: Kysely<Database>, q: StatsQuery): Expression<SqlBool> {
+  return rollupConditions(expressionBuilder<Database, RollupName>() as RollupEB, q);
+}

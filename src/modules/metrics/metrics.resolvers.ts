@@ -1,0 +1,76 @@
+import type { Resolvers } from '../../__generated__/resolvers-types';
+import { latencyPercentiles, type StatsAcc } from './trace-stats.service';
+import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
+import { performanceReport } from './performance.service';
+import { compareModels } from './compare-models.service';
+
+const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+const percentileCache = new WeakMap<StatsAcc, ReturnType<typeof latencyPercentiles>>();
+const percentilesOf = (a: StatsAcc) => {
+  let p = percentileCache.get(a);
+  if (!p) percentileCache.set(a, (p = latencyPercentiles(a)));
+  return p;
+};
+
+export const metricsResolvers: Resolvers = {
+  Query: {
+    performance: (_p, args, ctx) => performanceReport(ctx, args),
+    costs: (_p, args, ctx) => costReport(ctx, args),
+    compareModels: (_p, args, ctx) => compareModels(ctx, args),
+  },
+  PerformanceReport: {
+    plan: (r) => r,
+  },
+  CostReport: {
+    plan: (r) => r,
+    previousPeriod: (r, _a, ctx) => previousPeriod(ctx, r),
+    changeRatio: async (r, _a, ctx) => {
+      const prev = await previousPeriod(ctx, r);
+      return prev.totalCost > 0 ? (r.totals.totalCost - prev.totalCost) / prev.totalCost : null;
+    },
+    monthToDate: (r, _a, ctx) => monthToDate(ctx, r),
+    topSpenders: (r, args, ctx) => topSpenders(ctx, r, args.by, args.limit),
+  },
+  QueryPlan: {
+    sources: (p) => p.pieces.map((s) => ({ source: s.source, from: s.from, to: s.to })),
+    percentiles: (p) => p.percentileMethod,
+  },
+  PerformanceStats: {
+    requestCount: (a) => a.n,
+    errorCount: (a) => a.errors,
+    errorRate: (a) => ratio(a.errors, a.n) ?? 0,
+    latency: (a) => a,
+    ttftAvgMs: (a) => ratio(a.ttftSum, a.ttftN),
+    ttftMinMs: (a) => a.ttftMin,
+    ttftMaxMs: (a) => a.ttftMax,
+    tokensPerSecond: (a) => ratio(a.completionTokens, a.durSum / 1000),
+    promptTokens: (a) => a.promptTokens,
+    completionTokens: (a) => a.completionTokens,
+    totalTokens: (a) => a.totalTokens,
+  },
+  LatencyStats: {
+    avgMs: (a) => ratio(a.durSum, a.n),
+    p50Ms: (a) => percentilesOf(a).p50,
+    p90Ms: (a) => percentilesOf(a).p90,
+    p95Ms: (a) => percentilesOf(a).p95,
+    p99Ms: (a) => percentilesOf(a).p99,
+    minMs: (a) => a.durMin,
+    maxMs: (a) => a.durMax,
+  },
+  CostStats: {
+    totalUsd: (a) => a.totalCost,
+    promptUsd: (a) => a.promptCost,
+    completionUsd: (a) => a.completionCost,
+    requestCount: (a) => a.n,
+    promptTokens: (a) => a.promptTokens,
+    completionTokens: (a) => a.completionTokens,
+    cachedTokens: (a) => a.cachedTokens,
+    totalTokens: (a) => a.totalTokens,
+    costPerRequestUsd: (a) => ratio(a.totalCost, a.n),
+    costPer1kTokensUsd: (a) => ratio(a.totalCost * 1000, a.totalTokens),
+  },
+  PerformancePoint: { stats: (p) => p.acc },
+  CostPoint: { stats: (p) => p.acc },
+  PerformanceGroup: { stats: (g) => g.acc },
+  CostGroup: { stats: (g) => g.acc },
+};

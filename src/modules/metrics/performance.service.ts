@@ -1,0 +1,16 @@
+import type { RequestContext } from '../../context';
+import { resolveReportArgs, type ReportArgs } from './report-args';
+import { computeTraceStats, type TraceStatsResult } from './trace-stats.service';
+
+export async function performanceReport(ctx: RequestContext, args: ReportArgs): Promise<TraceStatsResult> {
+  const a = resolveReportArgs(args, ctx.services.config);
+  return computeTraceStats(ctx.services.database, ctx.scope, {
+    from: a.from,
+    to: a.to,
+    filter: a.filter,
+    dims: a.dims,
+    interval: a.interval,
+    percentiles: true,
+    groupLimit: a.groupLimit,
+  });
+}

@@ -1,0 +1,62 @@
+import type { RollupName } from '../../db/schema';
+import { BUCKET_ORIGIN_MS, INTERVAL_MS, type Interval } from './intervals';
+
+/**
+ * Which table answers which part of a time range. Each piece is a half-open [from, to) slice;
+ * pieces never overlap, so their sums merge exactly.
+ */
+export interface SourcePiece {
+  readonly source: RollupName | 'traces';
+  readonly from: Date;
+  readonly to: Date;
+}
+
+export const ROLLUP_STEP_MS: Record<RollupName, number> = {
+  traces_1day: 86_400_000,
+  traces_1hour: 3_600_000,
+  traces_1min: 60_000,
+};
+const COARSE_TO_FINE: RollupName[] = ['traces_1day', 'traces_1hour', 'traces_1min'];
+
+const ceilTo = (t: number, step: number) => BUCKET_ORIGIN_MS + Math.ceil((t - BUCKET_ORIGIN_MS) / step) * step;
+const floorTo = (t: number, step: number) => BUCKET_ORIGIN_MS + Math.floor((t - BUCKET_ORIGIN_MS) / step) * step;
+
+/**
+ * The coarsest rollups that answer exactly: a rollup serves the whole buckets it has completed
+ * (before its watermark); partial buckets at the edges fall to finer rollups and finally to the
+ * raw table. A series interval only uses rollups whose bucket divides it, and `rollups: false`
+ * (a filter or dimension the rollups do not carry) sends everything to the raw table.
+ */
+export function pickSources(opts: {
+  from: Date;
+  to: Date;
+  interval: Interval | null;
+  rollups: boolean;
+  watermarks: Readonly<Record<RollupName, Date | null>>;
+}): SourcePiece[] {
+  const levels = !opts.rollups
+    ? []
+    : COARSE_TO_FINE.filter((r) => opts.interval === null || INTERVAL_MS[opts.interval] % ROLLUP_STEP_MS[r] === 0);
+  const pieces: SourcePiece[] = [];
+  const cover = (a: number, b: number, rest: RollupName[]) => {
+    if (a >= b) return;
+    const [level, ...finer] = rest;
+    if (!level) {
+      pieces.push({ source: 'traces', from: new Date(a), to: new Date(b) });
+      return;
+    }
+    const step = ROLLUP_STEP_MS[level];
+    const mark = opts.watermarks[level];
+    const start = ceilTo(a, step);
+    const end = Math.min(floorTo(b, step), mark ? floorTo(mark.getTime(), step) : -Infinity);
+    if (start < end) {
+      cover(a, start, finer);
+      pieces.push({ source: level, from: new Date(start), to: new Date(end) });
+      cover(end, b, finer);
+    } else {
+      cover(a, b, finer);
+    }
+  };
+  cover(opts.from.getTime(), opts.to.getTime(), levels);
+  return pieces;
+}

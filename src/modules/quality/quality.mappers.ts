@@ -1,0 +1,3 @@
+import type { ScoreRow } from '../../db/schema';
+
+export type ScoreParent = ScoreRow;

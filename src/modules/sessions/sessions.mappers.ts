@@ -1,0 +1,14 @@
+/** A session is an aggregate over the traces sharing a session id. */
+export interface SessionParent {
+  session_id: string;
+  user_id: string | null;
+  project_id: string;
+  trace_count: number;
+  first_seen: Date;
+  last_seen: Date;
+  total_cost: number;
+  total_tokens: number;
+  error_count: number;
+  /** Cursor text of last_seen (microseconds kept). */
+  last_key: string;
+}

@@ -1,0 +1,32 @@
+import type { Resolvers } from '../../__generated__/resolvers-types';
+import { badInput } from '../../shared/errors';
+import { listTraces } from '../traces/traces.service';
+import { listSessions } from './sessions.service';
+
+export const sessionResolvers: Resolvers = {
+  Query: {
+    sessions: (_p, args, ctx) => listSessions(ctx, args),
+    session: (_p, { id }, ctx) => {
+      if (id.length > 200) throw badInput('id is at most 200 characters', { argument: 'id' });
+      return ctx.loaders.sessionById.load(id);
+    },
+  },
+  Session: {
+    id: (s) => s.session_id,
+    userId: (s) => s.user_id,
+    projectId: (s) => s.project_id,
+    traceCount: (s) => s.trace_count,
+    firstSeen: (s) => s.first_seen,
+    lastSeen: (s) => s.last_seen,
+    totalCostUsd: (s) => s.total_cost,
+    totalTokens: (s) => s.total_tokens,
+    errorCount: (s) => s.error_count,
+    traces: (s, args, ctx) =>
+      listTraces(ctx.services, ctx.scope, {
+        first: args.first,
+        after: args.after,
+        orderBy: { field: 'TIMESTAMP', direction: 'ASC' },
+        baseFilter: { sessionIds: [s.session_id] },
+      }),
+  },
+};

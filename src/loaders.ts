@@ -7,11 +7,11 @@ import { createSessionByIdLoader } from './modules/sessions/loaders/session-by-i
 import { createSpansByTraceIdLoader } from './modules/traces/loaders/spans-by-trace-id';
 
 /** A fresh set per request: batching within one request, no caching across viewers. */
-export function createLoaders(database: DatabaseHandle, scope: Scope) {
+export function createLoaders(database: DatabaseHandle, scope: Scope, exactPercentilesMaxMs = 0) {
   const db = database.readDb;
   return {
     projectById: createProjectByIdLoader(db, scope),
-    projectStatsByRange: createProjectStatsByRangeLoader(database, scope),
+    projectStatsByRange: createProjectStatsByRangeLoader(database, scope, exactPercentilesMaxMs),
     scoresByTraceId: createScoresByTraceIdLoader(db, scope),
     sessionById: createSessionByIdLoader(db, scope),
     spansByTraceId: createSpansByTraceIdLoader(db, scope),

@@ -170,7 +170,8 @@ export async function findExactLatencyPercentiles(
   if (q.levels.time) sets.push('(t)');
   if (q.levels.group && q.levels.time) sets.push('(t, d0, d1, d2)');
   const { rows } = await sql<ExactPercentileRow>`
-    SELECT t, d0, d1, d2, GROUPING(t)::int AS by_time, GROUPING(d0, d1, d2)::int AS by_group,
+    SELECT ${sql.raw(q.levels.time ? 't' : 'NULL::timestamptz AS t')}, ${sql.raw(q.levels.group ? 'd0, d1, d2' : 'NULL::text AS d0, NULL::text AS d1, NULL::text AS d2')}, ${sql.raw(q.levels.time ? 'GROUPING(t)::int' : '1')} AS by_time,
+           ${sql.raw(q.levels.group ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group,
            percentile_disc(ARRAY[${sql.raw(EXACT_PERCENTILES.join(', '))}]::float8[]) WITHIN GROUP (ORDER BY duration_ms) AS p
       FROM (SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, duration_ms
               FROM traces WHERE ${whereRaw(db, { ...q, piece })}) s

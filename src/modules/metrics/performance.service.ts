@@ -12,5 +12,6 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs): 
     interval: a.interval,
     percentiles: true,
     groupLimit: a.groupLimit,
+    exactPercentilesMaxMs: ctx.services.config.analytics.exactPercentilesMaxMs,
   });
 }

@@ -117,6 +117,8 @@ export interface TraceStatsRequest {
   /** Keep the largest groups by this measure; the rest are dropped (bounded answers). */
   groupLimit?: number;
   groupOrder?: 'requests' | 'cost';
+  /** Ranges up to this long get exact percentiles from raw rows even when rollups give the sums. */
+  exactPercentilesMaxMs?: number;
 }
 
 export async function computeTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest): Promise<TraceStatsResult> {
@@ -125,7 +127,9 @@ export async function computeTraceStats(database: DatabaseHandle, scope: Scope, 
   const useRollups = rollupsCanAnswer(req.filter, req.dims);
   const watermarks = useRollups ? await rollupWatermarks(database) : { traces_1min: null, traces_1hour: null, traces_1day: null };
   const pieces = pickSources({ from: req.from, to: req.to, interval: req.interval, rollups: useRollups, watermarks });
-  const exact = req.percentiles && pieces.every((p) => p.source === 'traces');
+  const span = req.to.getTime() - req.from.getTime();
+  const exact =
+    req.percentiles && (pieces.every((p) => p.source === 'traces') || span <= (req.exactPercentilesMaxMs ?? 0));
 
   const { rows, cells, exactRows } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
     const rows: StatsRow[] = [];

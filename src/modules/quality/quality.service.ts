@@ -116,7 +116,7 @@ export async function qualityReport(ctx: RequestContext, args: ReportArgs & { na
           .sort((x, y) => y.n - x.n || x.label.localeCompare(y.label))
           .map((l) => ({ label: l.label, count: l.n, fraction: labelled ? l.n / labelled : 0 })),
         groups: [...e.groups.values()]
-          .sort((x, y) => y.sum.n - x.sum.n)
+          .sort((x, y) => y.sum.n - x.sum.n || JSON.stringify(x.values).localeCompare(JSON.stringify(y.values)))
           .slice(0, a.groupLimit)
           .map((g) => ({ key: groupKeyOf(a.dims, g.values), count: g.sum.n, mean: mean(g.sum) })),
         series,

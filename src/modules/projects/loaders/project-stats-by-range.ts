@@ -13,7 +13,7 @@ export interface ProjectStatsKey {
  * Every project's summary for one range from one grouped query (Phoenix's loader pattern):
  * keys are grouped by range, each range is answered once for all its projects.
  */
-export function createProjectStatsByRangeLoader(database: DatabaseHandle, scope: Scope) {
+export function createProjectStatsByRangeLoader(database: DatabaseHandle, scope: Scope, exactPercentilesMaxMs: number) {
   return new DataLoader<ProjectStatsKey, StatsAcc, string>(
     async (keys) => {
       const byRange = new Map<string, ProjectStatsKey[]>();
@@ -35,6 +35,7 @@ export function createProjectStatsByRangeLoader(database: DatabaseHandle, scope:
           interval: null,
           percentiles: true,
           groupLimit: 1000,
+          exactPercentilesMaxMs,
         });
         for (const g of stats.groups) results.set(`${g.key.projectId}|${r}`, g.acc);
       }

@@ -1,0 +1,208 @@
+import { sql } from 'kysely';
+import { gql } from '../support/gateway';
+import { roundDeep, startAnalyticsFixture, type AnalyticsFixture } from '../support/analytics-fixture';
+import { HIST_RELATIVE_ERROR } from '../../src/modules/metrics/latency-histogram';
+
+const HOUR = 3_600_000;
+const NOW = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+const END = new Date(Math.floor(NOW.getTime() / HOUR) * HOUR - HOUR);
+const iso = (ms: number) => new Date(ms).toISOString();
+const DAY0 = Math.floor(END.getTime() / 86_400_000) * 86_400_000;
+
+/** The same GraphQL questions to both storage modes; each uses absolute ranges. */
+const QUERIES: Record<string, string> = {
+  perfWeekByModel: `{ performance(range: {from: "${iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
+      interval plan { percentiles sources { source from to } }
+      totals { requestCount errorCount errorRate latency { avgMs p50Ms p90Ms p95Ms p99Ms minMs maxMs } ttftAvgMs tokensPerSecond totalTokens }
+      groups { key { model } stats { requestCount errorCount latency { avgMs p95Ms } } series { timestamp stats { requestCount } } }
+      series { timestamp stats { requestCount errorCount latency { p50Ms } } } } }`,
+  perfShortExact: `{ performance(range: {from: "${iso(END.getTime() - 3 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [PROVIDER], interval: FIFTEEN_MINUTES) {
+      plan { percentiles } totals { requestCount latency { p50Ms p95Ms p99Ms } } groups { key { provider } stats { latency { p95Ms } } } series { timestamp stats { requestCount latency { p50Ms } } } } }`,
+  perfByUserRaw: `{ performance(range: {from: "${iso(END.getTime() - 2 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER, STATUS], groupLimit: 20) {
+      plan { percentiles sources { source } } groups { key { userId status } stats { requestCount latency { p95Ms } } } } }`,
+  costsByProvider: `{ costs(range: {from: "${iso(DAY0 - 3 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [PROVIDER], interval: HOUR) {
+      totals { totalUsd promptUsd completionUsd requestCount costPerRequestUsd costPer1kTokensUsd cachedTokens }
+      groups { key { provider } stats { totalUsd } series { timestamp stats { totalUsd } } }
+      topSpenders(by: USER, limit: 5) { key { userId } stats { totalUsd requestCount } }
+      previousPeriod { totalUsd requestCount } } }`,
+  quality: `{ quality(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
+      traceCount tracesWithScores feedbackShare
+      scores { name count mean min max bins { lower upper count } labels { label count fraction } groups { key { model } count mean } series { timestamp count mean } } } }`,
+  compare: `{ compareModels(models: ["gpt-4o", "claude-sonnet-4", "no-such-model"], range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) {
+      plan { percentiles } models { model provider requestCount errorRate latency { p50Ms p95Ms } ttftAvgMs totalCostUsd costPerRequestUsd costPer1kTokensUsd quality { name count mean } } } }`,
+  projects: `{ projects { id stats(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) { requestCount errorCount totalCostUsd avgLatencyMs p95LatencyMs } } }`,
+};
+
+describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same answers', () => {
+  let emb: AnalyticsFixture;
+  let pg: AnalyticsFixture;
+  const answers: Record<string, Record<string, any>> = { embedded: {}, postgres: {} };
+
+  beforeAll(async () => {
+    emb = await startAnalyticsFixture('embedded', { endAt: END, now: NOW });
+    pg = await startAnalyticsFixture('postgres', { endAt: END, now: NOW });
+    for (const [mode, f] of [['embedded', emb], ['postgres', pg]] as const) {
+      for (const [name, q] of Object.entries(QUERIES)) {
+        const r = await gql(f.gw.url, f.keys[`${f.orgs[0]}:ADMIN`]!, q);
+        expect(r.body.errors).toBeUndefined();
+        answers[mode]![name] = r.body.data;
+      }
+    }
+  }, 600_000);
+  afterAll(async () => {
+    await emb?.stop();
+    await pg?.stop();
+  });
+
+  it.each(Object.keys(QUERIES))('%s is identical in both modes', (name) => {
+    expect(roundDeep(answers.embedded![name])).toEqual(roundDeep(answers.postgres![name]));
+  });
+
+  it('uses rollups and histograms for long ranges, raw rows and exact percentiles for short ones', () => {
+    const week = answers.postgres!.perfWeekByModel.performance;
+    expect(week.plan.percentiles).toBe('HISTOGRAM');
+    expect(week.plan.sources.map((s: any) => s.source)).toContain('traces_1day');
+    expect(answers.postgres!.perfShortExact.performance.plan.percentiles).toBe('EXACT');
+    expect(answers.postgres!.perfByUserRaw.performance.plan.sources.map((s: any) => s.source)).toEqual(['traces']);
+  });
+
+  describe('against independent SQL on the raw rows', () => {
+    const org = () => pg.orgs[0]!;
+    const db = () => pg.gw.services.database.db;
+    const weekRange = () => {
+      const from = END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000;
+      return { from: new Date(from), to: END };
+    };
+
+    it('performance totals, per-model latency and percentiles', async () => {
+      const { from, to } = weekRange();
+      const { rows } = await sql<any>`
+        SELECT count(*)::int AS n, count(*) FILTER (WHERE status_code >= 400)::int AS errors, avg(duration_ms) AS avg,
+               percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+               percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95,
+               percentile_disc(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99,
+               max(duration_ms) AS max, avg(ttft_ms) AS ttft
+          FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${to}`.execute(db());
+      const want = rows[0];
+      const got = answers.postgres!.perfWeekByModel.performance.totals;
+      expect(got.requestCount).toBe(want.n);
+      expect(got.errorCount).toBe(want.errors);
+      expect(got.latency.avgMs).toBeCloseTo(want.avg, 6);
+      expect(got.latency.maxMs).toBe(want.max);
+      expect(got.ttftAvgMs).toBeCloseTo(want.ttft, 6);
+      for (const p of ['p50', 'p95', 'p99'] as const) {
+        expect(Math.abs(got.latency[`${p}Ms`] - want[p]) / want[p]).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+      }
+      const perModel = await sql<any>`
+        SELECT model, count(*)::int AS n, percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+          FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${to} GROUP BY model`.execute(db());
+      const groups = answers.postgres!.perfWeekByModel.performance.groups;
+      expect(groups).toHaveLength(perModel.rows.length);
+      for (const m of perModel.rows) {
+        const g = groups.find((x: any) => x.key.model === m.model);
+        expect(g.stats.requestCount).toBe(m.n);
+        expect(Math.abs(g.stats.latency.p95Ms - m.p95) / m.p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+        expect(g.series.reduce((a: number, s: any) => a + s.stats.requestCount, 0)).toBe(m.n);
+      }
+    });
+
+    it('exact percentiles equal percentile_disc on short ranges', async () => {
+      const { rows } = await sql<any>`
+        SELECT count(*)::int AS n, percentile_disc(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+               percentile_disc(0.99) WITHIN GROUP (ORDER BY duration_ms) AS p99
+          FROM traces WHERE org_id = ${org()} AND ts >= ${new Date(END.getTime() - 3 * HOUR)} AND ts < ${END}`.execute(db());
+      const got = answers.postgres!.perfShortExact.performance.totals;
+      expect(got.requestCount).toBe(rows[0].n);
+      expect(got.latency.p50Ms).toBe(rows[0].p50);
+      expect(got.latency.p99Ms).toBe(rows[0].p99);
+    });
+
+    it('costs per provider, the series sums and the top spenders', async () => {
+      const from = new Date(DAY0 - 3 * 86_400_000);
+      const { rows } = await sql<any>`
+        SELECT provider, sum(total_cost_usd)::float8 AS cost FROM traces
+         WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END} GROUP BY provider`.execute(db());
+      const c = answers.postgres!.costsByProvider.costs;
+      for (const r of rows) {
+        const g = c.groups.find((x: any) => x.key.provider === r.provider);
+        expect(g.stats.totalUsd).toBeCloseTo(r.cost, 6);
+        expect(g.series.reduce((a: number, s: any) => a + s.stats.totalUsd, 0)).toBeCloseTo(r.cost, 6);
+      }
+      const top = await sql<any>`
+        SELECT user_id, sum(total_cost_usd)::float8 AS cost FROM traces
+         WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END} GROUP BY user_id ORDER BY cost DESC LIMIT 5`.execute(db());
+      expect(c.topSpenders.map((s: any) => s.key.userId)).toEqual(top.rows.map((r: any) => r.user_id));
+      const prev = await sql<any>`
+        SELECT coalesce(sum(total_cost_usd), 0)::float8 AS cost FROM traces
+         WHERE org_id = ${org()} AND ts >= ${new Date(from.getTime() - (END.getTime() - from.getTime()))} AND ts < ${from}`.execute(db());
+      expect(c.previousPeriod.totalUsd).toBeCloseTo(prev.rows[0].cost, 6);
+    });
+
+    it('quality means and feedback share', async () => {
+      const from = new Date(END.getTime() - 7 * 86_400_000);
+      const { rows } = await sql<any>`
+        SELECT s.name, count(*)::int AS n, avg(s.value) AS mean FROM scores s JOIN traces t ON t.id = s.trace_id
+         WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END} GROUP BY s.name ORDER BY s.name`.execute(db());
+      const q = answers.postgres!.quality.quality;
+      expect(q.scores.map((s: any) => s.name)).toEqual(rows.map((r: any) => r.name));
+      for (const r of rows) {
+        const s = q.scores.find((x: any) => x.name === r.name);
+        expect(s.count).toBe(r.n);
+        if (r.mean !== null) expect(s.mean).toBeCloseTo(r.mean, 9);
+      }
+      const fb = await sql<any>`
+        SELECT count(DISTINCT s.trace_id)::float8 / (SELECT count(*) FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END}) AS share
+          FROM scores s JOIN traces t ON t.id = s.trace_id
+         WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END} AND s.source = 'human'`.execute(db());
+      expect(q.feedbackShare).toBeCloseTo(fb.rows[0].share, 9);
+    });
+
+    it('compareModels keeps the asked order and zero-fills models without traffic', () => {
+      const m = answers.postgres!.compare.compareModels.models;
+      expect(m.map((x: any) => x.model)).toEqual(['gpt-4o', 'claude-sonnet-4', 'no-such-model']);
+      expect(m[2]).toMatchObject({ requestCount: 0, errorRate: 0, totalCostUsd: 0, costPerRequestUsd: null });
+    });
+  });
+
+  it('a long range aligned to days never reads the raw table', async () => {
+    const statements: string[] = [];
+    const off = pg.gw.services.database.addQueryListener((e) => statements.push(e.query.sql));
+    try {
+      const r = await gql(
+        pg.gw.url,
+        pg.keys[`${pg.orgs[0]}:ADMIN`]!,
+        `{ performance(range: {from: "${iso(DAY0 - 8 * 86_400_000)}", to: "${iso(DAY0 - 86_400_000)}"}, groupBy: [MODEL], interval: DAY) { totals { requestCount latency { p95Ms } } } }`,
+      );
+      expect(r.body.errors).toBeUndefined();
+    } finally {
+      off();
+    }
+    const analytic = statements.filter((s) => /sumTraceStats|countLatencyCells|findExact/.test(s));
+    expect(analytic.length).toBeGreaterThan(0);
+    expect(analytic.every((s) => /traces_1day/.test(s))).toBe(true);
+    expect(statements.some((s) => /FROM traces\b/i.test(s))).toBe(false);
+  });
+
+  it('a page of 100 traces with project, scores and session costs a constant number of statements', async () => {
+    const count = async (first: number) => {
+      const statements: string[] = [];
+      const off = pg.gw.services.database.addQueryListener((e) => statements.push(e.query.sql));
+      try {
+        const r = await gql(
+          pg.gw.url,
+          pg.keys[`${pg.orgs[0]}:ADMIN`]!,
+          `{ traces(first: ${first}) { nodes { id project { name } scores { name value } session { id traceCount } related { id } } } }`,
+        );
+        expect(r.body.errors).toBeUndefined();
+        expect(r.body.data.traces.nodes).toHaveLength(first);
+      } finally {
+        off();
+      }
+      return statements.filter((s) => !/^(begin|commit|rollback)$/i.test(s.trim()) && !/set_config/.test(s)).length;
+    };
+    const small = await count(10);
+    const large = await count(100);
+    expect(large).toBe(small);
+    expect(large).toBeLessThanOrEqual(6);
+  });
+});

@@ -32,6 +32,15 @@ const redisUrl = z.string().refine((v) => {
 const int = (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).default(def);
 
+const httpUrl = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL');
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -52,12 +61,34 @@ const EnvSchema = z.object({
   ROLLUP_REFRESH_INTERVAL_MS: int(60000, 0),
   RETENTION_DAYS: int(90, 1),
   MAX_SERIES_POINTS: int(1000, 10, 100000),
+  /** Ranges up to this many hours get exact percentiles from raw rows; longer ones merge rollup histograms. */
+  EXACT_PERCENTILES_MAX_HOURS: int(6, 0, 24 * 90),
+  /** Off: every aggregation reads raw traces (diagnosing rollups; the raw-vs-rollup benchmark). */
+  ANALYTICS_USE_ROLLUPS: bool.default(true),
   DEMO_DATA: bool.default(true),
   DEMO_TRACES: int(120000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
   REDIS_URL: redisUrl.optional(),
   MAX_BODY_BYTES: int(1_048_576, 1024),
   SHUTDOWN_TIMEOUT_MS: int(10000, 0),
+  /** After SIGTERM, readiness answers 503 this long before the listener closes (load balancers drain). */
+  SHUTDOWN_DRAIN_DELAY_MS: int(0, 0, 120_000),
+  HEALTH_CHECK_TIMEOUT_MS: int(1000, 50, 30_000),
+  METRICS_ENABLED: bool.default(true),
+  /** Serve /metrics on its own port instead of the public one (0 picks a free port). */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Statements slower than this are logged with their name; 0 turns the log off. */
+  SLOW_QUERY_MS: int(500, 0),
+  ACCESS_LOG_LEVEL: z.enum(['info', 'debug', 'silent']).default('debug'),
+  // The OpenTelemetry SDK reads the OTEL_* variables itself; these few are read here only to
+  // decide whether anything is exported at all and to validate them with the rest.
+  OTEL_SDK_DISABLED: bool.default(false),
+  OTEL_SERVICE_NAME: z.string().min(1).default('analytics-gateway'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_TRACES_EXPORTER: z.string().min(1).optional(),
+  /** Put the GraphQL document text on operation spans (off: documents may carry literals). */
+  GRAPHQL_TRACE_DOCUMENT: bool.default(false),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -84,10 +115,23 @@ export interface Config {
     readonly rollupRefreshIntervalMs: number;
     readonly retentionDays: number;
   };
-  readonly analytics: { readonly maxSeriesPoints: number };
+  readonly analytics: { readonly maxSeriesPoints: number; readonly exactPercentilesMaxMs: number; readonly useRollups: boolean };
   readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number };
   readonly redisUrl?: string;
-  readonly http: { readonly maxBodyBytes: number; readonly shutdownTimeoutMs: number };
+  readonly http: { readonly maxBodyBytes: number; readonly shutdownTimeoutMs: number; readonly drainDelayMs: number };
+  readonly telemetry: {
+    readonly metrics: { readonly enabled: boolean; readonly port?: number };
+    readonly tracing: {
+      readonly enabled: boolean;
+      readonly serviceName: string;
+      /** An OTLP endpoint or OTEL_TRACES_EXPORTER was given; without one nothing leaves the process. */
+      readonly exportConfigured: boolean;
+      readonly includeDocument: boolean;
+    };
+    readonly slowQueryMs: number;
+    readonly accessLogLevel: Env['ACCESS_LOG_LEVEL'];
+    readonly healthCheckTimeoutMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -158,9 +202,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rollupRefreshIntervalMs: e.ROLLUP_REFRESH_INTERVAL_MS,
       retentionDays: e.RETENTION_DAYS,
     },
-    analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS },
+    analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },
     demo: { enabled: e.DEMO_DATA, traces: e.DEMO_TRACES, days: e.DEMO_DAYS },
     redisUrl: e.REDIS_URL,
-    http: { maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS },
+    http: { maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
+    telemetry: {
+      metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
+      tracing: {
+        enabled: !e.OTEL_SDK_DISABLED,
+        serviceName: e.OTEL_SERVICE_NAME,
+        exportConfigured: Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || e.OTEL_TRACES_EXPORTER),
+        includeDocument: e.GRAPHQL_TRACE_DOCUMENT,
+      },
+      slowQueryMs: e.SLOW_QUERY_MS,
+      accessLogLevel: e.ACCESS_LOG_LEVEL,
+      healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+    },
   });
 }

@@ -28,7 +28,7 @@ export function createRequestContext(services: AppServices, viewer: Viewer, requ
     viewer,
     scope,
     services,
-    loaders: createLoaders(services.database, scope, services.config.analytics.exactPercentilesMaxMs),
+    loaders: createLoaders(services, scope),
     logger: services.logger.child({ requestId }),
   };
 }

@@ -1,4 +1,5 @@
 import type { Scope } from './auth/viewer';
+import type { Config } from './config';
 import type { DatabaseHandle } from './db/database';
 import { createProjectByIdLoader } from './modules/projects/loaders/project-by-id';
 import { createProjectStatsByRangeLoader } from './modules/projects/loaders/project-stats-by-range';
@@ -7,11 +8,11 @@ import { createSessionByIdLoader } from './modules/sessions/loaders/session-by-i
 import { createSpansByTraceIdLoader } from './modules/traces/loaders/spans-by-trace-id';
 
 /** A fresh set per request: batching within one request, no caching across viewers. */
-export function createLoaders(database: DatabaseHandle, scope: Scope, exactPercentilesMaxMs = 0) {
-  const db = database.readDb;
+export function createLoaders(deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> }, scope: Scope) {
+  const db = deps.database.readDb;
   return {
     projectById: createProjectByIdLoader(db, scope),
-    projectStatsByRange: createProjectStatsByRangeLoader(database, scope, exactPercentilesMaxMs),
+    projectStatsByRange: createProjectStatsByRangeLoader(deps, scope),
     scoresByTraceId: createScoresByTraceIdLoader(db, scope),
     sessionById: createSessionByIdLoader(db, scope),
     spansByTraceId: createSpansByTraceIdLoader(db, scope),

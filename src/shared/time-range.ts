@@ -50,7 +50,11 @@ export function resolveRange(
     if (input.from == null || input.to == null) {
       if (!opts.required && input.from != null) {
         from = input.from;
-        to = now;
+        to = new Date(now.getTime() + 1000);
+      } else if (!opts.required && input.to != null) {
+        // Open start: everything still retained before `to`.
+        from = new Date(now.getTime() - opts.retentionDays * 86_400_000);
+        to = input.to;
       } else {
         throw badInput('An absolute range needs both `from` and `to`');
       }

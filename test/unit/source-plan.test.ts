@@ -3,7 +3,7 @@ import { chooseInterval, pointCount } from '../../src/modules/metrics/intervals'
 import { HIST_RELATIVE_ERROR, percentileFromHistogram } from '../../src/modules/metrics/latency-histogram';
 
 const D = (s: string) => new Date(s);
-const fresh = { traces_1min: D('2026-11-26T11:58:00Z'), traces_1hour: D('2026-11-26T11:00:00Z'), traces_1day: D('2026-11-26T00:00:00Z') };
+const fresh: Record<'traces_1min' | 'traces_1hour' | 'traces_1day', Date | null> = { traces_1min: D('2026-11-26T11:58:00Z'), traces_1hour: D('2026-11-26T11:00:00Z'), traces_1day: D('2026-11-26T00:00:00Z') };
 
 function plan(from: string, to: string, interval: Parameters<typeof pickSources>[0]['interval'], rollups = true, watermarks = fresh) {
   return pickSources({ from: D(from), to: D(to), interval, rollups, watermarks }).map(

@@ -39,7 +39,7 @@ export async function compareModels(
   const filter = { ...a.filter, models };
   const { database } = ctx.services;
   const [stats, extra] = await Promise.all([
-    computeTraceStats(database, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: true, groupLimit: 10, exactPercentilesMaxMs: ctx.services.config.analytics.exactPercentilesMaxMs }),
+    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: true, groupLimit: 10 }),
     withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
       quality: await sumScoresByName(trx, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
       providers: (

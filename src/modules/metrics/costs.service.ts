@@ -7,7 +7,7 @@ import { computeTraceStats, emptyAcc, type GroupStats, type StatsAcc } from './t
 
 export async function costReport(ctx: RequestContext, args: ReportArgs): Promise<CostReportParent> {
   const a = resolveReportArgs(args, ctx.services.config);
-  const result = await computeTraceStats(ctx.services.database, ctx.scope, {
+  const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
     to: a.to,
     filter: a.filter,
@@ -42,13 +42,13 @@ export function monthToDate(ctx: RequestContext, r: CostReportParent, now = new 
 
 async function totalsOver(ctx: RequestContext, r: CostReportParent, from: Date, to: Date): Promise<StatsAcc> {
   if (from >= to) return emptyAcc();
-  const res = await computeTraceStats(ctx.services.database, r.scope, { from, to, filter: r.filter, dims: [], interval: null, percentiles: false });
+  const res = await computeTraceStats(ctx.services, r.scope, { from, to, filter: r.filter, dims: [], interval: null, percentiles: false });
   return res.totals;
 }
 
 export async function topSpenders(ctx: RequestContext, r: CostReportParent, by: Dimension, limit: number): Promise<GroupStats[]> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw badInput('limit must be between 1 and 100', { argument: 'limit' });
-  const res = await computeTraceStats(ctx.services.database, r.scope, {
+  const res = await computeTraceStats(ctx.services, r.scope, {
     from: r.from,
     to: r.to,
     filter: r.filter,

@@ -4,7 +4,7 @@ import { computeTraceStats, type TraceStatsResult } from './trace-stats.service'
 
 export async function performanceReport(ctx: RequestContext, args: ReportArgs): Promise<TraceStatsResult> {
   const a = resolveReportArgs(args, ctx.services.config);
-  return computeTraceStats(ctx.services.database, ctx.scope, {
+  return computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
     to: a.to,
     filter: a.filter,
@@ -12,6 +12,5 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs): 
     interval: a.interval,
     percentiles: true,
     groupLimit: a.groupLimit,
-    exactPercentilesMaxMs: ctx.services.config.analytics.exactPercentilesMaxMs,
   });
 }

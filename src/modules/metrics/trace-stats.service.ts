@@ -1,4 +1,5 @@
 import type { Scope } from '../../auth/viewer';
+import type { Config } from '../../config';
 import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
 import { rollupWatermarks } from '../../db/rollup-refresh';
 import type { TraceFilter } from '../traces/traces.repository';
@@ -119,17 +120,25 @@ export interface TraceStatsRequest {
   groupOrder?: 'requests' | 'cost';
   /** Ranges up to this long get exact percentiles from raw rows even when rollups give the sums. */
   exactPercentilesMaxMs?: number;
+  /** false: read raw rows only (operators' switch, benchmarks). */
+  useRollups?: boolean;
 }
 
-export async function computeTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest): Promise<TraceStatsResult> {
+export async function computeTraceStats(
+  deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
+  scope: Scope,
+  req: TraceStatsRequest,
+): Promise<TraceStatsResult> {
+  const { database } = deps;
+  const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
-  const useRollups = rollupsCanAnswer(req.filter, req.dims);
+  const useRollups = (req.useRollups ?? deps.config.analytics.useRollups) && rollupsCanAnswer(req.filter, req.dims);
   const watermarks = useRollups ? await rollupWatermarks(database) : { traces_1min: null, traces_1hour: null, traces_1day: null };
   const pieces = pickSources({ from: req.from, to: req.to, interval: req.interval, rollups: useRollups, watermarks });
   const span = req.to.getTime() - req.from.getTime();
   const exact =
-    req.percentiles && (pieces.every((p) => p.source === 'traces') || span <= (req.exactPercentilesMaxMs ?? 0));
+    req.percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
 
   const { rows, cells, exactRows } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
     const rows: StatsRow[] = [];

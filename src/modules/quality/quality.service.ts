@@ -47,7 +47,7 @@ export async function qualityReport(ctx: RequestContext, args: ReportArgs & { na
   const { database } = ctx.services;
   const q = { scope: ctx.scope, filter, names };
   const [traffic, data] = await Promise.all([
-    computeTraceStats(database, ctx.scope, { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false }),
+    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false }),
     withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
       sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval }),
       bins: await countScoreBins(trx, q),

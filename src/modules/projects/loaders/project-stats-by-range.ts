@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Scope } from '../../../auth/viewer';
+import type { Config } from '../../../config';
 import type { DatabaseHandle } from '../../../db/database';
 import { computeTraceStats, emptyAcc, type StatsAcc } from '../../metrics/trace-stats.service';
 
@@ -13,7 +14,7 @@ export interface ProjectStatsKey {
  * Every project's summary for one range from one grouped query (Phoenix's loader pattern):
  * keys are grouped by range, each range is answered once for all its projects.
  */
-export function createProjectStatsByRangeLoader(database: DatabaseHandle, scope: Scope, exactPercentilesMaxMs: number) {
+export function createProjectStatsByRangeLoader(deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> }, scope: Scope) {
   return new DataLoader<ProjectStatsKey, StatsAcc, string>(
     async (keys) => {
       const byRange = new Map<string, ProjectStatsKey[]>();
@@ -27,7 +28,7 @@ export function createProjectStatsByRangeLoader(database: DatabaseHandle, scope:
       for (const [r, ks] of byRange) {
         const { from, to } = ks[0] as ProjectStatsKey;
         const projectIds = [...new Set(ks.map((k) => k.projectId))];
-        const stats = await computeTraceStats(database, scope, {
+        const stats = await computeTraceStats(deps, scope, {
           from,
           to,
           filter: { projectIds },
@@ -35,7 +36,6 @@ export function createProjectStatsByRangeLoader(database: DatabaseHandle, scope:
           interval: null,
           percentiles: true,
           groupLimit: 1000,
-          exactPercentilesMaxMs,
         });
         for (const g of stats.groups) results.set(`${g.key.projectId}|${r}`, g.acc);
       }

@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config';
@@ -7,6 +8,11 @@ import { migrateToLatest } from './db/migrator';
 import { startRollupMaintenance } from './db/rollup-refresh';
 import { ensureDemoData, type DemoKey } from './demo/demo-bootstrap';
 import { createGatewayServer, type GatewayServer } from './server';
+import { redisProbe, type ReadinessProbe } from './health';
+import { connectRedis, type RedisConnection } from './redis/redis-connection';
+import { instrumentDatabase } from './telemetry/database-metrics';
+import { createMetricsServer } from './telemetry/metrics-server';
+import { createFieldCache, startCacheWarming, type WarmingRun } from './cache';
 
 export interface RunningGateway {
   readonly url: string;
@@ -14,12 +20,23 @@ export interface RunningGateway {
   readonly services: AppServices;
   readonly server: GatewayServer;
   readonly demoKeys: DemoKey[];
+  /** Set when METRICS_PORT puts /metrics on its own listener. */
+  readonly metricsUrl?: string;
+  /** Settles when the start-up cache warming is done (absent when warming is off). */
+  readonly cacheWarming?: WarmingRun['done'];
   stop(): Promise<void>;
 }
 
 /** config → db → migrations → (demo data) → maintenance → HTTP. main.ts and e2e tests share it. */
 export async function startGateway(config: Config, logger: Logger, opts: { inMemory?: boolean } = {}): Promise<RunningGateway> {
   const database = await openDatabase(config, { inMemory: opts.inMemory });
+  const uninstrument = instrumentDatabase(database, {
+    logger,
+    slowQueryMs: config.telemetry.slowQueryMs,
+    metrics: config.telemetry.metrics.enabled,
+  });
+  let metricsServer: http.Server | undefined;
+  let redis: RedisConnection | undefined;
   try {
     await migrateToLatest(database);
     let demoKeys: DemoKey[] = [];
@@ -36,14 +53,26 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
       retentionDays: config.database.retentionDays,
       logger,
     });
-    const services: AppServices = { config, database, logger };
-    const server = await createGatewayServer(services);
-    await new Promise<void>((resolve, reject) => {
-      server.httpServer.once('error', reject);
-      server.httpServer.listen(config.port, config.host, () => resolve());
-    });
+    // One Redis connection per instance for cache and limits; its absence or loss is never fatal.
+    redis = config.redisUrl
+      ? await connectRedis(config.redisUrl, { onError: (err) => logger.debug({ err }, 'redis connection error') })
+      : undefined;
+    const services: AppServices = { config, database, logger, redis, cache: createFieldCache(config, redis, logger) };
+    const probes: ReadinessProbe[] = [];
+    const liveRedis = redis;
+    if (liveRedis) probes.push(redisProbe(() => liveRedis.ping(config.telemetry.healthCheckTimeoutMs)));
+    const server = await createGatewayServer(services, probes);
+    await listen(server.httpServer, config.port, config.host);
     const port = (server.httpServer.address() as AddressInfo).port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    let metricsUrl: string | undefined;
+    if (config.telemetry.metrics.enabled && config.telemetry.metrics.port !== undefined) {
+      metricsServer = createMetricsServer();
+      await listen(metricsServer, config.telemetry.metrics.port, config.host);
+      metricsUrl = `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
+    }
+    // In the background: a slow or failing warm-up never delays or fails the start.
+    const warming: WarmingRun | undefined = config.cache.enabled && config.cache.warmOnStart ? startCacheWarming(services, server.apollo) : undefined;
     let stopped = false;
     return {
       url: `http://${host}:${port}/graphql`,
@@ -51,18 +80,46 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
       services,
       server,
       demoKeys,
+      metricsUrl,
+      cacheWarming: warming?.done,
       async stop() {
         if (stopped) return;
         stopped = true;
+        warming?.stop();
+        await warming?.done;
         await server.shutdown(config.http.shutdownTimeoutMs);
         logger.debug('HTTP server closed');
         await maintenance.stop();
         await database.close();
+        await redis?.close();
+        uninstrument();
         logger.debug('database closed');
+        // Last, so that a final scrape during the drain still answers.
+        if (metricsServer) await closeServer(metricsServer);
       },
     };
   } catch (err) {
+    if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
+    await redis?.close().catch(() => undefined);
+    uninstrument();
     await database.close().catch(() => undefined);
     throw err;
   }
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

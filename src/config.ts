@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   DEMO_TRACES: int(120000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
   REDIS_URL: redisUrl.optional(),
+  /** Prepended to every Redis key of this gateway (separate deployments or tests sharing one Redis). */
+  REDIS_KEY_PREFIX: z.string().max(64).regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, colon, underscore, dash').default(''),
   MAX_BODY_BYTES: int(1_048_576, 1024),
   SHUTDOWN_TIMEOUT_MS: int(10000, 0),
   /** After SIGTERM, readiness answers 503 this long before the listener closes (load balancers drain). */
@@ -89,9 +91,63 @@ const EnvSchema = z.object({
   OTEL_TRACES_EXPORTER: z.string().min(1).optional(),
   /** Put the GraphQL document text on operation spans (off: documents may carry literals). */
   GRAPHQL_TRACE_DOCUMENT: bool.default(false),
+  // Identity: JWTs (HS256 secret or a JWKS URL) besides API keys; claim names are configurable.
+  JWT_SECRET: z.string().min(32, 'at least 32 characters for HS256').optional(),
+  JWT_JWKS_URL: httpUrl.optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_ORG_CLAIM: z.string().min(1).default('org_id'),
+  JWT_ROLE_CLAIM: z.string().min(1).default('role'),
+  JWT_PROJECTS_CLAIM: z.string().min(1).default('project_ids'),
+  /** How long a credential lookup is memoised: a revoked API key stops working within this. */
+  AUTH_CACHE_TTL_MS: int(30_000, 0, 600_000),
+  // Rate limiting by cost (points per minute per role, with burst capacity).
+  RATE_LIMIT_ENABLED: bool.default(true),
+  RATE_LIMIT_ADMIN_PER_MINUTE: int(100_000, 1),
+  RATE_LIMIT_ADMIN_BURST: int(120_000, 1),
+  RATE_LIMIT_DEVELOPER_PER_MINUTE: int(10_000, 1),
+  RATE_LIMIT_DEVELOPER_BURST: int(12_000, 1),
+  RATE_LIMIT_VIEWER_PER_MINUTE: int(1_000, 1),
+  RATE_LIMIT_VIEWER_BURST: int(1_200, 1),
+  RATE_LIMIT_BILLING_PER_MINUTE: int(1_000, 1),
+  RATE_LIMIT_BILLING_BURST: int(1_200, 1),
+  /** Per-user per-minute limits of single root fields, e.g. "searchTraces=100,exportTraces=10". */
+  RATE_LIMIT_FIELD_LIMITS: z
+    .string()
+    .regex(/^\s*([A-Za-z_][A-Za-z0-9_]*=\d+\s*(,\s*|$))*$/, 'like "searchTraces=100,exportTraces=10"')
+    .default('searchTraces=100,exportTraces=10,compareModels=50'),
+  MAX_COST_PER_OPERATION: int(50_000, 1),
+  MAX_QUERY_DEPTH: int(15, 1, 1000),
+  MAX_QUERY_ALIASES: int(30, 0, 10_000),
+  MAX_QUERY_TOKENS: int(5_000, 10, 1_000_000),
+  MAX_QUERY_DIRECTIVES: int(50, 0, 10_000),
+  // Per-field cache (src/cache) and persisted queries (src/persisted-queries).
+  CACHE_ENABLED: bool.default(true),
+  /** TTL overrides in seconds per root field, e.g. "traces=30,trace=300"; 0 turns a field's caching off. */
+  CACHE_TTLS: z
+    .string()
+    .regex(/^\s*([A-Za-z_][A-Za-z0-9_]*=\d+\s*(,\s*|$))*$/, 'like "traces=30,trace=300"')
+    .default(''),
+  /** Encoded entries above this are not stored (the field is answered, just not cached). */
+  CACHE_MAX_ENTRY_BYTES: int(1_048_576, 256),
+  /** Entries whose JSON is larger than this are stored brotli-compressed. */
+  CACHE_COMPRESS_MIN_BYTES: int(4096, 0),
+  /** Bound of the in-memory store used when REDIS_URL is not set. */
+  CACHE_MEMORY_MAX_BYTES: int(64 * 1_048_576, 1024),
+  /** A Redis cache command slower than this counts as a miss (the database answers). */
+  CACHE_REDIS_TIMEOUT_MS: int(250, 1, 10_000),
+  /** Concurrent misses of one key wait at most this long for the first fill. */
+  CACHE_FILL_WAIT_MS: int(30_000, 0, 300_000),
+  CACHE_WARM_ON_START: bool.default(true),
+  PERSISTED_QUERIES_ENABLED: bool.default(true),
+  PERSISTED_QUERIES_TTL_S: int(86_400, 0),
+  /** An Apollo persisted query manifest; when set, only its operations are accepted. */
+  PERSISTED_QUERIES_SAFELIST: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+/** Every variable this file reads (deployment files are checked against it). */
+export const ENV_VARIABLES: readonly string[] = Object.freeze(Object.keys(EnvSchema.shape));
 
 export interface Config {
   readonly env: Env['NODE_ENV'];
@@ -118,6 +174,19 @@ export interface Config {
   readonly analytics: { readonly maxSeriesPoints: number; readonly exactPercentilesMaxMs: number; readonly useRollups: boolean };
   readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number };
   readonly redisUrl?: string;
+  readonly redisKeyPrefix: string;
+  readonly cache: {
+    readonly enabled: boolean;
+    /** Root field name → TTL seconds, overriding the SDL's @cacheControl(maxAge). */
+    readonly ttlOverrides: Readonly<Record<string, number>>;
+    readonly maxEntryBytes: number;
+    readonly compressMinBytes: number;
+    readonly memoryMaxBytes: number;
+    readonly redisTimeoutMs: number;
+    readonly fillWaitMs: number;
+    readonly warmOnStart: boolean;
+  };
+  readonly persistedQueries: { readonly enabled: boolean; readonly ttlSeconds: number; readonly safelistPath?: string };
   readonly http: { readonly maxBodyBytes: number; readonly shutdownTimeoutMs: number; readonly drainDelayMs: number };
   readonly telemetry: {
     readonly metrics: { readonly enabled: boolean; readonly port?: number };
@@ -131,6 +200,29 @@ export interface Config {
     readonly slowQueryMs: number;
     readonly accessLogLevel: Env['ACCESS_LOG_LEVEL'];
     readonly healthCheckTimeoutMs: number;
+  };
+  readonly auth: {
+    readonly cacheTtlMs: number;
+    /** Absent: only API keys are accepted. */
+    readonly jwt?: {
+      readonly secret?: string;
+      readonly jwksUrl?: string;
+      readonly issuer?: string;
+      readonly audience?: string;
+      readonly claims: { readonly org: string; readonly role: string; readonly projects: string };
+    };
+  };
+  readonly limits: {
+    readonly enabled: boolean;
+    /** Points per minute and burst capacity per role. */
+    readonly budgets: Readonly<Record<'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING', { readonly perMinute: number; readonly burst: number }>>;
+    /** Root field name → calls per user per minute. */
+    readonly fieldLimits: Readonly<Record<string, number>>;
+    readonly maxCostPerOperation: number;
+    readonly maxDepth: number;
+    readonly maxAliases: number;
+    readonly maxTokens: number;
+    readonly maxDirectives: number;
   };
 }
 
@@ -147,6 +239,16 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** "a=1, b=2" → { a: 1, b: 2 } (the format is checked by the schema above). */
+function parseFieldNumbers(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const [name, value] = part.split('=').map((x) => x.trim());
+    if (name && value !== undefined) out[name] = Number(value);
+  }
+  return out;
 }
 
 /** Parses an environment (process.env by default); throws ConfigError naming every bad variable. */
@@ -174,6 +276,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.DB_POOL_MIN > e.DB_POOL_MAX) {
     problems.push(`DB_POOL_MIN: ${e.DB_POOL_MIN} is above DB_POOL_MAX ${e.DB_POOL_MAX}`);
+  }
+  if (e.JWT_SECRET && e.JWT_JWKS_URL) {
+    problems.push('JWT_SECRET: give either JWT_SECRET (HS256) or JWT_JWKS_URL, not both');
+  }
+  for (const role of ['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING'] as const) {
+    if (e[`RATE_LIMIT_${role}_BURST`] < e[`RATE_LIMIT_${role}_PER_MINUTE`]) {
+      problems.push(`RATE_LIMIT_${role}_BURST: ${e[`RATE_LIMIT_${role}_BURST`]} is below RATE_LIMIT_${role}_PER_MINUTE ${e[`RATE_LIMIT_${role}_PER_MINUTE`]}`);
+    }
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -205,6 +315,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },
     demo: { enabled: e.DEMO_DATA, traces: e.DEMO_TRACES, days: e.DEMO_DAYS },
     redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    cache: {
+      enabled: e.CACHE_ENABLED,
+      ttlOverrides: parseFieldNumbers(e.CACHE_TTLS),
+      maxEntryBytes: e.CACHE_MAX_ENTRY_BYTES,
+      compressMinBytes: e.CACHE_COMPRESS_MIN_BYTES,
+      memoryMaxBytes: e.CACHE_MEMORY_MAX_BYTES,
+      redisTimeoutMs: e.CACHE_REDIS_TIMEOUT_MS,
+      fillWaitMs: e.CACHE_FILL_WAIT_MS,
+      warmOnStart: e.CACHE_WARM_ON_START,
+    },
+    persistedQueries: { enabled: e.PERSISTED_QUERIES_ENABLED, ttlSeconds: e.PERSISTED_QUERIES_TTL_S, safelistPath: e.PERSISTED_QUERIES_SAFELIST },
     http: { maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
     telemetry: {
       metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
@@ -217,6 +339,42 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       slowQueryMs: e.SLOW_QUERY_MS,
       accessLogLevel: e.ACCESS_LOG_LEVEL,
       healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+    },
+    auth: {
+      cacheTtlMs: e.AUTH_CACHE_TTL_MS,
+      jwt:
+        e.JWT_SECRET || e.JWT_JWKS_URL
+          ? {
+              secret: e.JWT_SECRET,
+              jwksUrl: e.JWT_JWKS_URL,
+              issuer: e.JWT_ISSUER,
+              audience: e.JWT_AUDIENCE,
+              claims: { org: e.JWT_ORG_CLAIM, role: e.JWT_ROLE_CLAIM, projects: e.JWT_PROJECTS_CLAIM },
+            }
+          : undefined,
+    },
+    limits: {
+      enabled: e.RATE_LIMIT_ENABLED,
+      budgets: {
+        ADMIN: { perMinute: e.RATE_LIMIT_ADMIN_PER_MINUTE, burst: e.RATE_LIMIT_ADMIN_BURST },
+        DEVELOPER: { perMinute: e.RATE_LIMIT_DEVELOPER_PER_MINUTE, burst: e.RATE_LIMIT_DEVELOPER_BURST },
+        VIEWER: { perMinute: e.RATE_LIMIT_VIEWER_PER_MINUTE, burst: e.RATE_LIMIT_VIEWER_BURST },
+        BILLING: { perMinute: e.RATE_LIMIT_BILLING_PER_MINUTE, burst: e.RATE_LIMIT_BILLING_BURST },
+      },
+      fieldLimits: Object.fromEntries(
+        e.RATE_LIMIT_FIELD_LIMITS.split(',')
+          .map((p) => p.trim())
+          .filter(Boolean)
+          .map((p) => {
+            const [name, n] = p.split('=');
+            return [name!.trim(), Number(n)];
+          }),
+      ),
+      maxCostPerOperation: e.MAX_COST_PER_OPERATION,
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxAliases: e.MAX_QUERY_ALIASES,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxDirectives: e.MAX_QUERY_DIRECTIVES,
     },
   });
 }

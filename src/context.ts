@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { DatabaseHandle } from './db/database';
+import type { RedisConnection } from './redis/redis-connection';
+import type { FieldCache } from './cache/field-cache';
 import { scopeOf, type Scope, type Viewer } from './auth/viewer';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -9,6 +11,10 @@ export interface AppServices {
   readonly config: Config;
   readonly database: DatabaseHandle;
   readonly logger: Logger;
+  /** Present when REDIS_URL is set; may be disconnected at any moment (check isReady()). */
+  readonly redis?: RedisConnection;
+  /** The per-field cache (src/cache); absent only in tools that build services by hand. */
+  readonly cache?: FieldCache;
 }
 
 /** Built once per request and never mutated by resolvers. */

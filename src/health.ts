@@ -52,3 +52,8 @@ export async function checkReadiness(probes: ReadinessProbe[], timeoutMs = 1000)
   }
   return { status, checks };
 }
+
+/** Optional: a Redis outage degrades the service (DB-only serving) but does not take it out. */
+export function redisProbe(ping: () => Promise<unknown>): ReadinessProbe {
+  return { name: 'redis', required: false, check: ping };
+}

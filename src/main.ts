@@ -1,4 +1,7 @@
+// First: tracing must be running before http and pg are loaded (they are patched as they load).
+import './telemetry/register';
 import { ConfigError, loadConfig, type Config } from './config';
+import { shutdownTracing } from './telemetry/tracing';
 import { createLogger } from './logger';
 import { startGateway } from './app';
 
@@ -41,6 +44,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: draining in-flight requests');
     gateway
       .stop()
+      .then(() => shutdownTracing().catch((err) => logger.warn({ err }, 'flushing spans failed')))
       .then(() => {
         logger.info('shutdown complete');
         process.exit(0);

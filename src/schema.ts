@@ -9,6 +9,8 @@ import { exportResolvers } from './modules/exports/exports.resolvers';
 import { metricsResolvers } from './modules/metrics/metrics.resolvers';
 import { qualityResolvers } from './modules/quality/quality.resolvers';
 import { sessionResolvers } from './modules/sessions/sessions.resolvers';
+import { cacheResolvers } from './cache/cache.resolvers';
+import { rateLimitResolvers } from './limits/rate-limit.resolvers';
 import { badInput } from './shared/errors';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
@@ -68,7 +70,7 @@ function merge(...parts: Resolvers[]): Resolvers {
 }
 
 export const resolvers: Resolvers = {
-  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers, metricsResolvers, qualityResolvers, sessionResolvers),
+  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers, metricsResolvers, qualityResolvers, sessionResolvers, cacheResolvers, rateLimitResolvers),
   DateTime,
   JSON: JSONScalar,
   Cursor,

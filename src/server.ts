@@ -6,9 +6,19 @@ import type { AppServices, RequestContext } from './context';
 import { createRequestContext } from './context';
 import { loadTypeDefs, resolvers } from './schema';
 import { Authenticator } from './auth/authenticator';
+import { buildAuthorizedSchema, createAuthenticator } from './auth';
+import { createGatewayLimits } from './limits';
 import { createErrorFormatter } from './graphql/error-masking';
 import { unauthenticated } from './shared/errors';
 import { checkReadiness, databaseProbes, type ReadinessProbe } from './health';
+import { endpointOf } from './telemetry/labels';
+import { callerTraceId, requestSpansEnabled, runInServerSpan } from './telemetry/http-tracing';
+import { httpRequestDuration, httpRequestSize, httpRequestsTotal, httpResponseSize, renderMetrics } from './telemetry/metrics';
+import { graphqlTelemetryPlugin, withGraphQLSpan } from './telemetry/graphql-telemetry';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { fieldCachePlugin, httpCacheHeadersPlugin } from './cache';
+import { PersistedQueryStore } from './persisted-queries/apq-cache';
+import { loadSafelist, safelistPlugin } from './persisted-queries/safelist';
 
 export interface GatewayServer {
   readonly httpServer: http.Server;
@@ -20,7 +30,9 @@ export interface GatewayServer {
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  // setHeader (not a writeHead argument) so that the response-size metric can read it back.
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(text);
 }
 
@@ -56,17 +68,37 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string> 
 
 export async function createGatewayServer(services: AppServices, extraProbes: ReadinessProbe[] = []): Promise<GatewayServer> {
   const { config, logger, database } = services;
-  const authenticator = new Authenticator(database.readDb, database.db);
+  const telemetry = config.telemetry;
+  const metricsOn = telemetry.metrics.enabled;
+  const authenticator = createAuthenticator(services);
+  const limits = createGatewayLimits(services);
+  // Persisted queries (APQ) in the shared Redis; safelist mode pins the manifest's operations.
+  const safelist = config.persistedQueries.safelistPath ? loadSafelist(config.persistedQueries.safelistPath) : undefined;
+  const apqStore = new PersistedQueryStore({ redis: services.redis, keyPrefix: config.redisKeyPrefix, timeoutMs: config.cache.redisTimeoutMs, logger });
+  for (const [hash, body] of safelist?.operations ?? []) apqStore.pin(hash, body);
   const apollo = new ApolloServer<RequestContext>({
-    typeDefs: loadTypeDefs(),
-    resolvers: resolvers as never,
+    // @auth (the permission table) is enforced by wrapping resolvers: see src/auth/auth-directive.ts.
+    schema: buildAuthorizedSchema(loadTypeDefs(), resolvers),
+    parseOptions: limits.parseOptions,
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
     // main.ts owns signal handling: drain HTTP first, then stop Apollo, then close pools.
     stopOnTerminationSignals: false,
+    persistedQueries: config.persistedQueries.enabled ? { cache: apqStore, ttl: config.persistedQueries.ttlSeconds || null } : false,
     formatError: createErrorFormatter({ maskInternal: config.env !== 'development', logger }),
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      graphqlTelemetryPlugin({ metrics: metricsOn, includeDocument: telemetry.tracing.includeDocument }),
+      ...(safelist ? [safelistPlugin(safelist)] : []),
+      // Document limits, pricing and budgets: before the cache plugins (a refusal may be answered from cache).
+      ...limits.plugins,
+      // Cache-Control comes from httpCacheHeadersPlugin (private, per tenant), not Apollo's hints.
+      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
+      httpCacheHeadersPlugin({ ttlOverrides: config.cache.ttlOverrides }),
+      // Keep last: a rate-limit plugin answering or refusing first must come before it.
+      fieldCachePlugin(),
+    ],
   });
   await apollo.start();
 
@@ -105,6 +137,11 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
         body = text;
       }
     }
+    if (requestSpansEnabled()) await withGraphQLSpan(() => executeGraphQL(req, res, method, body, url, requestId));
+    else await executeGraphQL(req, res, method, body, url, requestId);
+  }
+
+  async function executeGraphQL(req: http.IncomingMessage, res: http.ServerResponse, method: string, body: unknown, url: URL, requestId: string) {
     const headers = new HeaderMap();
     for (const [k, v] of Object.entries(req.headers)) {
       if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
@@ -123,7 +160,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     const outHeaders: Record<string, string> = { 'x-request-id': requestId };
     for (const [k, v] of result.headers) outHeaders[k] = v;
     if (result.body.kind === 'complete') {
-      outHeaders['content-length'] = String(Buffer.byteLength(result.body.string));
+      res.setHeader('content-length', Buffer.byteLength(result.body.string));
       res.writeHead(result.status ?? 200, outHeaders);
       res.end(result.body.string);
     } else {
@@ -133,9 +170,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     }
   }
 
-  async function route(req: http.IncomingMessage, res: http.ServerResponse) {
-    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+  async function route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) {
     switch (url.pathname) {
       case '/graphql':
         return handleGraphQL(req, res, url, requestId);
@@ -143,27 +178,72 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
         return sendJson(res, 200, { status: 'ok' });
       case '/health/ready': {
         if (shuttingDown) return sendJson(res, 503, { status: 'unhealthy', reason: 'shutting down', checks: {} });
-        const r = await checkReadiness(probes);
-        return sendJson(res, r.status === 'unhealthy' ? 503 : 200, r);
+        const r = await checkReadiness(probes, telemetry.healthCheckTimeoutMs);
+        return sendJson(res, r.status === 'unhealthy' ? 503 : 200, { ...r, limits: limits.mode() });
+      }
+      case '/metrics': {
+        if (!metricsOn || telemetry.metrics.port !== undefined) break;
+        const m = await renderMetrics();
+        res.setHeader('content-length', Buffer.byteLength(m.body));
+        res.writeHead(200, { 'content-type': m.contentType });
+        return res.end(m.body);
       }
       case '/':
         return sendJson(res, 200, { service: 'analytics-gateway', graphql: '/graphql', health: ['/health/live', '/health/ready'] });
-      default:
-        return sendJson(res, 404, errorBody(`No route for ${url.pathname}`, 'NOT_FOUND'));
+    }
+    return sendJson(res, 404, errorBody(`No route for ${url.pathname}`, 'NOT_FOUND'));
+  }
+
+  const accessLog = telemetry.accessLogLevel === 'silent' ? null : telemetry.accessLogLevel;
+
+  /** Counts and times a finished (or aborted) request; writes the access log line. */
+  function recordRequest(req: http.IncomingMessage, res: http.ServerResponse, endpoint: string, requestId: string, started: number, traceId: string | undefined) {
+    const seconds = (performance.now() - started) / 1000;
+    const status = res.headersSent ? res.statusCode : 499;
+    const requestBytes = Number(req.headers['content-length'] ?? 0) || 0;
+    const responseBytes = Number(res.getHeader('content-length') ?? 0) || 0;
+    if (metricsOn) {
+      httpRequestsTotal.inc({ endpoint, status: String(status) });
+      httpRequestDuration.observe({ endpoint }, seconds);
+      httpRequestSize.observe({ endpoint }, requestBytes);
+      httpResponseSize.observe({ endpoint }, responseBytes);
+    }
+    // Probes and scrapes arrive every few seconds: they are logged at debug only.
+    const level = accessLog && (endpoint === '/graphql' || endpoint === 'other' ? accessLog : 'debug');
+    if (level && logger.isLevelEnabled(level)) {
+      logger[level](
+        { requestId, traceId, method: req.method, path: endpoint === 'other' ? undefined : endpoint, status, durationMs: Math.round(seconds * 10000) / 10, requestBytes, responseBytes },
+        'request',
+      );
     }
   }
 
   const httpServer = http.createServer((req, res) => {
     inFlight++;
+    const started = performance.now();
+    const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const endpoint = endpointOf(url.pathname);
+    let traceId: string | undefined;
     res.on('close', () => {
       inFlight--;
+      recordRequest(req, res, endpoint, requestId, started, traceId);
       if (inFlight === 0 && idleResolve) idleResolve();
     });
-    route(req, res).catch((err) => {
-      logger.error({ err }, 'unhandled error in HTTP handler');
-      if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
-      else res.end();
-    });
+    const handle = () => {
+      route(req, res, url, requestId).catch((err) => {
+        logger.error({ err }, 'unhandled error in HTTP handler');
+        if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+        else res.end();
+      });
+    };
+    // Probes and scrapes are not traced: every few seconds, they would only add noise.
+    if (requestSpansEnabled() && (endpoint === '/graphql' || endpoint === 'other')) {
+      traceId = runInServerSpan(req, res, endpoint, handle);
+    } else {
+      if (accessLog) traceId = callerTraceId(req);
+      handle();
+    }
   });
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
@@ -174,6 +254,8 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     authenticator,
     async shutdown(deadlineMs: number) {
       shuttingDown = true;
+      // Readiness now answers 503; keep serving while load balancers take this instance out.
+      if (config.http.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.http.drainDelayMs));
       const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
       httpServer.closeIdleConnections();
       if (inFlight > 0) {

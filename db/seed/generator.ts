@@ -55,7 +55,7 @@ export function sliceQuotas(opts: ResolvedSeedOptions): { sliceMs: number; quota
   return { sliceMs, quotas };
 }
 
-export function* generateSeedBatches(options: SeedOptions, batchSize = 5000): Generator<SeedBatch> {
+export function* generateSeedBatches(options: SeedOptions, batchSize = 500): Generator<SeedBatch> {
   const opts = resolveSeedOptions(options);
   const world = buildWorld(opts);
   // endAt is part of the seed: reseeding a later window never repeats row ids.

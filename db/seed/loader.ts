@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { sql } from 'kysely';
 import type { DatabaseHandle } from '../../src/db/database';
 import { generateSeedBatches, resolveSeedOptions, type SeedOptions } from './generator';
+import { dropSecondaryIndexes, rebuildIndexes, shouldDeferIndexes, type IndexDeferral, type SqlRunner } from './bulk-indexes';
 import { CopySink, InsertSink, type RowSink } from './sinks';
 import { buildReferenceData, type ReferenceData } from './world';
 
@@ -21,8 +22,11 @@ export interface SeedHooks {
   /** Defaults: COPY on a server, INSERT on the embedded database. */
   method?: SeedMethod;
   batchSize?: number;
-  /** Rebuild trace indexes after a large COPY instead of maintaining them (see CopySinkOptions). */
-  deferIndexes?: boolean;
+  /**
+   * Drop and rebuild trace indexes around the load (bulk-indexes.ts). Default: 'auto' (bulk
+   * loads only), except on TimescaleDB servers, where it is not measured: false.
+   */
+  deferIndexes?: IndexDeferral;
 }
 
 export interface SeedResult {
@@ -35,8 +39,8 @@ export interface SeedResult {
 }
 
 /**
- * Embedded PGlite serves the wire protocol through pglite-socket, whose COPY FROM STDIN
- * support is missing (the CopyIn sub-protocol is not relayed), hence INSERTs there.
+ * Embedded PGlite serves the wire protocol through pglite-socket, where COPY FROM STDIN
+ * never completes (tried: the COPY statement hangs with no error), hence INSERTs there.
  */
 export function defaultSeedMethod(handle: Pick<DatabaseHandle, 'mode'>): SeedMethod {
   return handle.mode === 'embedded' ? 'insert' : 'copy';
@@ -56,19 +60,14 @@ export async function seedDatabase(handle: DatabaseHandle, options: SeedOptions,
   // Resolve once so that a default endAt cannot move between the reference rows and the traffic.
   const opts = resolveSeedOptions(options);
   const method = hooks.method ?? defaultSeedMethod(handle);
+  const deferIndexes = hooks.deferIndexes ?? (handle.mode === 'timescale' ? false : 'auto');
   await upsertReferenceData(handle, buildReferenceData(opts));
 
-  const sink: RowSink =
-    method === 'copy'
-      ? await CopySink.open(handle.pool, {
-          incomingTraces: opts.traces,
-          // Only where it is measured: on plain PostgreSQL. Hypertables keep per-chunk indexes.
-          deferTraceIndexes: hooks.deferIndexes ?? handle.mode === 'postgres',
-        })
-      : new InsertSink(handle.db);
   let traces = 0;
   let scores = 0;
-  try {
+  const pump = async (sink: RowSink) => {
+    // Small batches keep fewer rows alive across young-generation GCs: 1M rows took 28 s of
+    // Node CPU with 2000-row batches and 21 s with 500.
     for (const batch of generateSeedBatches(opts, hooks.batchSize ?? 500)) {
       await sink.write(batch);
       traces += batch.traces.length;
@@ -77,10 +76,27 @@ export async function seedDatabase(handle: DatabaseHandle, options: SeedOptions,
       // Generation is synchronous; let socket reads (errors, acks) and timers run between batches.
       await yieldToEventLoop();
     }
-    await sink.finish();
-  } catch (err) {
-    await sink.abort();
-    throw err;
+  };
+
+  if (method === 'copy') {
+    const sink = await CopySink.open(handle.pool, { incomingTraces: opts.traces, deferTraceIndexes: deferIndexes });
+    try {
+      await pump(sink);
+      await sink.finish();
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
+  } else {
+    // One transaction: all or nothing, and the precondition for dropping indexes during the load.
+    await handle.db.transaction().execute(async (trx) => {
+      const run: SqlRunner = async (text) => (await sql.raw<Record<string, unknown>>(text).execute(trx)).rows;
+      const defer = await shouldDeferIndexes(run, 'traces', opts.traces, deferIndexes);
+      const deferred = defer ? await dropSecondaryIndexes(run, 'traces') : [];
+      await pump(new InsertSink(trx));
+      // PGlite's WebAssembly heap is small; builds spill to temp files beyond this.
+      await rebuildIndexes(run, deferred, '64MB');
+    });
   }
   // Fresh statistics now rather than whenever autovacuum gets to it: the first analytics
   // queries after a seed would otherwise be planned against an "empty" table.

@@ -9,6 +9,10 @@ export interface Viewer {
   readonly projectIds: readonly string[] | null;
   readonly keyId: string | null;
   readonly keyName: string | null;
+  /** Who is calling within the org: the API key id, or the JWT `sub`. Budgets are kept per subject. */
+  readonly subject?: string;
+  /** The gateway's own work (cache warming): priced, never charged to a tenant's budget. */
+  readonly internal?: boolean;
 }
 
 /** The tenant boundary passed to repositories. */
@@ -18,3 +22,6 @@ export interface Scope {
 }
 
 export const scopeOf = (v: Viewer): Scope => ({ orgId: v.orgId, projectIds: v.projectIds });
+
+/** The budget and per-field-limit identity of a caller (see README "Access control and rate limits"). */
+export const subjectOf = (v: Viewer): string => v.subject ?? (v.keyId ? `key:${v.keyId}` : `org:${v.orgId}`);

@@ -9,6 +9,9 @@ export type QueryClass = 'simple' | 'aggregate';
 
 /** Receives every statement Kysely runs: metrics, the slow-query log and tests subscribe here. */
 export type QueryListener = (event: LogEvent) => void;
+export type PoolRole = 'primary' | 'replica';
+/** A connection could not be had (acquire timeout, refused connect): Kysely never logs these. */
+export type PoolErrorListener = (error: unknown, pool: PoolRole) => void;
 
 export interface DatabaseHandle {
   /** Primary: writes and anything that must read its own writes. */
@@ -22,6 +25,7 @@ export interface DatabaseHandle {
   readonly timescale: boolean;
   readonly statementTimeoutMs: Readonly<Record<QueryClass, number>>;
   addQueryListener(listener: QueryListener): () => void;
+  addPoolErrorListener(listener: PoolErrorListener): () => void;
   close(): Promise<void>;
 }
 
@@ -71,12 +75,30 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     readPool = config.database.readonlyUrl ? make(config.database.readonlyUrl) : primaryPool;
   }
   // An idle client that errors (server restart) must not crash the process; pg reconnects.
-  primaryPool.on('error', () => undefined);
-  if (readPool !== primaryPool) readPool.on('error', () => undefined);
+  // pg-pool listens only on idle clients: a connection that dies while checked out emits
+  // 'error' on its client (after failing the running query), which would otherwise be an
+  // unhandled 'error' event and take the process down. The pool drops such clients on release.
+  const survive = (pool: pg.Pool) => {
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
+  };
+  survive(primaryPool);
+  if (readPool !== primaryPool) survive(readPool);
 
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: primaryPool }), log });
+  const poolErrorListeners = new Set<PoolErrorListener>();
+  const watched = (pool: pg.Pool, role: PoolRole) => ({
+    connect: () =>
+      pool.connect().catch((err: unknown) => {
+        for (const l of poolErrorListeners) l(err, role);
+        throw asError(err);
+      }),
+    end: () => pool.end(),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(primaryPool, 'primary') }), log });
   const readDb =
-    readPool === primaryPool ? db : new Kysely<Database>({ dialect: new PostgresDialect({ pool: readPool }), log });
+    readPool === primaryPool
+      ? db
+      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(readPool, 'replica') }), log });
 
   let mode: StorageMode;
   try {
@@ -99,12 +121,27 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    addPoolErrorListener(listener) {
+      poolErrorListeners.add(listener);
+      return () => poolErrorListeners.delete(listener);
+    },
     async close() {
       await db.destroy();
       if (readDb !== db) await readDb.destroy();
       if (embedded) await embedded.close();
     },
   };
+}
+
+/**
+ * Socket errors are created by Node's core; inside a VM sandbox (Jest) they fail `instanceof
+ * Error`, and graphql-js then replaces them with "Unexpected error value", losing the code that
+ * maps them to SERVICE_UNAVAILABLE. Same message and code, as an Error of this realm.
+ */
+function asError(err: unknown): unknown {
+  if (err instanceof Error || typeof err !== 'object' || err === null) return err;
+  const e = err as { message?: unknown };
+  return Object.assign(new Error(typeof e.message === 'string' ? e.message : String(err)), err);
 }
 
 async function detectServerMode(db: Kysely<Database>, wanted: Config['database']['mode']): Promise<StorageMode> {

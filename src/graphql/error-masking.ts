@@ -18,6 +18,12 @@ export function createErrorFormatter(opts: { maskInternal: boolean; logger: Logg
       const { stacktrace: _s, exception: _e, ...ext } = (formatted.extensions ?? {}) as Record<string, unknown>;
       return { ...formatted, extensions: ext };
     }
+    // Request-level refusals Apollo raises without a code (e.g. an APQ hash that does not match
+    // its query) carry a 4xx status: they are the client's mistake, so they are not masked.
+    const status = (original as { extensions?: { http?: { status?: number } } } | null)?.extensions?.http?.status;
+    if (!formatted.path && typeof status === 'number' && status >= 400 && status < 500) {
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     opts.logger.error({ err: original, path: formatted.path }, 'unexpected error in GraphQL request');
     if (!opts.maskInternal) return formatted;
     return {

@@ -64,10 +64,22 @@ export async function connectRedis(
     async close() {
       if (closed) return;
       closed = true;
+      if (!client.isOpen) return;
+      // QUIT waits for Redis to answer: with Redis down (client reconnecting) or hung it never
+      // would, and shutdown would hang. Ask only a ready client, briefly; otherwise drop it.
+      let timer: NodeJS.Timeout | undefined;
       try {
-        if (client.isOpen) await client.quit();
+        if (!client.isReady) throw new Error('not connected');
+        await Promise.race([
+          client.quit(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no answer to QUIT')), 1000);
+          }),
+        ]);
       } catch {
-        client.destroy();
+        if (client.isOpen) client.destroy();
+      } finally {
+        clearTimeout(timer);
       }
     },
   };

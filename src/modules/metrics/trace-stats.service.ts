@@ -200,7 +200,8 @@ export async function computeTraceStats(
     else if (t !== null && !inGroup) target = series.get(t);
     else if (t === null && inGroup) target = groups.get(groupKey(e))?.acc;
     else target = groups.get(groupKey(e))?.series.get(t as number);
-    if (target) target.exact = e.p.map(Number);
+    // percentile_disc over no rows is NULL: an empty range has no exact percentiles.
+    if (target && e.p) target.exact = e.p.map(Number);
   }
 
   const fill = (m: Map<number, StatsAcc>): SeriesPoint[] => {

@@ -1,0 +1,93 @@
+import type { LogEvent } from 'kysely';
+import type { Logger } from 'pino';
+import type { DatabaseHandle } from '../db/database';
+import { BoundedLabel } from './labels';
+import { dbErrorsTotal, dbQueriesTotal, dbQueryDuration, observePool } from './metrics';
+
+const QUERY_NAME = /\/\*\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*\*\//;
+/** The first keyword, past any leading comments (a name may be put in front, too). */
+const FIRST_WORD = /^\s*(?:\/\*[\s\S]*?\*\/\s*|--[^\n]*\n\s*)*([A-Za-z]+)/;
+const KEYWORDS = new Set([
+  'select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback', 'savepoint', 'release',
+  'set', 'show', 'call', 'create', 'alter', 'drop', 'refresh', 'lock', 'copy', 'explain', 'analyze', 'vacuum', 'truncate',
+]);
+const OPERATIONS = new Set(['select', 'insert', 'update', 'delete']);
+const queryNames = new BoundedLabel(200, 64);
+
+export interface QueryLabels {
+  /** The repository function's name from its `/* name *\/` comment, else the first keyword. */
+  readonly query: string;
+  /** select, insert, update, delete or other. */
+  readonly operation: string;
+}
+
+export function labelQuery(sqlText: string): QueryLabels {
+  const word = FIRST_WORD.exec(sqlText)?.[1]?.toLowerCase() ?? '';
+  const keyword = KEYWORDS.has(word) ? word : 'other';
+  const named = QUERY_NAME.exec(sqlText)?.[1];
+  return {
+    query: named ? queryNames.of(named) : keyword,
+    operation: OPERATIONS.has(keyword) ? keyword : 'other',
+  };
+}
+
+/** A small closed set: enough to tell timeouts from outages from bugs on a dashboard. */
+export function databaseErrorType(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (message.includes('timeout exceeded when trying to connect')) return 'pool_timeout';
+  if (code === '57014') return 'statement_timeout';
+  if (code === '40001' || code === '40P01') return 'serialization';
+  if (code.startsWith('23')) return 'constraint';
+  if (code.startsWith('08') || code.startsWith('57P') || code === '3D000' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOTFOUND' || message.includes('Connection terminated')) {
+    return 'connection';
+  }
+  if (code.startsWith('42') || code.startsWith('22')) return 'query';
+  return 'other';
+}
+
+export interface DatabaseTelemetryOptions {
+  readonly logger: Logger;
+  /** Statements at or above this many milliseconds are logged; 0 turns the log off. */
+  readonly slowQueryMs: number;
+  readonly metrics: boolean;
+}
+
+/**
+ * Subscribes metrics, the slow-query log and pool gauges to a database handle; the returned
+ * function unsubscribes (on shutdown, so a stopped gateway's pools leave the gauges).
+ */
+export function instrumentDatabase(handle: DatabaseHandle, opts: DatabaseTelemetryOptions): () => void {
+  const { logger, slowQueryMs, metrics } = opts;
+  const onQuery = (event: LogEvent) => {
+    // Runs inside Kysely's execution path: it must be cheap and must never throw.
+    try {
+      const labels = labelQuery(event.query.sql);
+      if (metrics) {
+        dbQueryDuration.observe({ query: labels.query }, event.queryDurationMillis / 1000);
+        dbQueriesTotal.inc({ operation: labels.operation });
+        if (event.level === 'error') dbErrorsTotal.inc({ error_type: databaseErrorType(event.error) });
+      }
+      if (slowQueryMs > 0 && event.queryDurationMillis >= slowQueryMs) {
+        logger.warn(
+          { query: labels.query, operation: labels.operation, durationMs: Math.round(event.queryDurationMillis), failed: event.level === 'error' },
+          'slow query',
+        );
+      }
+    } catch {
+      // Telemetry must not fail a query.
+    }
+  };
+  const disposers = [handle.addQueryListener(onQuery)];
+  if (metrics) {
+    disposers.push(
+      handle.addPoolErrorListener((err) => dbErrorsTotal.inc({ error_type: databaseErrorType(err) })),
+      observePool('primary', handle.pool),
+    );
+    if (handle.readPool !== handle.pool) disposers.push(observePool('replica', handle.readPool));
+  }
+  return () => {
+    for (const dispose of disposers) dispose();
+  };
+}

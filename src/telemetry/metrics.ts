@@ -1,0 +1,179 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric the gateway exports, in one registry.
+ *
+ * prom-client rather than the OpenTelemetry Prometheus exporter: the seed's names and label
+ * sets come out exactly as written (the OTel exporter rewrites names, adds unit suffixes and
+ * `otel_scope_*` labels, and its histograms are aggregated through views), pull-time gauges for
+ * the pg pools are a plain `collect()`, and an increment on the request path is a map lookup
+ * instead of the OTel SDK's attribute hashing and aggregation pipeline. Traces stay OTel.
+ *
+ * The registry is a process singleton so that later features (cache, rate limits, pricing)
+ * import the objects below and only increment them. Label values are bounded: see labels.ts.
+ */
+export const metricsRegistry = new Registry();
+collectDefaultMetrics({ register: metricsRegistry });
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const SIZE_BUCKETS = [128, 512, 2048, 8192, 32768, 131072, 524288, 1048576, 4194304];
+
+// HTTP -----------------------------------------------------------------------------------------
+
+export const httpRequestsTotal = new Counter({
+  name: 'http_requests_total',
+  help: 'HTTP requests answered, by route and status code',
+  labelNames: ['endpoint', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const httpRequestDuration = new Histogram({
+  name: 'http_request_duration_seconds',
+  help: 'Time from request arrival to the last byte of the response',
+  labelNames: ['endpoint'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [metricsRegistry],
+});
+
+export const httpRequestSize = new Histogram({
+  name: 'http_request_size_bytes',
+  help: 'Request body size',
+  labelNames: ['endpoint'] as const,
+  buckets: SIZE_BUCKETS,
+  registers: [metricsRegistry],
+});
+
+export const httpResponseSize = new Histogram({
+  name: 'http_response_size_bytes',
+  help: 'Response body size',
+  labelNames: ['endpoint'] as const,
+  buckets: SIZE_BUCKETS,
+  registers: [metricsRegistry],
+});
+
+// Database -------------------------------------------------------------------------------------
+
+export const dbQueryDuration = new Histogram({
+  name: 'db_query_duration_seconds',
+  help: 'Statement duration by query name (the /* name */ comment repositories append, else the first keyword)',
+  labelNames: ['query'] as const,
+  buckets: LATENCY_BUCKETS,
+  registers: [metricsRegistry],
+});
+
+export const dbQueriesTotal = new Counter({
+  name: 'db_queries_total',
+  help: 'Statements run, by kind (select, insert, update, delete, other)',
+  labelNames: ['operation'] as const,
+  registers: [metricsRegistry],
+});
+
+export const dbErrorsTotal = new Counter({
+  name: 'db_errors_total',
+  help: 'Failed statements and connection acquisitions, by error type',
+  labelNames: ['error_type'] as const,
+  registers: [metricsRegistry],
+});
+
+// Pool gauges are read from the live pg.Pool objects on each scrape, never on the request path.
+export interface PoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+  readonly options: { readonly max?: number };
+}
+const observedPools = new Set<{ role: string; pool: PoolStats }>();
+
+/** Reports a pool under `role` (primary, replica) until the returned function is called. */
+export function observePool(role: string, pool: PoolStats): () => void {
+  const entry = { role, pool };
+  observedPools.add(entry);
+  return () => observedPools.delete(entry);
+}
+
+function poolGauge(name: string, help: string, read: (p: PoolStats) => number): Gauge<'pool'> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ['pool'] as const,
+    registers: [metricsRegistry],
+    collect() {
+      this.reset();
+      // Summed per role: two gateways in one process (tests) each add their pools.
+      const sums = new Map<string, number>();
+      for (const { role, pool } of observedPools) sums.set(role, (sums.get(role) ?? 0) + read(pool));
+      for (const [role, value] of sums) this.set({ pool: role }, value);
+    },
+  });
+}
+
+export const dbPoolSize = poolGauge('db_pool_size', 'Configured maximum connections of the pool', (p) => p.options.max ?? 10);
+export const dbPoolConnections = poolGauge('db_pool_connections', 'Open connections of the pool (idle and in use)', (p) => p.totalCount);
+export const dbPoolIdle = poolGauge('db_pool_idle', 'Idle connections of the pool', (p) => p.idleCount);
+export const dbPoolWaiting = poolGauge('db_pool_waiting', 'Callers queued for a connection of the pool', (p) => p.waitingCount);
+
+// GraphQL --------------------------------------------------------------------------------------
+
+export const graphqlOperationsTotal = new Counter({
+  name: 'graphql_operations_total',
+  help: 'GraphQL operations, by operation name (bounded) and type',
+  labelNames: ['operation', 'type'] as const,
+  registers: [metricsRegistry],
+});
+
+export const graphqlOperationCost = new Histogram({
+  name: 'graphql_operation_cost',
+  help: 'Priced complexity points per operation',
+  labelNames: ['type'] as const,
+  buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000, 50000, 100000],
+  registers: [metricsRegistry],
+});
+
+export const graphqlResolverErrorsTotal = new Counter({
+  name: 'graphql_resolver_errors_total',
+  help: 'Errors raised while executing fields, by error code',
+  labelNames: ['code'] as const,
+  registers: [metricsRegistry],
+});
+
+// Cache and rate limits: registered here, incremented by those features ----------------------
+
+export const cacheHitsTotal = new Counter({
+  name: 'cache_hits_total',
+  help: 'Per-field cache hits, by resource (root field)',
+  labelNames: ['resource'] as const,
+  registers: [metricsRegistry],
+});
+
+export const cacheMissesTotal = new Counter({
+  name: 'cache_misses_total',
+  help: 'Per-field cache misses, by resource (root field)',
+  labelNames: ['resource'] as const,
+  registers: [metricsRegistry],
+});
+
+export const cacheSizeBytes = new Gauge({
+  name: 'cache_size_bytes',
+  help: 'Bytes held by the field cache',
+  registers: [metricsRegistry],
+});
+
+export const rateLimitExceededTotal = new Counter({
+  name: 'rate_limit_exceeded_total',
+  help: 'Operations refused for lack of budget, by role',
+  labelNames: ['role'] as const,
+  registers: [metricsRegistry],
+});
+
+export const rateLimitRemaining = new Histogram({
+  name: 'rate_limit_remaining',
+  help: 'Budget points left after each priced operation, by role',
+  labelNames: ['role'] as const,
+  buckets: [0, 10, 100, 500, 1000, 5000, 10000, 50000, 100000, 120000],
+  registers: [metricsRegistry],
+});
+
+/** The text exposition and its content type, for the /metrics route. */
+export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
+  return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
+}

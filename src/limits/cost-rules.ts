@@ -1,3 +1,5 @@
+import { badInput } from '../shared/errors';
+import { MAX_PAGE_SIZE } from '../modules/traces/traces.service';
 import { getDirective } from '@graphql-tools/utils';
 import { getNamedType, isCompositeType, isListType, isNonNullType, type GraphQLField, type GraphQLSchema, type GraphQLType } from 'graphql';
 import { estimateAnalyticsWork, type AnalyticsPricingSettings } from './analytics-work';
@@ -78,6 +80,12 @@ export class CostRules {
   /** Items a @listSize field is expected to return for these arguments. */
   expectedSize(ls: ListSize, args: Record<string, unknown>): number {
     const sliced = ls.slicingArguments.map((a) => args[a]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    // An out-of-range page size is bad input, not an expensive request: say so before pricing it.
+    for (const [i, v] of sliced.entries()) {
+      if (v < 1 || v > MAX_PAGE_SIZE) {
+        throw badInput(`${ls.slicingArguments[i]} must be between 1 and ${MAX_PAGE_SIZE}`, { argument: ls.slicingArguments[i], max: MAX_PAGE_SIZE });
+      }
+    }
     if (sliced.length) return Math.max(0, ...sliced);
     return ls.assumedSize ?? 1;
   }

@@ -74,6 +74,12 @@ export function priceOperation(rules: CostRules, req: PriceRequest): OperationPr
       maxQueryNodes: MAX_PRICED_NODES,
     });
   } catch (err) {
+    // Bad arguments found while pricing (a page size out of range) are the client's input error.
+    if (err instanceof AppError && err.extensions.code === ErrorCode.BAD_USER_INPUT) {
+      // Raised before execution: it needs its own HTTP status (a resolver's would be 200).
+      const { code: _c, ...rest } = err.extensions;
+      throw new AppError(ErrorCode.BAD_USER_INPUT, err.message, { ...rest, http: { status: 400 } });
+    }
     const message = (err as Error).message ?? String(err);
     throw new AppError(ErrorCode.COST_LIMIT_EXCEEDED, `The operation cannot be priced: ${message}`, { maxNodes: MAX_PRICED_NODES });
   }

@@ -48,7 +48,9 @@ export function startTracing(config: Config, options: TracingOptions = {}): Trac
       // No sqlcommenter and no traceparent-in-application_name: both put per-request text or
       // session state on the connection, which breaks pg_stat_statements grouping and PgBouncer
       // transaction pooling. Only statements inside a traced request make spans.
-      new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false }),
+      // Pool checkouts get no spans of their own (one more span per transaction, measured in
+      // bench/telemetry-overhead.ts): pool waits show in db_pool_waiting and acquire timeouts.
+      new PgInstrumentation({ requireParentSpan: true, enhancedDatabaseReporting: false, ignoreConnectSpans: true }),
       new RedisInstrumentation({ requireParentSpan: true }),
     ],
   });

@@ -184,7 +184,6 @@ function summarise(slices: Slice[]): RunResult {
   };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main() {
   const { url: dbUrl, key } = await prepareDatabase();
@@ -198,7 +197,11 @@ async function main() {
     const only = process.env.BENCH_WORKLOADS; // e.g. "viewer" to run one workload
     const workloads = Object.entries(WORKLOADS).filter(([n]) => !only || n.startsWith(only));
     const results: Record<string, Record<Mode, RunResult[]>> = {};
-    for (const [name] of workloads) results[name] = Object.fromEntries(MODES.map((m) => [m, []])) as unknown as Record<Mode, RunResult[]>;
+    const allSlices: Record<string, Record<Mode, Slice[]>> = {};
+    for (const [name] of workloads) {
+      results[name] = Object.fromEntries(MODES.map((m) => [m, []])) as unknown as Record<Mode, RunResult[]>;
+      allSlices[name] = Object.fromEntries(MODES.map((m) => [m, []])) as unknown as Record<Mode, Slice[]>;
+    }
     // Fresh processes every round: one process's JIT and heap layout can differ from another's
     // by more than the effect measured here, so no mode keeps a lucky (or unlucky) process.
     for (let round = 0; round < ROUNDS; round++) {
@@ -231,6 +234,7 @@ async function main() {
           }
         }
         for (const mode of MODES) {
+          allSlices[name]![mode].push(...slices.get(mode)!);
           const r = summarise(slices.get(mode)!);
           results[name]![mode].push(r);
           process.stderr.write(`${name.padEnd(16)} round ${round + 1} ${mode.padEnd(16)} ${String(r.rps).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  cpu ${r.cpuUsPerRequest} µs/req  errors ${r.errors}\n`);
@@ -240,22 +244,22 @@ async function main() {
       await stopAll();
     }
 
-    const summary = Object.entries(results).map(([name, byMode]) => {
-      const rps = (m: Mode) => median(byMode[m].map((r) => r.rps));
-      const p50 = (m: Mode) => median(byMode[m].map((r) => r.p50));
-      const cpu = (m: Mode) => median(byMode[m].map((r) => r.cpuUsPerRequest));
-      const off = rps('off');
+    // Pooled over every slice of every round: the slices interleave, so totals compare fairly.
+    const summary = Object.entries(allSlices).map(([name, byMode]) => {
+      const all = Object.fromEntries(MODES.map((m) => [m, summarise(byMode[m])])) as Record<Mode, RunResult>;
       const each = <T>(f: (m: Mode) => T) => Object.fromEntries(MODES.map((m) => [m, f(m)])) as Record<Mode, T>;
+      const off = all.off;
       return {
         workload: name,
-        rps: each(rps),
-        p50Ms: each(p50),
-        cpuUsPerRequest: each(cpu),
-        /** Throughput lost against `off` (medians over the rounds). */
-        overheadPercent: each((m) => Math.round(((off - rps(m)) / off) * 1000) / 10),
+        rps: each((m) => all[m].rps),
+        p50Ms: each((m) => all[m].p50),
+        cpuUsPerRequest: each((m) => all[m].cpuUsPerRequest),
+        /** Throughput lost against `off`. */
+        overheadPercent: each((m) => Math.round(((off.rps - all[m].rps) / off.rps) * 1000) / 10),
         /** CPU per request added against `off`: the steadier figure on a busy machine. */
-        cpuOverheadPercent: each((m) => Math.round(((cpu(m) - cpu('off')) / cpu('off')) * 1000) / 10),
-        errors: Object.values(byMode).flat().reduce((n, r) => n + r.errors, 0),
+        cpuOverheadPercent: each((m) => Math.round(((all[m].cpuUsPerRequest - off.cpuUsPerRequest) / off.cpuUsPerRequest) * 1000) / 10),
+        errors: MODES.reduce((n, m) => n + all[m].errors, 0),
+        perRound: results[name],
       };
     });
     const report = {
@@ -265,7 +269,7 @@ async function main() {
       otlpSink: { ...sink.stats },
       summary,
     };
-    process.stdout.write('\nworkload          mode              req/s (median)  p50 ms  CPU µs/req  throughput loss  CPU added\n');
+    process.stdout.write('\nworkload          mode                       req/s  p50 ms  CPU µs/req  throughput loss  CPU added\n');
     for (const s of summary) {
       for (const m of MODES) {
         const over = m === 'off' ? '' : `${s.overheadPercent[m]}%`;

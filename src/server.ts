@@ -13,7 +13,8 @@ import { unauthenticated } from './shared/errors';
 import { checkReadiness, databaseProbes, type ReadinessProbe } from './health';
 import { endpointOf } from './telemetry/labels';
 import { callerTraceId, requestSpansEnabled, runInServerSpan } from './telemetry/http-tracing';
-import { httpRequestDuration, httpRequestSize, httpRequestsTotal, httpResponseSize, renderMetrics } from './telemetry/metrics';
+import { renderMetrics } from './telemetry/metrics';
+import { recordHttpRequest } from './telemetry/http-metrics';
 import { graphqlTelemetryPlugin, withGraphQLSpan } from './telemetry/graphql-telemetry';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { fieldCachePlugin, httpCacheHeadersPlugin } from './cache';
@@ -202,12 +203,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     const status = res.headersSent ? res.statusCode : 499;
     const requestBytes = Number(req.headers['content-length'] ?? 0) || 0;
     const responseBytes = Number(res.getHeader('content-length') ?? 0) || 0;
-    if (metricsOn) {
-      httpRequestsTotal.inc({ endpoint, status: String(status) });
-      httpRequestDuration.observe({ endpoint }, seconds);
-      httpRequestSize.observe({ endpoint }, requestBytes);
-      httpResponseSize.observe({ endpoint }, responseBytes);
-    }
+    if (metricsOn) recordHttpRequest(endpoint, status, seconds, requestBytes, responseBytes);
     // Probes and scrapes arrive every few seconds: they are logged at debug only.
     const level = accessLog && (endpoint === '/graphql' || endpoint === 'other' ? accessLog : 'debug');
     if (level && logger.isLevelEnabled(level)) {

@@ -31,6 +31,7 @@ export interface ModelComparisonParent {
 export async function compareModels(
   ctx: RequestContext,
   args: { models: readonly string[]; range: { from?: Date | null; to?: Date | null; last?: string | null }; filter?: TraceFilterInput | null },
+  opts: { percentiles?: boolean } = {},
 ): Promise<ModelComparisonParent> {
   const models = [...new Set(args.models)];
   if (models.length < 1 || models.length > 10) throw badInput('compareModels takes 1 to 10 models', { argument: 'models' });
@@ -39,7 +40,7 @@ export async function compareModels(
   const filter = { ...a.filter, models };
   const { database } = ctx.services;
   const [stats, extra] = await Promise.all([
-    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: true, groupLimit: 10 }),
+    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true, groupLimit: 10 }),
     withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
       quality: await sumScoresByName(trx, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
       providers: (

@@ -3,6 +3,7 @@ import { latencyPercentiles, type StatsAcc } from './trace-stats.service';
 import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
 import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
+import { PERCENTILE_FIELDS, selectsAnyField } from '../../graphql/selection';
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 const percentileCache = new WeakMap<StatsAcc, ReturnType<typeof latencyPercentiles>>();
@@ -14,9 +15,9 @@ const percentilesOf = (a: StatsAcc) => {
 
 export const metricsResolvers: Resolvers = {
   Query: {
-    performance: (_p, args, ctx) => performanceReport(ctx, args),
+    performance: (_p, args, ctx, info) => performanceReport(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS) }),
     costs: (_p, args, ctx) => costReport(ctx, args),
-    compareModels: (_p, args, ctx) => compareModels(ctx, args),
+    compareModels: (_p, args, ctx, info) => compareModels(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS) }),
   },
   PerformanceReport: {
     plan: (r) => r,

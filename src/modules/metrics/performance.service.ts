@@ -2,7 +2,7 @@ import type { RequestContext } from '../../context';
 import { resolveReportArgs, type ReportArgs } from './report-args';
 import { computeTraceStats, type TraceStatsResult } from './trace-stats.service';
 
-export async function performanceReport(ctx: RequestContext, args: ReportArgs): Promise<TraceStatsResult> {
+export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean } = {}): Promise<TraceStatsResult> {
   const a = resolveReportArgs(args, ctx.services.config);
   return computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -10,7 +10,8 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs): 
     filter: a.filter,
     dims: a.dims,
     interval: a.interval,
-    percentiles: true,
+    // Histogram reads are most of an aggregation's cost: only when a percentile is selected.
+    percentiles: opts.percentiles ?? true,
     groupLimit: a.groupLimit,
   });
 }

@@ -66,7 +66,7 @@ const EnvSchema = z.object({
   /** Off: every aggregation reads raw traces (diagnosing rollups; the raw-vs-rollup benchmark). */
   ANALYTICS_USE_ROLLUPS: bool.default(true),
   DEMO_DATA: bool.default(true),
-  DEMO_TRACES: int(120000, 0, 2_000_000),
+  DEMO_TRACES: int(60000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
   REDIS_URL: redisUrl.optional(),
   /** Prepended to every Redis key of this gateway (separate deployments or tests sharing one Redis). */

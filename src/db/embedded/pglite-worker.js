@@ -41,7 +41,12 @@ PGLiteSocketHandler.prototype.handleData = function handleWholeMessages(chunk) {
   }
   this.pendingBytes = off < buf.length ? Buffer.from(buf.subarray(off)) : null;
   if (off === 0) return Promise.resolve(0);
-  return passChunk.call(this, buf.subarray(0, off));
+  // One hand-over at a time, in arrival order: the original handler is async (it awaits the
+  // socket write), and overlapping calls could interleave responses of consecutive messages.
+  const whole = Buffer.from(buf.subarray(0, off));
+  const previous = this.handOver || Promise.resolve();
+  this.handOver = previous.catch(() => undefined).then(() => passChunk.call(this, whole));
+  return this.handOver;
 };
 
 async function main() {

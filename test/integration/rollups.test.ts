@@ -108,6 +108,19 @@ describe.each(MODES)('rollups in %s mode', (mode) => {
     await expectRollupsMatch(f, ['traces_1hour', 'traces_1day']);
   });
 
+  if (mode === 'embedded') {
+    it("reads TimescaleDB's own watermarks the way a TimescaleDB server deployment does", async () => {
+      const ours = await rollupWatermarks(f.handle, f.handle.db);
+      // The same database seen as a TimescaleDB server: watermarks come from cagg_watermark().
+      const server = await rollupWatermarks({ ...f.handle, mode: 'timescale' }, f.handle.db);
+      for (const name of Object.keys(UNITS) as (keyof typeof UNITS)[]) {
+        expect(server[name]).not.toBeNull();
+        // TimescaleDB's mark ends at the last materialized bucket with data: never past ours.
+        expect(server[name]!.getTime()).toBeLessThanOrEqual(ours[name]!.getTime());
+      }
+    });
+  }
+
   it('skips a rollup whose window holds no complete bucket yet', async () => {
     const now = new Date(NOW.getTime() + 10 * 60_000 + 1000);
     const again = await refreshRollups(f.handle, now);

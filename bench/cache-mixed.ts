@@ -18,8 +18,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
-import { sql } from 'kysely';
 import pino from 'pino';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
@@ -28,53 +26,22 @@ import { createClient } from '@redis/client';
 import { loadConfig } from '../src/config';
 import { startGateway, type RunningGateway } from '../src/app';
 import { openDatabase, type DatabaseHandle } from '../src/db/database';
-import { migrateToLatest } from '../src/db/migrator';
-import { refreshRollups } from '../src/db/rollup-refresh';
 import { createApiKey } from '../src/auth/api-keys';
 import { Authenticator } from '../src/auth/authenticator';
 import { createRequestContext, type AppServices, type RequestContext } from '../src/context';
 import { loadTypeDefs, resolvers } from '../src/schema';
 import { scopeKeyOf } from '../src/cache/cache-key';
-import { seedDatabase } from '../db/seed/loader';
+import { ensureSeededDatabase } from './support/seeded-database';
 
 const TRACES = Number(process.env.BENCH_TRACES ?? 200_000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const ZIPF_S = Number(process.env.BENCH_ZIPF_S ?? 1.1);
-const DB_NAME = process.env.BENCH_DB ?? `gw_bench_${TRACES}`;
-const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `bench:cache:${process.pid}:`;
 
-function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function ensureDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME])).rowCount;
-  if (!exists) await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
-  const url = dbUrl(DB_NAME);
-  const h = await openDatabase(loadConfig({ DATABASE_URL: url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' }));
-  await migrateToLatest(h);
-  const n = Number((await h.db.selectFrom('traces').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
-  if (n < TRACES) {
-    process.stderr.write(`seeding ${TRACES} traces over ${DAYS} days into ${DB_NAME}…\n`);
-    await h.db.deleteFrom('scores').execute();
-    await h.db.deleteFrom('traces').execute();
-    await h.db.deleteFrom('rollup_state').execute();
-    await seedDatabase(h, { traces: TRACES, days: DAYS, orgs: 3, seed: 42 });
-  }
-  await refreshRollups(h);
-  await sql`ANALYZE`.execute(h.db);
-  await h.close();
-  return url;
-}
+const ensureDatabase = () => ensureSeededDatabase({ traces: TRACES, days: DAYS });
 
 /** ~20 dashboard panels; relative ranges, as dashboards send them. */
 const PANELS: string[] = [

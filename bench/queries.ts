@@ -8,55 +8,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { sql } from 'kysely';
 import pino from 'pino';
 import { loadConfig } from '../src/config';
 import { startGateway, type RunningGateway } from '../src/app';
-import { openDatabase } from '../src/db/database';
-import { migrateToLatest } from '../src/db/migrator';
-import { refreshRollups } from '../src/db/rollup-refresh';
 import { createApiKey } from '../src/auth/api-keys';
-import { seedDatabase } from '../db/seed/loader';
+import { ensureSeededDatabase } from './support/seeded-database';
 
 const TRACES = Number(process.env.BENCH_TRACES ?? 1_000_000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const RUNS = Number(process.env.BENCH_RUNS ?? 40);
-const DB_NAME = process.env.BENCH_DB ?? `gw_bench_${TRACES}`;
-const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function dbUrl(name: string): string {
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function ensureDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME])).rowCount;
-  if (!exists) await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
-  const url = dbUrl(DB_NAME);
-  const config = loadConfig({ DATABASE_URL: url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' });
-  const h = await openDatabase(config);
-  await migrateToLatest(h);
-  const n = Number((await h.db.selectFrom('traces').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
-  if (n < TRACES) {
-    process.stderr.write(`seeding ${TRACES} traces over ${DAYS} days into ${DB_NAME}…\n`);
-    await h.db.deleteFrom('scores').execute();
-    await h.db.deleteFrom('traces').execute();
-    await h.db.deleteFrom('rollup_state').execute();
-    const r = await seedDatabase(h, { traces: TRACES, days: DAYS, orgs: 3, seed: 42 });
-    process.stderr.write(`seeded at ${Math.round(r.rowsPerSecond)} rows/s in ${r.seconds.toFixed(1)} s\n`);
-  }
-  const t = Date.now();
-  await refreshRollups(h);
-  await sql`ANALYZE`.execute(h.db);
-  process.stderr.write(`rollups refreshed in ${Date.now() - t} ms\n`);
-  await h.close();
-  return url;
-}
+const ensureDatabase = () => ensureSeededDatabase({ traces: TRACES, days: DAYS });
 
 async function start(url: string, useRollups: boolean): Promise<RunningGateway> {
   const config = loadConfig({

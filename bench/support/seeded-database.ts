@@ -1,0 +1,45 @@
+import pg from 'pg';
+import { sql } from 'kysely';
+import { loadConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/database';
+import { migrateToLatest } from '../../src/db/migrator';
+import { refreshRollups } from '../../src/db/rollup-refresh';
+import { seedDatabase } from '../../db/seed/loader';
+
+export const BENCH_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * A plain-mode benchmark database on the local PostgreSQL holding at least `traces` rows
+ * (seed 42, 3 orgs), kept between runs; rollups refreshed and statistics fresh. Returns its URL.
+ */
+export async function ensureSeededDatabase(opts: { traces: number; days: number; dbName?: string }): Promise<string> {
+  const dbName = opts.dbName ?? process.env.BENCH_DB ?? `gw_bench_${opts.traces}`;
+  const admin = new pg.Client({ connectionString: BENCH_ADMIN_URL });
+  await admin.connect();
+  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName])).rowCount;
+  if (!exists) await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+  const u = new URL(BENCH_ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  const url = u.toString();
+  const h = await openDatabase(loadConfig({ DATABASE_URL: url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' }));
+  try {
+    await migrateToLatest(h);
+    const n = Number((await h.db.selectFrom('traces').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+    if (n < opts.traces) {
+      process.stderr.write(`seeding ${opts.traces} traces over ${opts.days} days into ${dbName}…\n`);
+      await h.db.deleteFrom('scores').execute();
+      await h.db.deleteFrom('traces').execute();
+      await h.db.deleteFrom('rollup_state').execute();
+      const r = await seedDatabase(h, { traces: opts.traces, days: opts.days, orgs: 3, seed: 42 });
+      process.stderr.write(`seeded at ${Math.round(r.rowsPerSecond)} rows/s in ${r.seconds.toFixed(1)} s\n`);
+    }
+    const t = Date.now();
+    await refreshRollups(h);
+    await sql`ANALYZE`.execute(h.db);
+    process.stderr.write(`rollups refreshed in ${Date.now() - t} ms\n`);
+  } finally {
+    await h.close();
+  }
+  return url;
+}

@@ -11,8 +11,16 @@ export interface GatewayProcess {
   stop(): Promise<number | string | null>;
 }
 
-/** `node --import tsx src/main.ts` (the npm start path) on a DATABASE_URL, waiting for its log line. */
-export function startGatewayProcess(env: Record<string, string>): Promise<GatewayProcess> {
+/**
+ * `node --import tsx src/main.ts` (the npm start path), waiting until its output matches `ready`
+ * (default: the "gateway listening" log line); the pattern's first group is the GraphQL URL.
+ */
+export function startGatewayProcess(
+  env: Record<string, string>,
+  opts: { ready?: RegExp; timeoutMs?: number } = {},
+): Promise<GatewayProcess> {
+  const ready = opts.ready ?? /"url":"(http:\/\/[^"]+\/graphql)"/;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROLLUP_REFRESH_INTERVAL_MS: '0', ...env },
@@ -38,8 +46,8 @@ export function startGatewayProcess(env: Record<string, string>): Promise<Gatewa
     const timer = setTimeout(() => {
       clearInterval(poll);
       child.kill('SIGKILL');
-      reject(new Error(`gateway did not start within 60 s:\n${out}`));
-    }, 60_000);
+      reject(new Error(`gateway did not start within ${timeoutMs / 1000} s:\n${out}`));
+    }, timeoutMs);
     const onExit = (code: number | null) => {
       clearInterval(poll);
       clearTimeout(timer);
@@ -47,7 +55,7 @@ export function startGatewayProcess(env: Record<string, string>): Promise<Gatewa
     };
     child.once('exit', onExit);
     const poll = setInterval(() => {
-      const m = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(out);
+      const m = ready.exec(out);
       if (!m) return;
       clearInterval(poll);
       clearTimeout(timer);

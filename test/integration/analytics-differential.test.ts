@@ -164,19 +164,23 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     });
   });
 
-  it('a long range aligned to days never reads the raw table', async () => {
+  /** Runs a query as the first org's admin on plain PostgreSQL and records every SQL statement. */
+  async function runRecordingSql(query: string): Promise<{ body: any; statements: string[] }> {
     const statements: string[] = [];
     const off = pg.gw.services.database.addQueryListener((e) => statements.push(e.query.sql));
     try {
-      const r = await gql(
-        pg.gw.url,
-        pg.keys[`${pg.orgs[0]}:ADMIN`]!,
-        `{ performance(range: {from: "${iso(DAY0 - 8 * 86_400_000)}", to: "${iso(DAY0 - 86_400_000)}"}, groupBy: [MODEL], interval: DAY) { totals { requestCount latency { p95Ms } } } }`,
-      );
+      const r = await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, query);
       expect(r.body.errors).toBeUndefined();
+      return { body: r.body, statements };
     } finally {
       off();
     }
+  }
+
+  it('a long range aligned to days never reads the raw table', async () => {
+    const { statements } = await runRecordingSql(
+      `{ performance(range: {from: "${iso(DAY0 - 8 * 86_400_000)}", to: "${iso(DAY0 - 86_400_000)}"}, groupBy: [MODEL], interval: DAY) { totals { requestCount latency { p95Ms } } } }`,
+    );
     const analytic = statements.filter((s) => /sumTraceStats|countLatencyCells|findExact/.test(s));
     expect(analytic.length).toBeGreaterThan(0);
     expect(analytic.every((s) => /traces_1day/.test(s))).toBe(true);
@@ -185,19 +189,10 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
 
   it('a page of 100 traces with project, scores and session costs a constant number of statements', async () => {
     const count = async (first: number) => {
-      const statements: string[] = [];
-      const off = pg.gw.services.database.addQueryListener((e) => statements.push(e.query.sql));
-      try {
-        const r = await gql(
-          pg.gw.url,
-          pg.keys[`${pg.orgs[0]}:ADMIN`]!,
-          `{ traces(first: ${first}) { nodes { id project { name } scores { name value } session { id traceCount } related { id } } } }`,
-        );
-        expect(r.body.errors).toBeUndefined();
-        expect(r.body.data.traces.nodes).toHaveLength(first);
-      } finally {
-        off();
-      }
+      const { body, statements } = await runRecordingSql(
+        `{ traces(first: ${first}) { nodes { id project { name } scores { name value } session { id traceCount } related { id } } } }`,
+      );
+      expect(body.data.traces.nodes).toHaveLength(first);
       return statements.filter((s) => !/^(begin|commit|rollback)$/i.test(s.trim()) && !/set_config/.test(s)).length;
     };
     const small = await count(10);

@@ -53,7 +53,21 @@ export async function rollupWatermarks(handle: DatabaseHandle, db: Kysely<Databa
   return out;
 }
 
+// Every aggregation plans against the watermarks; one read per handle every few seconds is
+// enough (an older mark only moves more of a range to finer sources, never a wrong answer).
+const recentWatermarks = new WeakMap<DatabaseHandle, { at: number; marks: Promise<Record<RollupName, Date | null>> }>();
+
+export function cachedRollupWatermarks(handle: DatabaseHandle, maxAgeMs = 5000): Promise<Record<RollupName, Date | null>> {
+  const hit = recentWatermarks.get(handle);
+  if (hit && Date.now() - hit.at < maxAgeMs) return hit.marks;
+  const marks = rollupWatermarks(handle);
+  recentWatermarks.set(handle, { at: Date.now(), marks });
+  marks.catch(() => recentWatermarks.delete(handle));
+  return marks;
+}
+
 export async function refreshRollups(handle: DatabaseHandle, now: Date = new Date()): Promise<RefreshResult[]> {
+  recentWatermarks.delete(handle);
   if (handle.mode === 'timescale') return [];
   const marks = await rollupWatermarks(handle, handle.db);
   const results: RefreshResult[] = [];
@@ -86,6 +100,7 @@ export async function refreshRollups(handle: DatabaseHandle, now: Date = new Dat
     }
     results.push({ rollup: r.name, from, to, skipped: false });
   }
+  recentWatermarks.delete(handle);
   return results;
 }
 

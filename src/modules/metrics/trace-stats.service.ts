@@ -1,7 +1,7 @@
 import type { Scope } from '../../auth/viewer';
 import type { Config } from '../../config';
 import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
-import { rollupWatermarks } from '../../db/rollup-refresh';
+import { cachedRollupWatermarks } from '../../db/rollup-refresh';
 import type { TraceFilter } from '../traces/traces.repository';
 import { MAX_DIMENSIONS, groupKeyOf, rollupsCanAnswer, type Dimension, type GroupKeyValue } from './dimensions';
 import { INTERVAL_MS, floorToInterval, type Interval } from './intervals';
@@ -134,7 +134,7 @@ export async function computeTraceStats(
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
   const useRollups = (req.useRollups ?? deps.config.analytics.useRollups) && rollupsCanAnswer(req.filter, req.dims);
-  const watermarks = useRollups ? await rollupWatermarks(database) : { traces_1min: null, traces_1hour: null, traces_1day: null };
+  const watermarks = useRollups ? await cachedRollupWatermarks(database) : { traces_1min: null, traces_1hour: null, traces_1day: null };
   const pieces = pickSources({ from: req.from, to: req.to, interval: req.interval, rollups: useRollups, watermarks });
   const span = req.to.getTime() - req.from.getTime();
   const exact =

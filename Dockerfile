@@ -8,6 +8,9 @@ COPY tsconfig.json tsconfig.build.json codegen.yml ./
 COPY schema ./schema
 COPY src ./src
 COPY db ./db
+# The playground (GraphiQL) is bundled here, from the sources and the example operations.
+COPY playground ./playground
+COPY examples ./examples
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: production dependencies and compiled output only, as a non-root user.

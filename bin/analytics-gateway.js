@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * analytics-gateway <command>: today `cost` (price GraphQL operations for CI budgets).
+ * analytics-gateway <command>:
+ *   cost   price GraphQL operations for CI budgets
+ *   keys   create, list and revoke API keys (DATABASE_URL or the embedded DATA_DIR)
  * Runs the compiled CLI when `npm run build` has produced it, else the TypeScript sources
  * through tsx (installed by `npm ci` in this repo).
  */
@@ -9,19 +11,33 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const compiled = path.join(root, 'dist', 'src', 'cli', 'cost.js');
 const [command, ...args] = process.argv.slice(2);
+const USAGE = [
+  'Usage: analytics-gateway cost <files or globs…> [--budget N] [--role R] [--json] [--schema path]',
+  '       analytics-gateway keys create|list|revoke … (analytics-gateway keys --help)',
+  '',
+].join('\n');
 
-if (command !== 'cost') {
-  process.stderr.write('Usage: analytics-gateway cost <files or globs…> [--budget N] [--role R] [--json] [--schema path]\n');
+if (command !== 'cost' && command !== 'keys') {
+  process.stderr.write(USAGE);
   process.exit(command === '--help' || command === '-h' ? 0 : 2);
 }
 
-let cli;
-if (fs.existsSync(compiled)) {
-  cli = require(compiled);
-} else {
+function load(name) {
+  const compiled = path.join(root, 'dist', 'src', 'cli', `${name}.js`);
+  if (fs.existsSync(compiled)) return require(compiled);
   require('tsx/cjs');
-  cli = require(path.join(root, 'src', 'cli', 'cost.ts'));
+  return require(path.join(root, 'src', 'cli', `${name}.ts`));
 }
-process.exitCode = cli.runCostCli(args);
+
+if (command === 'cost') {
+  process.exitCode = load('cost').runCostCli(args);
+} else {
+  load('keys')
+    .runKeysCli(args)
+    .then((code) => process.exit(code))
+    .catch((err) => {
+      process.stderr.write(`${err && err.stack ? err.stack : String(err)}\n`);
+      process.exit(1);
+    });
+}

@@ -13,9 +13,12 @@ import { connectRedis, type RedisConnection } from './redis/redis-connection';
 import { instrumentDatabase } from './telemetry/database-metrics';
 import { createMetricsServer } from './telemetry/metrics-server';
 import { createFieldCache, startCacheWarming, type WarmingRun } from './cache';
+import { createAuthenticator } from './auth';
 
 export interface RunningGateway {
   readonly url: string;
+  /** The bundled GraphiQL (absent when PLAYGROUND_ENABLED=false). */
+  readonly playgroundUrl?: string;
   readonly port: number;
   readonly services: AppServices;
   readonly server: GatewayServer;
@@ -57,7 +60,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     redis = config.redisUrl
       ? await connectRedis(config.redisUrl, { onError: (err) => logger.debug({ err }, 'redis connection error') })
       : undefined;
-    const services: AppServices = { config, database, logger, redis, cache: createFieldCache(config, redis, logger) };
+    const base = { config, database, logger, redis, cache: createFieldCache(config, redis, logger) };
+    const services: AppServices = { ...base, authenticator: createAuthenticator(base) };
     const probes: ReadinessProbe[] = [];
     const liveRedis = redis;
     if (liveRedis) probes.push(redisProbe(() => liveRedis.ping(config.telemetry.healthCheckTimeoutMs)));
@@ -76,6 +80,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     let stopped = false;
     return {
       url: `http://${host}:${port}/graphql`,
+      playgroundUrl: config.playground.enabled ? `http://${host}:${port}/playground` : undefined,
       port,
       services,
       server,

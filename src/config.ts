@@ -72,6 +72,8 @@ const EnvSchema = z.object({
   /** Prepended to every Redis key of this gateway (separate deployments or tests sharing one Redis). */
   REDIS_KEY_PREFIX: z.string().max(64).regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, colon, underscore, dash').default(''),
   MAX_BODY_BYTES: int(1_048_576, 1024),
+  /** The bundled GraphiQL at /playground (and GET /graphql for browsers); off: both answer as before. */
+  PLAYGROUND_ENABLED: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: int(10000, 0),
   /** After SIGTERM, readiness answers 503 this long before the listener closes (load balancers drain). */
   SHUTDOWN_DRAIN_DELAY_MS: int(0, 0, 120_000),
@@ -188,6 +190,7 @@ export interface Config {
   };
   readonly persistedQueries: { readonly enabled: boolean; readonly ttlSeconds: number; readonly safelistPath?: string };
   readonly http: { readonly maxBodyBytes: number; readonly shutdownTimeoutMs: number; readonly drainDelayMs: number };
+  readonly playground: { readonly enabled: boolean };
   readonly telemetry: {
     readonly metrics: { readonly enabled: boolean; readonly port?: number };
     readonly tracing: {
@@ -328,6 +331,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     persistedQueries: { enabled: e.PERSISTED_QUERIES_ENABLED, ttlSeconds: e.PERSISTED_QUERIES_TTL_S, safelistPath: e.PERSISTED_QUERIES_SAFELIST },
     http: { maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
+    playground: { enabled: e.PLAYGROUND_ENABLED },
     telemetry: {
       metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
       tracing: {

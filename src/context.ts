@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { DatabaseHandle } from './db/database';
 import type { RedisConnection } from './redis/redis-connection';
 import type { FieldCache } from './cache/field-cache';
+import type { Authenticator } from './auth/authenticator';
 import { scopeOf, type Scope, type Viewer } from './auth/viewer';
 import { createLoaders, type Loaders } from './loaders';
 
@@ -15,6 +16,8 @@ export interface AppServices {
   readonly redis?: RedisConnection;
   /** The per-field cache (src/cache); absent only in tools that build services by hand. */
   readonly cache?: FieldCache;
+  /** This instance's credential lookups; key management forgets a revoked key here at once. */
+  readonly authenticator?: Authenticator;
 }
 
 /** Built once per request and never mutated by resolvers. */

@@ -19,12 +19,13 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   const started = Date.now();
   const gateway = await startGateway(config, logger);
-  logger.info({ url: gateway.url, mode: gateway.services.database.mode, startupMs: Date.now() - started }, 'gateway listening');
+  logger.info({ url: gateway.url, playground: gateway.playgroundUrl, mode: gateway.services.database.mode, startupMs: Date.now() - started }, 'gateway listening');
 
   if (gateway.demoKeys.length) {
     const lines = [
       '',
       `  Observatory Analytics Gateway is running at ${gateway.url}`,
+      ...(gateway.playgroundUrl ? [`  Playground (GraphiQL, sign in with a key below): ${gateway.playgroundUrl}`] : []),
       `  Storage: embedded PGlite + TimescaleDB in ${config.dataDir} (demo data)`,
       '  Demo API keys (send as "Authorization: Bearer <key>"):',
       ...gateway.demoKeys.map((k) => `    ${k.role.padEnd(9)} ${k.orgId.padEnd(14)} ${k.key}`),

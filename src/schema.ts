@@ -11,6 +11,7 @@ import { qualityResolvers } from './modules/quality/quality.resolvers';
 import { sessionResolvers } from './modules/sessions/sessions.resolvers';
 import { cacheResolvers } from './cache/cache.resolvers';
 import { rateLimitResolvers } from './limits/rate-limit.resolvers';
+import { apiKeyResolvers } from './modules/api-keys/api-keys.resolvers';
 import { badInput } from './shared/errors';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
@@ -70,7 +71,7 @@ function merge(...parts: Resolvers[]): Resolvers {
 }
 
 export const resolvers: Resolvers = {
-  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers, metricsResolvers, qualityResolvers, sessionResolvers, cacheResolvers, rateLimitResolvers),
+  ...merge(viewerResolvers, traceResolvers, projectResolvers, exportResolvers, metricsResolvers, qualityResolvers, sessionResolvers, cacheResolvers, rateLimitResolvers, apiKeyResolvers),
   DateTime,
   JSON: JSONScalar,
   Cursor,

@@ -20,6 +20,7 @@ import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheContr
 import { fieldCachePlugin, httpCacheHeadersPlugin } from './cache';
 import { PersistedQueryStore } from './persisted-queries/apq-cache';
 import { loadSafelist, safelistPlugin } from './persisted-queries/safelist';
+import { createPlaygroundHandler } from './playground/playground-handler';
 
 export interface GatewayServer {
   readonly httpServer: http.Server;
@@ -71,7 +72,8 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   const { config, logger, database } = services;
   const telemetry = config.telemetry;
   const metricsOn = telemetry.metrics.enabled;
-  const authenticator = createAuthenticator(services);
+  const authenticator = services.authenticator ?? createAuthenticator(services);
+  const playground = createPlaygroundHandler({ enabled: config.playground.enabled });
   const limits = createGatewayLimits(services);
   // Persisted queries (APQ) in the shared Redis; safelist mode pins the manifest's operations.
   const safelist = config.persistedQueries.safelistPath ? loadSafelist(config.persistedQueries.safelistPath) : undefined;
@@ -172,6 +174,8 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   }
 
   async function route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) {
+    // The bundled GraphiQL; GET /graphql from a browser navigation (Accept: text/html) gets it too.
+    if (playground.handles(req, url)) return playground.serve(req, res, url);
     switch (url.pathname) {
       case '/graphql':
         return handleGraphQL(req, res, url, requestId);
@@ -190,7 +194,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
         return res.end(m.body);
       }
       case '/':
-        return sendJson(res, 200, { service: 'analytics-gateway', graphql: '/graphql', health: ['/health/live', '/health/ready'] });
+        return sendJson(res, 200, { service: 'analytics-gateway', graphql: '/graphql', ...(config.playground.enabled ? { playground: '/playground' } : {}), health: ['/health/live', '/health/ready'] });
     }
     return sendJson(res, 404, errorBody(`No route for ${url.pathname}`, 'NOT_FOUND'));
   }

@@ -39,11 +39,14 @@ export async function findViewerByKeyHash(db: Kysely<Database>, keyHash: string)
     .where('k.revoked_at', 'is', null)
     .executeTakeFirst();
   if (!row) return null;
+  // An empty list (only ever written by hand: createApiKey refuses it) grants nothing rather
+  // than silently meaning the whole org.
+  if (row.project_ids && row.project_ids.length === 0) return null;
   return {
     orgId: row.org_id,
     orgName: row.org_name,
     role: row.role,
-    projectIds: row.project_ids && row.project_ids.length ? row.project_ids : null,
+    projectIds: row.project_ids,
     keyId: row.id,
     keyName: row.name,
   };

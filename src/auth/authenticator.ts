@@ -58,9 +58,17 @@ export class Authenticator {
     return viewer;
   }
 
-  /** Forget memoised lookups (after a key is revoked, in tests). */
+  /** Forget memoised lookups (in tests). */
   invalidate(): void {
     this.cache.clear();
+  }
+
+  /**
+   * Forget one key's memoised lookup (revokeApiKey on this instance): it is refused from the next
+   * request on here; other instances hold their memo at most `ttlMs` (AUTH_CACHE_TTL_MS).
+   */
+  forgetKeyHash(keyHash: string): void {
+    this.cache.delete(keyHash);
   }
 
   /** The org must exist: a token for an unknown org is as bad as a bad signature. */

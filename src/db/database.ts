@@ -35,6 +35,8 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v);
 export interface OpenDatabaseOptions {
   /** Embedded only: keep the database in memory instead of DATA_DIR (tests). */
   inMemory?: boolean;
+  /** Embedded only: who takes the DATA_DIR lock (shown to a second process refused by it). */
+  holder?: string;
 }
 
 export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
@@ -48,7 +50,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const poolCfg = config.database.pool;
 
   if (!config.database.url) {
-    embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir);
+    embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir, options.holder);
     // PGlite is single-connection: one socket, and the pool queues statements client-side.
     primaryPool = new pg.Pool({
       host: '127.0.0.1',

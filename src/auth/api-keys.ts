@@ -14,6 +14,8 @@ export async function createApiKey(
   db: Kysely<Database>,
   input: { orgId: string; name: string; role: Role; projectIds?: string[] | null; key?: string },
 ): Promise<{ id: string; key: string }> {
+  // An empty list would be a key for nothing (it used to mean the whole org): null is "all".
+  if (input.projectIds && input.projectIds.length === 0) throw new Error('createApiKey: projectIds must be null (every project) or name at least one project');
   const key = input.key ?? generateApiKey(input.role);
   const row = await db
     .insertInto('api_keys')

@@ -26,6 +26,9 @@ const ROOT_FIELDS: Record<string, { query: string; allowed: string[] }> = {
   exportJob: { query: '{ exportJob(id: "00000000-0000-0000-0000-000000000000") { id } }', allowed: ['ADMIN', 'DEVELOPER'] },
   exportTraces: { query: 'mutation { exportTraces { id } }', allowed: ['ADMIN', 'DEVELOPER'] },
   purgeCache: { query: 'mutation { purgeCache(resource: "costs") { deleted } }', allowed: ['ADMIN'] },
+  apiKeys: { query: '{ apiKeys { id } }', allowed: ['ADMIN'] },
+  createApiKey: { query: 'mutation { createApiKey(name: "acl", role: VIEWER) { apiKey { id } } }', allowed: ['ADMIN'] },
+  revokeApiKey: { query: 'mutation { revokeApiKey(id: "00000000-0000-0000-0000-000000000000") { id } }', allowed: ['ADMIN'] },
 };
 
 describe('access control over HTTP', () => {
@@ -88,6 +91,8 @@ describe('access control over HTTP', () => {
     const job = await db.insertInto('export_jobs').values({ org_id: orgB, requested_by: 'test', format: 'JSONL', filter: '{}', status: 'SUCCEEDED' }).returning('id').executeTakeFirstOrThrow();
     const a = keys.ADMIN!;
     const onB = `{projectIds: ["${bTrace.project_id}"]}`;
+    const bKeyIds = (await db.selectFrom('api_keys').select('id').where('org_id', '=', orgB).execute()).map((r) => r.id);
+    expect(bKeyIds.length).toBeGreaterThan(0);
     const attempts: Record<string, [string, (d: any) => boolean]> = {
       viewer: ['{ viewer { orgId } }', (d) => d.viewer.orgId === orgA],
       rateLimit: ['{ rateLimit { requestedQueryCost } }', (d) => d.rateLimit.requestedQueryCost >= 1],
@@ -105,6 +110,9 @@ describe('access control over HTTP', () => {
       exportJob: [`{ exportJob(id: "${job.id}") { id } }`, (d) => d.exportJob === null],
       exportTraces: [`mutation { exportTraces(filter: ${onB}) { id } }`, () => true],
       purgeCache: ['mutation { purgeCache { deleted } }', () => true],
+      apiKeys: ['{ apiKeys(includeRevoked: true) { id } }', (d) => !d.apiKeys.some((k: any) => bKeyIds.includes(k.id))],
+      createApiKey: [`mutation { createApiKey(name: "cross", role: VIEWER, projectIds: ["${bTrace.project_id}"]) { key } }`, () => true],
+      revokeApiKey: [`mutation { revokeApiKey(id: "${bKeyIds[0]}") { id } }`, () => true],
     };
     expect(Object.keys(attempts).sort()).toEqual(Object.keys(ROOT_FIELDS).sort());
     for (const [field, [query, check]] of Object.entries(attempts)) {
@@ -112,6 +120,11 @@ describe('access control over HTTP', () => {
       expect([field, r.status]).not.toEqual([field, 500]);
       if (field === 'exportTraces') {
         expect(r.body.errors?.[0]?.extensions?.code).toBe('NOT_IMPLEMENTED');
+        continue;
+      }
+      // Another org's project cannot be granted, nor its key revoked: refused as unknown here.
+      if (field === 'createApiKey' || field === 'revokeApiKey') {
+        expect([field, r.body.errors?.[0]?.extensions?.code]).toEqual([field, field === 'createApiKey' ? 'BAD_USER_INPUT' : 'NOT_FOUND']);
         continue;
       }
       expect([field, r.body.errors ?? null]).toEqual([field, null]);

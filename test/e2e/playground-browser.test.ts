@@ -51,8 +51,10 @@ describeIfChromium('playground in a real browser', () => {
       return route.continue();
     });
     await browser.context.exposeFunction('reportCspViolation', (v: string) => violations.push(v));
+    // Runs in the page (browser globals, not Node's): typed loosely here.
     await browser.context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => (window as any).reportCspViolation(`${e.violatedDirective} ${e.blockedURI}`));
+      const w = globalThis as any;
+      w.document.addEventListener('securitypolicyviolation', (e: any) => w.reportCspViolation(`${e.violatedDirective} ${e.blockedURI}`));
     });
     page = browser.context.pages()[0] ?? (await browser.context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -82,7 +84,7 @@ describeIfChromium('playground in a real browser', () => {
     expect(badge).toContain('org_acme');
     expect(await textOf(page, '[data-testid=viewer-role]')).toBe('DEVELOPER');
     // Kept in the browser's storage, not in a cookie: a reload stays signed in.
-    expect(await page.evaluate(() => window.localStorage.getItem('observatory-playground:api-key'))).toBe(keys['DEVELOPER:org_acme']);
+    expect(await page.evaluate(() => (globalThis as any).localStorage.getItem('observatory-playground:api-key'))).toBe(keys['DEVELOPER:org_acme']);
     await page.reload();
     await page.waitForSelector('[data-testid=viewer]');
   });
@@ -129,7 +131,7 @@ describeIfChromium('playground in a real browser', () => {
     await editor.click();
     // Pasted (Monaco would auto-close typed brackets), then typed on: each keystroke re-prices.
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-    await page.evaluate((t) => navigator.clipboard.writeText(t), 'query Expensive {\n  a: traces(first: 1000) { nodes { id related { id } } }\n  b: traces(first: 1000) { nodes { id related { id } } }\n');
+    await page.evaluate((t) => (globalThis as any).navigator.clipboard.writeText(t), 'query Expensive {\n  a: traces(first: 1000) { nodes { id related { id } } }\n  b: traces(first: 1000) { nodes { id related { id } } }\n');
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Control+V');
     await page.keyboard.type('}', { delay: 50 });

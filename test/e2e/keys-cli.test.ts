@@ -125,6 +125,8 @@ describe('keys CLI against the embedded DATA_DIR', () => {
       const admin = JSON.parse(fs.readFileSync(path.join(dataDir, 'demo-keys.json'), 'utf8')).find((k: any) => k.role === 'ADMIN').key;
       const names = (await gql(gateway.url, admin, '{ apiKeys { name } }')).body.data.apiKeys.map((k: any) => k.name);
       expect(names).not.toContain('while-running');
+      // A second gateway on the same directory is refused the same way, before opening it.
+      await expect(startGatewayProcess({ DATA_DIR: dataDir }, { timeoutMs: 60_000 })).rejects.toThrow(/exited early[\s\S]*is in use by the gateway \(pid \d+/);
       expect(await gateway.stop()).toBe(0);
       stopped = true;
 

@@ -97,7 +97,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const poolErrorListeners = new Set<PoolErrorListener>();
   const watched = (pool: pg.Pool, role: PoolRole) => ({
     connect: () =>
-      pool.connect().catch((err: unknown) => {
+      pool.connect().then(realmSafeQueries, (err: unknown) => {
         for (const l of poolErrorListeners) l(err, role);
         throw asError(err);
       }),
@@ -167,6 +167,21 @@ function asError(err: unknown): unknown {
   if (err instanceof Error || typeof err !== 'object' || err === null) return err;
   const e = err as { message?: unknown };
   return Object.assign(new Error(typeof e.message === 'string' ? e.message : String(err)), err);
+}
+
+const REALM_SAFE = Symbol('realmSafeQueries');
+
+/** The same for statements: a socket error (read ECONNRESET, write EPIPE) rejects a running query. */
+function realmSafeQueries(client: pg.PoolClient): pg.PoolClient {
+  const c = client as pg.PoolClient & { [REALM_SAFE]?: true };
+  if (c[REALM_SAFE]) return client;
+  c[REALM_SAFE] = true;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(asError(err))) : result;
+  };
+  return client;
 }
 
 async function detectServerMode(db: Kysely<Database>, wanted: Config['database']['mode']): Promise<StorageMode> {

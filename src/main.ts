@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: draining in-flight requests');
     // A dependency that hangs while closing (a pool waiting on a dead server) must not keep a
     // terminated pod around: past the drain and its deadline, with room for closing, exit anyway.
-    const limitMs = Math.max(config.http.drainDelayMs, IDLE_GRACE_MS) + config.http.shutdownTimeoutMs + 5000;
+    const limitMs = config.http.drainDelayMs + IDLE_GRACE_MS + config.http.shutdownTimeoutMs + 5000;
     setTimeout(() => {
       logger.warn({ limitMs }, 'shutdown did not finish in time: exiting anyway');
       process.exit(1);

@@ -3,6 +3,9 @@ import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
 import { openDatabase, withStatementTimeout, type DatabaseHandle } from '../../src/db/database';
 import { createApiKey } from '../../src/auth/api-keys';
+import { Authenticator } from '../../src/auth/authenticator';
+import { migrateToLatest } from '../../src/db/migrator';
+import { ensureOrgs } from '../support/trace-builder';
 import { fromDatabaseError } from '../../src/shared/errors';
 import { gql, type GqlResponse } from '../support/gateway';
 import { startOpsGateway, type OpsGateway } from '../support/ops-gateway';
@@ -181,5 +184,49 @@ describe('fully cached requests while the database is down', () => {
     await sleep(300);
     expectCodedOutage(await gql(strict.gw.url, strict.key, q));
     await proxy.start();
+  });
+});
+
+describe('the stale key memo is bounded', () => {
+  let tdb: TestDatabase;
+  let proxy: TcpProxy;
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    tdb = await createTestDatabase('stalememo');
+    proxy = new TcpProxy(5432);
+    await proxy.start();
+    handle = await openDatabase(loadConfig({ DATABASE_URL: viaProxy(proxy)(tdb.url), DATABASE_MODE: 'postgres', DB_POOL_MIN: '0', DB_ACQUIRE_TIMEOUT_MS: '500' }));
+    await migrateToLatest(handle);
+    await ensureOrgs(handle.db, ['org_a']);
+  });
+  afterAll(async () => {
+    await handle?.close();
+    await proxy?.stop();
+    await tdb?.drop();
+  });
+
+  it('asks the database once for a burst of requests, serves the memo past its TTL only during an outage, and only up to AUTH_STALE_IF_ERROR_MS', async () => {
+    const { key } = await createApiKey(handle.db, { orgId: 'org_a', name: 'memo', role: 'VIEWER' });
+    const auth = new Authenticator(handle.readDb, handle.db, { ttlMs: 100, staleIfErrorMs: 600 });
+    const lookups: string[] = [];
+    const off = handle.addQueryListener((e) => e.query.sql.includes('api_keys') && e.query.sql.startsWith('select') && lookups.push(e.query.sql));
+    try {
+      const burst = await Promise.all(Array.from({ length: 10 }, () => auth.authenticate({ authorization: `Bearer ${key}` })));
+      expect(burst.every((v) => v?.orgId === 'org_a')).toBe(true);
+      expect(lookups).toHaveLength(1);
+
+      await proxy.stop();
+      await sleep(250); // memo expired, inside the stale bound
+      expect((await auth.authenticate({ authorization: `Bearer ${key}` }))?.orgId).toBe('org_a');
+      // Unknown keys are never let through on a stale memo: coded, not UNAUTHENTICATED.
+      await expect(auth.authenticate({ authorization: 'Bearer obs_viewer_unknownunknownunknown' })).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+      await sleep(600); // past TTL + AUTH_STALE_IF_ERROR_MS
+      await expect(auth.authenticate({ authorization: `Bearer ${key}` })).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 200 } } });
+
+      await proxy.start();
+      expect((await auth.authenticate({ authorization: `Bearer ${key}` }))?.orgId).toBe('org_a');
+    } finally {
+      off();
+    }
   });
 });

@@ -2,6 +2,8 @@ import http from 'node:http';
 
 /** What became of one request. */
 export interface Outcome {
+  /** The request's number (the argument `query` was called with). */
+  readonly n: number;
   /** Which client (0 … concurrency-1) sent it. */
   readonly worker: number;
   /** Start, ms since the load began. */
@@ -56,15 +58,15 @@ export function startKeepAliveLoad(opts: LoadOptions): RunningLoad {
   let n = 0;
   const target = new URL(opts.url);
 
-  const once = (worker: number, query: string) =>
+  const once = (worker: number, n: number, query: string) =>
     new Promise<Outcome>((resolve) => {
       const body = JSON.stringify({ query });
       const startMs = now();
       let settled = false;
-      const done = (o: Omit<Outcome, 'startMs' | 'ms' | 'worker'>) => {
+      const done = (o: Omit<Outcome, 'startMs' | 'ms' | 'worker' | 'n'>) => {
         if (settled) return;
         settled = true;
-        resolve({ worker, startMs, ms: now() - startMs, ...o });
+        resolve({ n, worker, startMs, ms: now() - startMs, ...o });
       };
       const req = http.request(
         {
@@ -104,7 +106,8 @@ export function startKeepAliveLoad(opts: LoadOptions): RunningLoad {
 
   const worker = async (_: unknown, index: number) => {
     while (!stopped) {
-      const o = await once(index, opts.query(n++));
+      const i = n++;
+      const o = await once(index, i, opts.query(i));
       if (stopped && o.failure) break;
       outcomes.push(o);
       if (o.failure === 'refused') await new Promise((r) => setTimeout(r, opts.refusedBackoffMs ?? 50));

@@ -28,6 +28,7 @@ import { formatTable, summarize, type PhaseRow } from './support/fault-report';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const DOWN_MS = Number(process.env.BENCH_DOWN_MS ?? 3000);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 2000);
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 4000);
 const RECOVERY_WINDOW_MS = Number(process.env.BENCH_RECOVERY_WINDOW_MS ?? 5000);
 const PG_MODE = process.env.BENCH_FAULTS_PG ?? 'private';
@@ -143,6 +144,7 @@ async function main() {
     const back = () => (marks.at(-1)!.back = load.now());
     const log = (s: string) => process.stderr.write(`[${(load.now() / 1000).toFixed(1)} s] ${s}\n`);
 
+    await sleep(WARMUP_MS); // JIT, pools and cache filling: not measured
     mark('steady');
     await sleep(STEADY_MS);
 

@@ -27,9 +27,9 @@ export interface GatewayServer {
   readonly apollo: ApolloServer<RequestContext>;
   readonly authenticator: Authenticator;
   /**
-   * Drain (see http-drain.ts): readiness 503 and `Connection: close` at once, the listener and
-   * idle sockets closed after SHUTDOWN_DRAIN_DELAY_MS, resolved as soon as every request is
-   * answered (in-flight ones cut at `deadlineMs`); then Apollo stops.
+   * Drain (see http-drain.ts): readiness 503 at once; after SHUTDOWN_DRAIN_DELAY_MS the
+   * listener closes, answers carry `Connection: close` and idle sockets are closed; resolved as
+   * soon as every request is answered (the rest cut at `deadlineMs`); then Apollo stops.
    */
   shutdown(deadlineMs: number): Promise<void>;
 }

@@ -11,6 +11,7 @@ import { createGatewayServer, type GatewayServer } from './server';
 import { redisProbe, type ReadinessProbe } from './health';
 import { connectRedis, type RedisConnection } from './redis/redis-connection';
 import { instrumentDatabase } from './telemetry/database-metrics';
+import { observeRedisCircuit, redisCircuitOpenedTotal } from './telemetry/metrics';
 import { createMetricsServer } from './telemetry/metrics-server';
 import { createFieldCache, startCacheWarming, type WarmingRun } from './cache';
 import { createAuthenticator } from './auth';
@@ -40,6 +41,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   });
   let metricsServer: http.Server | undefined;
   let redis: RedisConnection | undefined;
+  let unobserveCircuit: () => void = () => undefined;
   try {
     await migrateToLatest(database);
     let demoKeys: DemoKey[] = [];
@@ -58,13 +60,27 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     });
     // One Redis connection per instance for cache and limits; its absence or loss is never fatal.
     redis = config.redisUrl
-      ? await connectRedis(config.redisUrl, { onError: (err) => logger.debug({ err }, 'redis connection error') })
+      ? await connectRedis(config.redisUrl, {
+          onError: (err) => logger.debug({ err }, 'redis connection error'),
+          breakerThreshold: config.redisBreaker.threshold,
+          breakerProbeIntervalMs: config.redisBreaker.probeIntervalMs,
+          breakerProbeTimeoutMs: config.telemetry.healthCheckTimeoutMs,
+          onCircuitChange: (state) => {
+            if (state.state === 'open') {
+              if (config.telemetry.metrics.enabled) redisCircuitOpenedTotal.inc();
+              logger.warn({ circuit: state }, 'redis stopped answering: circuit breaker open, limits and cache use their fallbacks');
+            } else {
+              logger.info({ circuit: state }, 'redis answers again: circuit breaker closed');
+            }
+          },
+        })
       : undefined;
+    const liveRedis = redis;
+    if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
     const base = { config, database, logger, redis, cache: createFieldCache(config, redis, logger) };
     const services: AppServices = { ...base, authenticator: createAuthenticator(base) };
     const probes: ReadinessProbe[] = [];
-    const liveRedis = redis;
-    if (liveRedis) probes.push(redisProbe(() => liveRedis.ping(config.telemetry.healthCheckTimeoutMs)));
+    if (liveRedis) probes.push(redisProbe(liveRedis, config.telemetry.healthCheckTimeoutMs));
     const server = await createGatewayServer(services, probes);
     await listen(server.httpServer, config.port, config.host);
     const port = (server.httpServer.address() as AddressInfo).port;
@@ -90,13 +106,13 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
       async stop() {
         if (stopped) return;
         stopped = true;
+        // Readiness turns 503 at once: the drain starts first; warming and maintenance stop beside it.
         warming?.stop();
-        await warming?.done;
-        await server.shutdown(config.http.shutdownTimeoutMs);
+        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop()]);
         logger.debug('HTTP server closed');
-        await maintenance.stop();
         await database.close();
         await redis?.close();
+        unobserveCircuit();
         uninstrument();
         logger.debug('database closed');
         // Last, so that a final scrape during the drain still answers.
@@ -105,6 +121,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     };
   } catch (err) {
     if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
+    unobserveCircuit();
     await redis?.close().catch(() => undefined);
     uninstrument();
     await database.close().catch(() => undefined);

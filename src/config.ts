@@ -69,6 +69,10 @@ const EnvSchema = z.object({
   DEMO_TRACES: int(60000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
   REDIS_URL: redisUrl.optional(),
+  /** Consecutive Redis command timeouts that open the circuit breaker (limits and cache then skip Redis at once). */
+  REDIS_BREAKER_THRESHOLD: int(3, 1, 1000),
+  /** While the breaker is open, Redis is PINGed this often; the first answer closes it. */
+  REDIS_BREAKER_PROBE_INTERVAL_MS: int(1000, 50, 60_000),
   /** Prepended to every Redis key of this gateway (separate deployments or tests sharing one Redis). */
   REDIS_KEY_PREFIX: z.string().max(64).regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, colon, underscore, dash').default(''),
   MAX_BODY_BYTES: int(1_048_576, 1024),
@@ -103,6 +107,12 @@ const EnvSchema = z.object({
   JWT_PROJECTS_CLAIM: z.string().min(1).default('project_ids'),
   /** How long a credential lookup is memoised: a revoked API key stops working within this. */
   AUTH_CACHE_TTL_MS: int(30_000, 0, 600_000),
+  /**
+   * While the database cannot be reached (or its pool is exhausted), an API key seen within this
+   * long is still honoured from its expired memo, so fully cached requests keep being answered;
+   * 0 turns it off. A key revoked during an outage cannot be read anyway; bounded on purpose.
+   */
+  AUTH_STALE_IF_ERROR_MS: int(300_000, 0, 3_600_000),
   // Rate limiting by cost (points per minute per role, with burst capacity).
   RATE_LIMIT_ENABLED: bool.default(true),
   RATE_LIMIT_ADMIN_PER_MINUTE: int(100_000, 1),
@@ -177,6 +187,7 @@ export interface Config {
   readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number };
   readonly redisUrl?: string;
   readonly redisKeyPrefix: string;
+  readonly redisBreaker: { readonly threshold: number; readonly probeIntervalMs: number };
   readonly cache: {
     readonly enabled: boolean;
     /** Root field name → TTL seconds, overriding the SDL's @cacheControl(maxAge). */
@@ -206,6 +217,8 @@ export interface Config {
   };
   readonly auth: {
     readonly cacheTtlMs: number;
+    /** How long past its memo an API key is honoured while the database cannot answer (0: never). */
+    readonly staleIfErrorMs: number;
     /** Absent: only API keys are accepted. */
     readonly jwt?: {
       readonly secret?: string;
@@ -319,6 +332,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     demo: { enabled: e.DEMO_DATA, traces: e.DEMO_TRACES, days: e.DEMO_DAYS },
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisBreaker: { threshold: e.REDIS_BREAKER_THRESHOLD, probeIntervalMs: e.REDIS_BREAKER_PROBE_INTERVAL_MS },
     cache: {
       enabled: e.CACHE_ENABLED,
       ttlOverrides: parseFieldNumbers(e.CACHE_TTLS),
@@ -346,6 +360,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     auth: {
       cacheTtlMs: e.AUTH_CACHE_TTL_MS,
+      staleIfErrorMs: e.AUTH_STALE_IF_ERROR_MS,
       jwt:
         e.JWT_SECRET || e.JWT_JWKS_URL
           ? {

@@ -1,13 +1,13 @@
-import { sql } from 'kysely';
-import type { DatabaseHandle } from './db/database';
+import type { DatabaseHandle, PoolRole } from './db/database';
+import type { RedisConnection } from './redis/redis-connection';
 
-export type DependencyStatus = { status: 'up' | 'down'; latencyMs: number; error?: string };
+export type DependencyStatus = { status: 'up' | 'down'; latencyMs: number; error?: string } & Record<string, unknown>;
 export interface Readiness {
   status: 'healthy' | 'degraded' | 'unhealthy';
   checks: Record<string, DependencyStatus>;
 }
 
-async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<DependencyStatus> {
+async function timed(check: () => Promise<unknown>, timeoutMs: number): Promise<{ status: 'up' | 'down'; latencyMs: number; error?: string }> {
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -30,15 +30,25 @@ export interface ReadinessProbe {
   /** A down optional dependency degrades; a down required one makes the service unhealthy. */
   required: boolean;
   check: () => Promise<unknown>;
+  /** Facts reported beside the status (pool saturation, circuit state); never a failure. */
+  details?: () => Record<string, unknown>;
 }
 
+/**
+ * The database is "down" only when the server does not answer `SELECT 1` on the probe's own
+ * connection (DatabaseHandle.ping): a request pool whose every connection is busy is reported in
+ * `pool` (saturated, waiting) and stays up, so a load spike never takes every replica out of
+ * service at once.
+ */
 export function databaseProbes(database: DatabaseHandle): ReadinessProbe[] {
-  const probes: ReadinessProbe[] = [
-    { name: 'database', required: true, check: () => sql`SELECT 1`.execute(database.db) },
-  ];
-  if (database.readDb !== database.db) {
-    probes.push({ name: 'database_replica', required: true, check: () => sql`SELECT 1`.execute(database.readDb) });
-  }
+  const probe = (name: string, role: PoolRole): ReadinessProbe => ({
+    name,
+    required: true,
+    check: () => database.ping(role),
+    details: () => ({ pool: database.saturation(role) }),
+  });
+  const probes = [probe('database', 'primary')];
+  if (database.readDb !== database.db) probes.push(probe('database_replica', 'replica'));
   return probes;
 }
 
@@ -47,13 +57,17 @@ export async function checkReadiness(probes: ReadinessProbe[], timeoutMs = 1000)
   const checks: Record<string, DependencyStatus> = {};
   let status: Readiness['status'] = 'healthy';
   for (const [p, r] of results) {
-    checks[p.name] = r;
+    checks[p.name] = { ...r, ...p.details?.() };
     if (r.status === 'down') status = p.required ? 'unhealthy' : status === 'unhealthy' ? status : 'degraded';
   }
   return { status, checks };
 }
 
-/** Optional: a Redis outage degrades the service (DB-only serving) but does not take it out. */
-export function redisProbe(ping: () => Promise<unknown>): ReadinessProbe {
-  return { name: 'redis', required: false, check: ping };
+/**
+ * Optional: a Redis outage degrades the service (DB-only serving) but does not take it out.
+ * While the circuit breaker is open the check fails at once (no PING waits on a hung Redis) and
+ * `circuit` says since when.
+ */
+export function redisProbe(redis: Pick<RedisConnection, 'ping' | 'circuit'>, timeoutMs: number): ReadinessProbe {
+  return { name: 'redis', required: false, check: () => redis.ping(timeoutMs), details: () => ({ circuit: redis.circuit() }) };
 }

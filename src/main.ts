@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { shutdownTracing } from './telemetry/tracing';
 import { createLogger } from './logger';
 import { startGateway } from './app';
+import { IDLE_GRACE_MS } from './http-drain';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -43,6 +44,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining in-flight requests');
+    // A dependency that hangs while closing (a pool waiting on a dead server) must not keep a
+    // terminated pod around: past the drain and its deadline, with room for closing, exit anyway.
+    const limitMs = config.http.drainDelayMs + IDLE_GRACE_MS + config.http.shutdownTimeoutMs + 5000;
+    setTimeout(() => {
+      logger.warn({ limitMs }, 'shutdown did not finish in time: exiting anyway');
+      process.exit(1);
+    }, limitMs).unref();
     gateway
       .stop()
       .then(() => shutdownTracing().catch((err) => logger.warn({ err }, 'flushing spans failed')))

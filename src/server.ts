@@ -9,8 +9,9 @@ import { Authenticator } from './auth/authenticator';
 import { buildAuthorizedSchema, createAuthenticator } from './auth';
 import { createGatewayLimits } from './limits';
 import { createErrorFormatter } from './graphql/error-masking';
-import { unauthenticated } from './shared/errors';
+import { fromDatabaseError, unauthenticated } from './shared/errors';
 import { checkReadiness, databaseProbes, type ReadinessProbe } from './health';
+import { HttpDrain } from './http-drain';
 import { endpointOf } from './telemetry/labels';
 import { callerTraceId, requestSpansEnabled, runInServerSpan } from './telemetry/http-tracing';
 import { renderMetrics } from './telemetry/metrics';
@@ -26,7 +27,11 @@ export interface GatewayServer {
   readonly httpServer: http.Server;
   readonly apollo: ApolloServer<RequestContext>;
   readonly authenticator: Authenticator;
-  /** Stop accepting, let in-flight requests finish (up to the deadline), stop Apollo. */
+  /**
+   * Drain (see http-drain.ts): readiness 503 at once; after SHUTDOWN_DRAIN_DELAY_MS the
+   * listener closes, answers carry `Connection: close` and idle sockets are closed; resolved as
+   * soon as every request is answered (the rest cut at `deadlineMs`); then Apollo stops.
+   */
   shutdown(deadlineMs: number): Promise<void>;
 }
 
@@ -106,9 +111,6 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   await apollo.start();
 
   const probes = [...databaseProbes(database), ...extraProbes];
-  let shuttingDown = false;
-  let inFlight = 0;
-  let idleResolve: (() => void) | null = null;
 
   async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -151,11 +153,19 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
+      // The authenticator throws coded SERVICE_UNAVAILABLE (HTTP 200) when the database cannot
+      // answer; anything else a database lookup throws here is mapped too: Apollo would answer
+      // an uncoded context error with HTTP 500 "Context creation failed".
       context: async () => {
-        const viewer = await authenticator.authenticate({
-          authorization: req.headers.authorization,
-          apiKey: req.headers['x-api-key'] as string | undefined,
-        });
+        let viewer;
+        try {
+          viewer = await authenticator.authenticate({
+            authorization: req.headers.authorization,
+            apiKey: req.headers['x-api-key'] as string | undefined,
+          });
+        } catch (err) {
+          throw fromDatabaseError(err) ?? err;
+        }
         if (!viewer) throw unauthenticated();
         return createRequestContext(services, viewer, requestId);
       },
@@ -182,7 +192,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
       case '/health/live':
         return sendJson(res, 200, { status: 'ok' });
       case '/health/ready': {
-        if (shuttingDown) return sendJson(res, 503, { status: 'unhealthy', reason: 'shutting down', checks: {} });
+        if (drain.draining) return sendJson(res, 503, { status: 'unhealthy', reason: 'shutting down', checks: {} });
         const r = await checkReadiness(probes, telemetry.healthCheckTimeoutMs);
         return sendJson(res, r.status === 'unhealthy' ? 503 : 200, { ...r, limits: limits.mode() });
       }
@@ -219,23 +229,21 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   }
 
   const httpServer = http.createServer((req, res) => {
-    inFlight++;
+    const handled = drain.track(res);
     const started = performance.now();
     const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const endpoint = endpointOf(url.pathname);
     let traceId: string | undefined;
-    res.on('close', () => {
-      inFlight--;
-      recordRequest(req, res, endpoint, requestId, started, traceId);
-      if (inFlight === 0 && idleResolve) idleResolve();
-    });
+    res.on('close', () => recordRequest(req, res, endpoint, requestId, started, traceId));
     const handle = () => {
-      route(req, res, url, requestId).catch((err) => {
-        logger.error({ err }, 'unhandled error in HTTP handler');
-        if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
-        else res.end();
-      });
+      route(req, res, url, requestId)
+        .catch((err) => {
+          logger.error({ err }, 'unhandled error in HTTP handler');
+          if (!res.headersSent) sendJson(res, 500, errorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+          else res.end();
+        })
+        .finally(handled);
     };
     // Probes and scrapes are not traced: every few seconds, they would only add noise.
     if (requestSpansEnabled() && (endpoint === '/graphql' || endpoint === 'other')) {
@@ -247,25 +255,15 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   });
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;
+  const drain = new HttpDrain(httpServer);
 
   return {
     httpServer,
     apollo,
     authenticator,
     async shutdown(deadlineMs: number) {
-      shuttingDown = true;
-      // Readiness now answers 503; keep serving while load balancers take this instance out.
-      if (config.http.drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, config.http.drainDelayMs));
-      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
-      if (inFlight > 0) {
-        await Promise.race([
-          new Promise<void>((resolve) => (idleResolve = resolve)),
-          new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref()),
-        ]);
-      }
-      httpServer.closeAllConnections();
-      await closed;
+      const { cut } = await drain.drain({ delayMs: config.http.drainDelayMs, deadlineMs });
+      if (cut > 0) logger.warn({ cut, deadlineMs }, 'shutdown deadline reached: requests still in flight were cut');
       await apollo.stop();
     },
   };

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
+import { AppError, fromDatabaseError, serviceUnavailable } from '../shared/errors';
 import { findViewerByKeyHash, hashApiKey, touchApiKey } from './api-keys';
 import { looksLikeJwt, type JwtIdentity } from './jwt';
 import type { Viewer } from './viewer';
@@ -8,8 +9,23 @@ export interface AuthenticatorOptions {
   /** How long a lookup is memoised: a revoked key keeps working at most this long (AUTH_CACHE_TTL_MS). */
   ttlMs?: number;
   maxEntries?: number;
+  /**
+   * While the database cannot answer (unreachable, restarting, pool exhausted), a credential
+   * whose memo expired less than this long ago is still honoured (AUTH_STALE_IF_ERROR_MS; 0 off).
+   */
+  staleIfErrorMs?: number;
   /** Verifies JWTs; absent: bearer tokens are API keys only. */
   verifyJwt?: (token: string) => Promise<JwtIdentity | null>;
+  /** A stale memo was served because the database could not answer (metrics). */
+  onStaleServed?: () => void;
+}
+
+interface Memo {
+  readonly viewer: Viewer | null;
+  /** Fresh until then: used without asking the database. */
+  readonly until: number;
+  /** Honoured until then only when the database cannot be asked (never past a JWT's exp). */
+  readonly staleUntil: number;
 }
 
 /**
@@ -19,9 +35,11 @@ export interface AuthenticatorOptions {
  * last_used_at is written at most once per key per minute, off the request path.
  */
 export class Authenticator {
-  private readonly cache = new Map<string, { viewer: Viewer | null; until: number }>();
+  private readonly cache = new Map<string, Memo>();
+  private readonly lookups = new Map<string, Promise<Memo>>();
   private readonly touched = new Map<string, number>();
   private readonly ttlMs: number;
+  private readonly staleMs: number;
   private readonly maxEntries: number;
 
   constructor(
@@ -30,9 +48,15 @@ export class Authenticator {
     private readonly opts: AuthenticatorOptions = {},
   ) {
     this.ttlMs = opts.ttlMs ?? 30_000;
+    this.staleMs = opts.staleIfErrorMs ?? 0;
     this.maxEntries = opts.maxEntries ?? 10_000;
   }
 
+  /**
+   * The viewer of these credentials, null when they are missing or not valid. Throws a coded
+   * SERVICE_UNAVAILABLE (HTTP 200, never 500) when the database cannot answer and no recent
+   * memo of a valid credential can stand in.
+   */
   async authenticate(headers: { authorization?: string; apiKey?: string }): Promise<Viewer | null> {
     const token = extractToken(headers);
     if (!token) return null;
@@ -43,19 +67,54 @@ export class Authenticator {
     if (hit && hit.until > now) {
       viewer = hit.viewer;
     } else {
-      let until = now + this.ttlMs;
-      if (this.opts.verifyJwt && looksLikeJwt(token)) {
-        const id = await this.opts.verifyJwt(token);
-        viewer = id ? await this.viewerForJwt(id) : null;
-        if (id?.expiresAt) until = Math.min(until, id.expiresAt * 1000);
-      } else {
-        viewer = await findViewerByKeyHash(this.readDb, hash);
+      try {
+        viewer = (await this.lookup(hash, token, now)).viewer;
+      } catch (err) {
+        const coded = err instanceof AppError ? err : fromDatabaseError(err);
+        if (!coded) throw err;
+        // Only a valid credential is kept past its memo: an unknown one stays refused only while fresh.
+        const stale = this.cache.get(hash) ?? hit;
+        if (stale?.viewer && stale.staleUntil > Date.now()) {
+          this.opts.onStaleServed?.();
+          viewer = stale.viewer;
+        } else {
+          throw coded.extensions.code === 'SERVICE_UNAVAILABLE' ? coded : serviceUnavailable('The database is unavailable; retry shortly');
+        }
       }
-      if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(hash, { viewer, until });
     }
     if (viewer?.keyId) this.recordUse(viewer.keyId, now);
     return viewer;
+  }
+
+  /** One database lookup per credential at a time: a burst of requests with an expired memo asks once. */
+  private lookup(hash: string, token: string, now: number): Promise<Memo> {
+    let pending = this.lookups.get(hash);
+    if (!pending) {
+      pending = this.resolve(hash, token, now).finally(() => this.lookups.delete(hash));
+      this.lookups.set(hash, pending);
+    }
+    return pending;
+  }
+
+  private async resolve(hash: string, token: string, now: number): Promise<Memo> {
+    let viewer: Viewer | null;
+    let until = now + this.ttlMs;
+    let hardUntil = Infinity;
+    if (this.opts.verifyJwt && looksLikeJwt(token)) {
+      const id = await this.opts.verifyJwt(token);
+      viewer = id ? await this.viewerForJwt(id) : null;
+      if (id?.expiresAt) hardUntil = id.expiresAt * 1000;
+    } else {
+      viewer = await findViewerByKeyHash(this.readDb, hash);
+    }
+    until = Math.min(until, hardUntil);
+    const memo: Memo = { viewer, until, staleUntil: Math.min(until + this.staleMs, hardUntil) };
+    // Oldest first out (Map order is insertion order): the memos of active keys, which an outage
+    // would need, are re-inserted on every refresh and stay.
+    this.cache.delete(hash);
+    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(hash, memo);
+    return memo;
   }
 
   /** Forget memoised lookups (in tests). */

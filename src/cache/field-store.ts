@@ -81,7 +81,7 @@ export class RedisFieldStore implements FieldStore {
   }
 
   async getMany(keys: readonly string[]): Promise<Array<StoredField | undefined>> {
-    const raw = await withTimeout(this.keyv.getMany([...keys]), this.opts.timeoutMs, 'cache read');
+    const raw = await this.redis.command('cache read', this.opts.timeoutMs, () => this.keyv.getMany([...keys]));
     return Promise.all(raw.map((v) => decodeEntry(v)));
   }
 
@@ -90,7 +90,7 @@ export class RedisFieldStore implements FieldStore {
     const bytes = Buffer.byteLength(text);
     if (bytes > this.opts.maxEntryBytes) return 0;
     const ttlMs = entry.ttlSeconds * 1000;
-    await withTimeout(Promise.all([this.keyv.set(key, text, ttlMs), this.indexScope(scope)]), this.opts.timeoutMs, 'cache write');
+    await this.redis.command('cache write', this.opts.timeoutMs, () => Promise.all([this.keyv.set(key, text, ttlMs), this.indexScope(scope)]));
     this.track(key, bytes, Date.now() + ttlMs);
     return bytes;
   }

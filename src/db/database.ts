@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Config } from '../config';
 import type { Database } from './schema';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/embedded-database';
+import { LivenessProbe, poolSaturation, type PoolSaturation } from './liveness';
 
 export type StorageMode = 'embedded' | 'timescale' | 'postgres';
 export type QueryClass = 'simple' | 'aggregate';
@@ -26,6 +27,14 @@ export interface DatabaseHandle {
   readonly statementTimeoutMs: Readonly<Record<QueryClass, number>>;
   addQueryListener(listener: QueryListener): () => void;
   addPoolErrorListener(listener: PoolErrorListener): () => void;
+  /**
+   * Readiness: does the server answer? Server modes ask on a connection of their own, so a
+   * saturated request pool is never mistaken for a dead database; the embedded database (one
+   * in-process connection) is asked through its pool.
+   */
+  ping(role: PoolRole): Promise<void>;
+  /** How busy a request pool is right now (readiness details, metrics). */
+  saturation(role: PoolRole): PoolSaturation;
   close(): Promise<void>;
 }
 
@@ -90,7 +99,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const poolErrorListeners = new Set<PoolErrorListener>();
   const watched = (pool: pg.Pool, role: PoolRole) => ({
     connect: () =>
-      pool.connect().catch((err: unknown) => {
+      pool.connect().then(realmSafeQueries, (err: unknown) => {
         for (const l of poolErrorListeners) l(err, role);
         throw asError(err);
       }),
@@ -102,12 +111,21 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
       ? db
       : new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(readPool, 'replica') }), log });
 
+  const healthTimeoutMs = config.telemetry.healthCheckTimeoutMs;
+  const liveness: Partial<Record<PoolRole, LivenessProbe>> = {};
+  if (config.database.url) {
+    liveness.primary = new LivenessProbe(config.database.url, healthTimeoutMs);
+    if (config.database.readonlyUrl) liveness.replica = new LivenessProbe(config.database.readonlyUrl, healthTimeoutMs);
+  }
+  const closeLiveness = () => Promise.all(Object.values(liveness).map((p) => p.close().catch(() => undefined)));
+
   let mode: StorageMode;
   try {
     mode = embedded ? 'embedded' : await detectServerMode(db, config.database.mode);
   } catch (err) {
     await db.destroy().catch(() => undefined);
     if (readDb !== db) await readDb.destroy().catch(() => undefined);
+    await closeLiveness();
     throw err;
   }
 
@@ -127,7 +145,14 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
       poolErrorListeners.add(listener);
       return () => poolErrorListeners.delete(listener);
     },
+    async ping(role) {
+      const probe = liveness[role];
+      if (probe) return probe.check();
+      await sql`SELECT 1`.execute(role === 'replica' ? readDb : db);
+    },
+    saturation: (role) => poolSaturation(role === 'replica' ? readPool : primaryPool),
     async close() {
+      await closeLiveness();
       await db.destroy();
       if (readDb !== db) await readDb.destroy();
       if (embedded) await embedded.close();
@@ -144,6 +169,21 @@ function asError(err: unknown): unknown {
   if (err instanceof Error || typeof err !== 'object' || err === null) return err;
   const e = err as { message?: unknown };
   return Object.assign(new Error(typeof e.message === 'string' ? e.message : String(err)), err);
+}
+
+const REALM_SAFE = Symbol('realmSafeQueries');
+
+/** The same for statements: a socket error (read ECONNRESET, write EPIPE) rejects a running query. */
+function realmSafeQueries(client: pg.PoolClient): pg.PoolClient {
+  const c = client as pg.PoolClient & { [REALM_SAFE]?: true };
+  if (c[REALM_SAFE]) return client;
+  c[REALM_SAFE] = true;
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(asError(err))) : result;
+  };
+  return client;
 }
 
 async function detectServerMode(db: Kysely<Database>, wanted: Config['database']['mode']): Promise<StorageMode> {
@@ -169,8 +209,22 @@ export async function withStatementTimeout<T>(
   fn: (trx: Transaction<Database>) => Promise<T>,
 ): Promise<T> {
   const ms = handle.statementTimeoutMs[queryClass];
-  return db.transaction().execute(async (trx) => {
-    await sql`SELECT set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
-    return fn(trx);
-  });
+  // When the connection dies inside the transaction, Kysely's ROLLBACK fails too ("Client has
+  // encountered a connection error and is not queryable") and its error would replace the one
+  // that says what happened. The first failure is the one to report; Kysely has already marked
+  // the connection for discard, so the pool does not reuse it.
+  let failure: { error: unknown } | undefined;
+  try {
+    return await db.transaction().execute(async (trx) => {
+      try {
+        await sql`SELECT set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
+        return await fn(trx);
+      } catch (error) {
+        failure = { error };
+        throw error;
+      }
+    });
+  } catch (error) {
+    throw failure ? failure.error : error;
+  }
 }

@@ -137,22 +137,13 @@ export class RedisBudgetStore implements BudgetStore {
   }
 
   private async run(script: string, sha: string, keys: string[], args: string[]): Promise<unknown> {
-    const client = this.redis.client;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    try {
-      return await Promise.race([
-        client.evalSha(sha, { keys, arguments: args }).catch((err: Error) => {
-          if (!String(err?.message).startsWith('NOSCRIPT')) throw err;
-          return client.eval(script, { keys, arguments: args });
-        }),
-        timeout,
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    // command(): the deadline, and timeouts feed the connection's circuit breaker.
+    return this.redis.command('rate limit', this.timeoutMs, (client) =>
+      client.evalSha(sha, { keys, arguments: args }).catch((err: Error) => {
+        if (!String(err?.message).startsWith('NOSCRIPT')) throw err;
+        return client.eval(script, { keys, arguments: args });
+      }),
+    );
   }
 
   async take(buckets: readonly BucketSpec[], costs: readonly number[]): Promise<TakeResult> {

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { RedisConnection } from '../redis/redis-connection';
-import { withTimeout } from '../cache/field-store';
 
 /**
  * The store behind Apollo's automatic persisted queries (`persistedQueries.cache`): hash →
@@ -37,7 +36,7 @@ export class PersistedQueryStore {
     const redis = this.opts.redis;
     if (!redis?.isReady()) return undefined;
     try {
-      const value = await withTimeout(redis.client.get(this.opts.keyPrefix + key), this.opts.timeoutMs ?? 250, 'APQ read');
+      const value = await redis.command('APQ read', this.opts.timeoutMs ?? 250, (client) => client.get(this.opts.keyPrefix + key));
       if (typeof value !== 'string') return undefined;
       this.remember(key, value);
       return value;
@@ -53,10 +52,8 @@ export class PersistedQueryStore {
     if (!redis?.isReady()) return;
     const ttl = options?.ttl;
     try {
-      await withTimeout(
-        ttl ? redis.client.set(this.opts.keyPrefix + key, value, { EX: ttl }) : redis.client.set(this.opts.keyPrefix + key, value),
-        this.opts.timeoutMs ?? 250,
-        'APQ write',
+      await redis.command('APQ write', this.opts.timeoutMs ?? 250, (client) =>
+        ttl ? client.set(this.opts.keyPrefix + key, value, { EX: ttl }) : client.set(this.opts.keyPrefix + key, value),
       );
     } catch (err) {
       this.opts.logger.debug({ err }, 'APQ write failed');

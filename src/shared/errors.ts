@@ -64,23 +64,66 @@ export function isExpectedCode(code: unknown): boolean {
   return typeof code === 'string' && (code in ErrorCode || APOLLO_PASSTHROUGH.has(code)) && code !== 'INTERNAL_SERVER_ERROR';
 }
 
-/** Maps driver errors to coded errors: statement timeouts, pool exhaustion, unreachable DB. */
+/**
+ * SERVICE_UNAVAILABLE with its documented HTTP status (200, like every coded GraphQL error) set
+ * explicitly: an error thrown while building the request context (the API-key lookup) would
+ * otherwise be answered by Apollo with HTTP 500.
+ */
+export const serviceUnavailable = (message: string) => new AppError(ErrorCode.SERVICE_UNAVAILABLE, message, { http: { status: 200 } });
+
+// Socket-level failures of the connection to the database (Node's errno codes).
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN',
+  'ENETUNREACH', 'ENETDOWN', 'ENETRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ENOTCONN',
+]);
+// SQLSTATEs of a server that is going away or cannot take us: class 08 (connection exception),
+// 57P01 admin_shutdown (pg_terminate_backend, fast shutdown), 57P02 crash_shutdown, 57P03
+// cannot_connect_now (starting up / shutting down), 57P05 idle_session_timeout, 25P03
+// idle_in_transaction_session_timeout (the server closes the session), 53300 too_many_connections.
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '25P03', '53300']);
+// Messages of pg / pg-pool / Kysely for a connection that is gone, with no code of their own.
+const CONNECTION_MESSAGES = [
+  'Connection terminated', // "… unexpectedly", "… due to connection timeout"
+  'is not queryable', // "Client has encountered a connection error and …", "Client was closed and …"
+  'Postgres connection has been discarded',
+  'connection is closed',
+];
+// The gateway itself is shutting down: pools ended, Kysely destroyed.
+const SHUTDOWN_MESSAGES = ['driver has already been destroyed', 'Cannot use a pool after calling end on the pool'];
+
+type DriverError = { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+
+/** The error and what it wraps (cause chains, AggregateError of a multi-address connect). */
+function* causesOf(err: unknown, depth = 0): Generator<DriverError> {
+  if (!err || typeof err !== 'object' || depth > 4) return;
+  const e = err as DriverError;
+  yield e;
+  if (e.cause) yield* causesOf(e.cause, depth + 1);
+  if (Array.isArray(e.errors)) for (const inner of e.errors.slice(0, 4)) yield* causesOf(inner, depth + 1);
+}
+
+/**
+ * Maps driver errors to coded errors: statement timeouts, pool exhaustion, an unreachable or
+ * restarting database, dead connections, and a gateway shutting down. Null: not a connection
+ * or timeout problem (masked by the caller).
+ */
 export function fromDatabaseError(err: unknown): AppError | null {
-  const e = err as { code?: string; message?: string } | null;
-  if (!e) return null;
-  if (e.code === '57014') return new AppError(ErrorCode.TIMEOUT, 'The query took longer than its statement timeout');
-  const msg = e.message ?? '';
-  if (msg.includes('timeout exceeded when trying to connect')) {
-    return new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database connection pool is exhausted; retry shortly');
-  }
-  if (
-    e.code === 'ECONNREFUSED' ||
-    e.code === '57P01' ||
-    e.code === '57P03' ||
-    msg.includes('Connection terminated') ||
-    msg.includes('connect ECONNREFUSED')
-  ) {
-    return new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable; retry shortly');
+  if (err instanceof AppError) return null;
+  for (const e of causesOf(err)) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    const msg = typeof e.message === 'string' ? e.message : '';
+    if (code === '57014' || msg === 'Query read timeout') {
+      return new AppError(ErrorCode.TIMEOUT, 'The query took longer than its statement timeout');
+    }
+    if (msg.includes('timeout exceeded when trying to connect')) {
+      return serviceUnavailable('The database connection pool is exhausted; retry shortly');
+    }
+    if (SHUTDOWN_MESSAGES.some((m) => msg.includes(m))) {
+      return serviceUnavailable('The gateway is shutting down; retry shortly');
+    }
+    if (NETWORK_CODES.has(code) || code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || CONNECTION_MESSAGES.some((m) => msg.includes(m))) {
+      return serviceUnavailable('The database is unavailable; retry shortly');
+    }
   }
   return null;
 }

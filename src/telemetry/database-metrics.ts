@@ -1,6 +1,7 @@
 import type { LogEvent } from 'kysely';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/database';
+import { ErrorCode, fromDatabaseError } from '../shared/errors';
 import { BoundedLabel } from './labels';
 import { dbErrorsTotal, dbQueriesTotal, dbQueryDuration, observePool } from './metrics';
 
@@ -40,9 +41,9 @@ export function databaseErrorType(err: unknown): string {
   if (code === '57014') return 'statement_timeout';
   if (code === '40001' || code === '40P01') return 'serialization';
   if (code.startsWith('23')) return 'constraint';
-  if (code.startsWith('08') || code.startsWith('57P') || code === '3D000' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOTFOUND' || message.includes('Connection terminated')) {
-    return 'connection';
-  }
+  // Every class fromDatabaseError calls "unavailable" (resets, EPIPE, terminated backends, dead
+  // clients, ended pools), plus a database that does not exist.
+  if (code === '3D000' || fromDatabaseError(err)?.extensions.code === ErrorCode.SERVICE_UNAVAILABLE) return 'connection';
   if (code.startsWith('42') || code.startsWith('22')) return 'query';
   return 'other';
 }

@@ -111,6 +111,44 @@ export const dbPoolSize = poolGauge('db_pool_size', 'Configured maximum connecti
 export const dbPoolConnections = poolGauge('db_pool_connections', 'Open connections of the pool (idle and in use)', (p) => p.totalCount);
 export const dbPoolIdle = poolGauge('db_pool_idle', 'Idle connections of the pool', (p) => p.idleCount);
 export const dbPoolWaiting = poolGauge('db_pool_waiting', 'Callers queued for a connection of the pool', (p) => p.waitingCount);
+export const dbPoolInUse = poolGauge('db_pool_in_use', 'Connections of the pool running a statement or transaction', (p) => p.totalCount - p.idleCount);
+// Busy, not dead: readiness stays up while this is 1 (the database answers on its own connection).
+export const dbPoolSaturated = poolGauge('db_pool_saturated', '1 while every connection of the pool is in use (new statements queue)', (p) =>
+  p.totalCount - p.idleCount >= (p.options.max ?? 10) ? 1 : 0,
+);
+
+// Availability -------------------------------------------------------------------------------
+
+export const authStaleServedTotal = new Counter({
+  name: 'auth_stale_served_total',
+  help: 'Requests authenticated from an expired credential memo because the database could not answer',
+  registers: [metricsRegistry],
+});
+
+const observedCircuits = new Set<() => { state: string; opened: number }>();
+
+/** Reports a Redis circuit breaker until the returned function is called. */
+export function observeRedisCircuit(read: () => { state: string; opened: number }): () => void {
+  observedCircuits.add(read);
+  return () => observedCircuits.delete(read);
+}
+
+export const redisCircuitOpen = new Gauge({
+  name: 'redis_circuit_open',
+  help: '1 while the Redis circuit breaker is open (limits and cache use their fallbacks without asking Redis)',
+  registers: [metricsRegistry],
+  collect() {
+    let open = 0;
+    for (const read of observedCircuits) if (read().state === 'open') open = 1;
+    this.set(open);
+  },
+});
+
+export const redisCircuitOpenedTotal = new Counter({
+  name: 'redis_circuit_opened_total',
+  help: 'Times the Redis circuit breaker opened after consecutive command timeouts',
+  registers: [metricsRegistry],
+});
 
 // GraphQL --------------------------------------------------------------------------------------
 

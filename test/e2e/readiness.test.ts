@@ -90,6 +90,56 @@ describe('readiness with the database down', () => {
   });
 });
 
+describe('readiness under saturation: busy is not dead', () => {
+  it('stays healthy (200) while every pool connection is busy, and reports the saturation in details and metrics', async () => {
+    const ops = await startOpsGateway({ DB_POOL_MAX: '1', DB_ACQUIRE_TIMEOUT_MS: '3000', HEALTH_CHECK_TIMEOUT_MS: '300' }, { traces: 0 });
+    try {
+      const idle = await ready(ops.base);
+      expect(idle.body.checks.database.pool).toMatchObject({ max: 1, saturated: false, waiting: 0 });
+      // The only connection is taken, and a statement queues behind it.
+      const db = ops.gw.services.database.db;
+      const held = sql`SELECT pg_sleep(1.5) /* holdConnection */`.execute(db);
+      await new Promise((r) => setTimeout(r, 100));
+      const queued = sql`SELECT 1 /* queued */`.execute(db);
+      await new Promise((r) => setTimeout(r, 100));
+      const busy = await ready(ops.base);
+      // Before: SELECT 1 through the pool missed HEALTH_CHECK_TIMEOUT_MS and this was 503.
+      expect(busy.status).toBe(200);
+      expect(busy.body.status).toBe('healthy');
+      expect(busy.body.checks.database).toMatchObject({ status: 'up', pool: { max: 1, inUse: 1, idle: 0, waiting: 1, saturated: true } });
+      const m = await (await fetch(`${ops.base}/metrics`)).text();
+      expect(m).toMatch(/^db_pool_saturated\{pool="primary"\} 1$/m);
+      expect(m).toMatch(/^db_pool_in_use\{pool="primary"\} 1$/m);
+      await Promise.all([held, queued]);
+      expect((await ready(ops.base)).body.checks.database.pool.saturated).toBe(false);
+    } finally {
+      await ops.stop();
+    }
+  });
+});
+
+describe('readiness with a hung database', () => {
+  it('is unhealthy when the server stops answering, though the pool is idle, and healthy once it answers again', async () => {
+    const proxy = new TcpProxy(5432);
+    await proxy.start();
+    const ops = await startOpsGateway({ HEALTH_CHECK_TIMEOUT_MS: '300' }, { traces: 0, urlFor: (u) => u.replace(':5432/', `:${proxy.port}/`) });
+    try {
+      expect((await ready(ops.base)).status).toBe(200);
+      proxy.pause();
+      const hung = await ready(ops.base);
+      expect(hung.status).toBe(503);
+      expect(hung.body.checks.database).toMatchObject({ status: 'down', pool: { saturated: false } });
+      proxy.resume();
+      let status = 0;
+      for (const end = Date.now() + 10_000; status !== 200 && Date.now() < end; await new Promise((r) => setTimeout(r, 100))) status = (await ready(ops.base)).status;
+      expect(status).toBe(200);
+    } finally {
+      await ops.stop();
+      await proxy.stop();
+    }
+  });
+});
+
 describe('readiness with Redis (optional dependency)', () => {
   let ops: OpsGateway | undefined;
   afterEach(async () => {

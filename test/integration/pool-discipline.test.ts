@@ -65,7 +65,10 @@ describe('pool discipline with DB_POOL_MAX=1', () => {
     const held = hold(1);
     await new Promise((r) => setTimeout(r, 100));
     const r = await gql(ops.gw.url, fresh.key, '{ viewer { orgId } }');
+    // The documented status of the code, not Apollo's 500 for a failed context.
+    expect(r.status).toBe(200);
     expect(r.body.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(r.body.errors?.[0]?.message).toMatch(/pool is exhausted/);
     await held;
     // And the pool recovers: the same key works once the connection is free.
     expect((await gql(ops.gw.url, fresh.key, '{ viewer { orgId } }')).body.data.viewer.orgId).toBe('org_a');

@@ -123,6 +123,9 @@ export interface OwnRedis {
   readonly url: string;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a hung Redis (connections stay open, nothing answers). */
+  freeze(): void;
+  thaw(): void;
 }
 
 export async function ownRedis(): Promise<OwnRedis> {
@@ -148,6 +151,8 @@ export async function ownRedis(): Promise<OwnRedis> {
       c.kill('SIGKILL');
       await exited;
     },
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
   };
   return self;
 }

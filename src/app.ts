@@ -37,6 +37,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   });
   let metricsServer: http.Server | undefined;
   let redis: RedisConnection | undefined;
+  let fieldCache: ReturnType<typeof createFieldCache> | undefined;
   try {
     await migrateToLatest(database);
     let demoKeys: DemoKey[] = [];
@@ -57,7 +58,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     redis = config.redisUrl
       ? await connectRedis(config.redisUrl, { onError: (err) => logger.debug({ err }, 'redis connection error') })
       : undefined;
-    const services: AppServices = { config, database, logger, redis, cache: createFieldCache(config, redis, logger) };
+    fieldCache = createFieldCache(config, redis, logger);
+    const services: AppServices = { config, database, logger, redis, cache: fieldCache };
     const probes: ReadinessProbe[] = [];
     const liveRedis = redis;
     if (liveRedis) probes.push(redisProbe(() => liveRedis.ping(config.telemetry.healthCheckTimeoutMs)));
@@ -91,6 +93,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         logger.debug('HTTP server closed');
         await maintenance.stop();
         await database.close();
+        // The cache's invalidation subscriber first: it is a second connection to the same Redis.
+        await services.cache?.close();
         await redis?.close();
         uninstrument();
         logger.debug('database closed');
@@ -100,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     };
   } catch (err) {
     if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
+    await fieldCache?.close().catch(() => undefined);
     await redis?.close().catch(() => undefined);
     uninstrument();
     await database.close().catch(() => undefined);

@@ -9,7 +9,7 @@ import { budgetBucketOf, chargePlanOf, rateLimited, snapshotOf } from '../limits
 import { CACHED_FIELD_COST } from '../limits/cost-rules';
 import type { Config } from '../config';
 import { rateLimitExceededTotal, rateLimitRemaining } from '../telemetry/metrics';
-import type { OperationRecord } from './operation-record';
+import type { HitSource, OperationRecord } from './operation-record';
 
 export interface BudgetAndLookupDeps {
   readonly config: Pick<Config, 'limits' | 'redisKeyPrefix'>;
@@ -65,7 +65,7 @@ export async function takeBudgetAndLookUp(ctx: RequestContext, record: Operation
       record.budget = { ...base, charged: 0, retryAfter: refusal.retryAfter };
       // Graceful degradation: a refused operation whose every field is cached is answered from cache.
       if (plan?.allCacheable && cacheable.length && keys.every((k) => found.has(k))) {
-        record.cache = outcome(cacheable, found, new Map(), false, debug, allLocal);
+        record.cache = outcome(cacheable, found, new Map(), false, debug, allLocal, debug ? sourcesOf(local, fetched) : undefined);
         record.answer = 'cache-after-refusal';
         cache!.count(lookupsOf(cacheable), () => true);
         return;
@@ -84,7 +84,17 @@ export async function takeBudgetAndLookUp(ctx: RequestContext, record: Operation
   const claimed = await cache.claim(keys.filter((k) => !found.has(k)));
   for (const [k, v] of claimed.found) found.set(k, v);
   cache.count(lookupsOf(cacheable), (k) => found.has(k));
-  record.cache = outcome(cacheable, found, claimed.fills, false, debug, allLocal);
+  record.cache = outcome(cacheable, found, claimed.fills, false, debug, allLocal, debug ? sourcesOf(local, fetched, claimed.found) : undefined);
+}
+
+/** By cache key: where each entry was found (x-cache-debug only). */
+function sourcesOf(...maps: ReadonlyMap<string, unknown>[]): Map<string, HitSource> {
+  const names: HitSource[] = ['l1', 'store', 'fill'];
+  const out = new Map<string, HitSource>();
+  maps.forEach((m, i) => {
+    for (const k of m.keys()) if (!out.has(k)) out.set(k, names[i]!);
+  });
+  return out;
 }
 
 const chargedPoints = (taken: TakeResult, costs: readonly number[]) => (taken.allowed ? costs[0]! : 0);
@@ -98,11 +108,15 @@ function outcome(
   bypassed: boolean,
   debug: boolean,
   allLocal: boolean,
+  sourcesByKey?: ReadonlyMap<string, HitSource>,
 ): NonNullable<OperationRecord['cache']> {
   const hits = new Map<string, CachedField>();
+  const sources = sourcesByKey ? new Map<string, HitSource>() : undefined;
   for (const f of cacheable) {
     const v = found.get(f.cache!.key);
-    if (v) hits.set(f.responseKey, v);
+    if (!v) continue;
+    hits.set(f.responseKey, v);
+    sources?.set(f.responseKey, sourcesByKey!.get(f.cache!.key) ?? 'store');
   }
-  return { hits, fills, bypassed, debug, allLocal };
+  return { hits, fills, bypassed, debug, allLocal, sources };
 }

@@ -64,7 +64,8 @@ export function writeHeadersAndExtensions(rc: Rc, record: OperationRecord, limit
         const hit = cache.hits.get(f.responseKey);
         if (!f.cache) return [f.responseKey, { hit: false, ageSeconds: 0, ttlSeconds: 0 }];
         if (!hit) return [f.responseKey, { hit: false, ageSeconds: 0, ttlSeconds: f.cache.ttlSeconds }];
-        return [f.responseKey, { hit: true, ageSeconds: Math.max(0, Math.round((now - hit.storedAt) / 100) / 10), ttlSeconds: hit.ttlSeconds }];
+        const age = Math.max(0, Math.round((now - hit.storedAt) / 100) / 10);
+        return [f.responseKey, { hit: true, ageSeconds: age, ttlSeconds: hit.ttlSeconds, from: cache.sources?.get(f.responseKey) ?? 'store' }];
       }),
     );
   }

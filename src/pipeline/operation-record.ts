@@ -52,9 +52,14 @@ export interface CacheOutcome {
   readonly bypassed: boolean;
   /** `x-cache-debug: 1`: report hits per response key in extensions.cache. */
   readonly debug: boolean;
+  /** With debug only: where each hit came from. */
+  readonly sources?: ReadonlyMap<string, HitSource>;
   /** Every cacheable field was in this instance's L1 before the budget was taken. */
   readonly allLocal: boolean;
 }
+
+/** This instance's L1, Redis (or the in-memory store), or another request's fill on this instance. */
+export type HitSource = 'l1' | 'store' | 'fill';
 
 export type Answer =
   /** Every root field from the cache. */

@@ -75,8 +75,8 @@ interface Target {
   readonly label: string;
   readonly url: string;
   readonly child: ChildProcess;
-  /** Cache hits and lookups so far, where the server counts them. */
-  cacheCounts(): Promise<{ hits: number; lookups: number } | null>;
+  /** Cache hits and lookups (and SQL statements, where known) so far, where the server counts them. */
+  cacheCounts(): Promise<{ hits: number; lookups: number; statements?: number } | null>;
 }
 
 interface Key {
@@ -100,6 +100,7 @@ interface Measurement {
   maxDbConnections: number;
   maxRedisConnections: number;
   cacheHitRate: number | null;
+  dbStatementsPerRequest: number | null;
 }
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -152,11 +153,11 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-async function gatewayCacheCounts(url: string): Promise<{ hits: number; lookups: number }> {
+async function gatewayCacheCounts(url: string): Promise<{ hits: number; lookups: number; statements: number }> {
   const text = await (await fetch(url.replace(/\/graphql$/, '/metrics'))).text();
   const sum = (name: string) => [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\d+(?:\\.\\d+)?)$`, 'gm'))].reduce((a, m) => a + Number(m[1]), 0);
   const hits = sum('cache_hits_total');
-  return { hits, lookups: hits + sum('cache_misses_total') };
+  return { hits, lookups: hits + sum('cache_misses_total'), statements: sum('db_queries_total') };
 }
 
 function ipcStats(child: ChildProcess): Promise<{ hits: number; lookups: number }> {
@@ -262,6 +263,7 @@ async function measure(target: Target, scenario: Scenario, keys: readonly Key[],
     maxDbConnections: max.connections[PG_PORT]!,
     maxRedisConnections: max.connections[REDIS_PORT]!,
     cacheHitRate: before && after && lookups > 0 ? round((100 * (after.hits - before.hits)) / lookups, 1) : null,
+    dbStatementsPerRequest: before?.statements !== undefined && after?.statements !== undefined && r.requests ? round((after.statements - before.statements) / r.requests, 3) : null,
   };
 }
 
@@ -330,12 +332,12 @@ function markdown(results: Measurement[], meta: Record<string, unknown>): string
   const lines = [
     `${meta.traces} traces, ${meta.keys} API keys in ${meta.orgs} orgs, ${meta.durationS} s per row after ${meta.warmupS} s warm-up, autocannon on the same machine (${meta.cpus} CPUs).`,
     '',
-    '| scenario | server | connections | rps | p50 ms | p95 ms | p99 ms | success % | CPU µs/request | max RSS MiB | DB conns | Redis conns | cache hit % |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | server | connections | rps | p50 ms | p95 ms | p99 ms | success % | CPU µs/request | max RSS MiB | DB conns | Redis conns | cache hit % | SQL/request |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.scenario} | ${targets[r.target]} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.successRate} | ${r.cpuMicrosPerRequest} | ${r.maxRssMiB} | ${r.maxDbConnections} | ${r.maxRedisConnections} | ${r.cacheHitRate ?? '—'} |`,
+      `| ${r.scenario} | ${targets[r.target]} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.successRate} | ${r.cpuMicrosPerRequest} | ${r.maxRssMiB} | ${r.maxDbConnections} | ${r.maxRedisConnections} | ${r.cacheHitRate ?? '—'} | ${r.dbStatementsPerRequest ?? '—'} |`,
     );
   }
   const ratio = (scenario: string, a: TargetName, b: TargetName) => {

@@ -427,7 +427,8 @@ async function main() {
       }
     }
     const table = markdown(results, meta);
-    const base = PROFILE ? `load-${PROFILE}` : 'load';
+    const onlyStress = results.length > 0 && results.every((r) => r.scenario.startsWith('stress-'));
+    const base = PROFILE ? `load-${PROFILE}` : onlyStress ? 'load-stress' : 'load';
     fs.writeFileSync(path.join(RESULTS, `${base}.json`), JSON.stringify({ meta, results }, null, 2));
     fs.writeFileSync(path.join(RESULTS, `${base}.md`), table + profile);
     console.log(`\n${table}${profile}`);

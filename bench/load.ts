@@ -330,7 +330,7 @@ function gatewayEnv(databaseUrl: string): Record<string, string> {
 function markdown(results: Measurement[], meta: Record<string, unknown>): string {
   const targets: Record<TargetName, string> = { gateway: 'gateway', stock: '(a) stock Apollo, from memory', responseCache: '(b) Apollo + response cache' };
   const lines = [
-    `${meta.traces} traces, ${meta.keys} API keys in ${meta.orgs} orgs, ${meta.durationS} s per row after ${meta.warmupS} s warm-up, autocannon on the same machine (${meta.cpus} CPUs).`,
+    `${meta.traces} traces, ${meta.keys} API keys in ${meta.orgs} orgs, ${meta.durationS} s per row (stress rows ${STRESS_STEP_S} s) after ${meta.warmupS} s warm-up, autocannon on the same machine (${meta.cpus} CPUs).`,
     '',
     '| scenario | server | connections | rps | p50 ms | p95 ms | p99 ms | success % | CPU µs/request | max RSS MiB | DB conns | Redis conns | cache hit % | SQL/request |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',

@@ -24,11 +24,6 @@ import { scopeKeyOf } from '../../src/cache/cache-key';
 import { cacheTtlsOf } from '../../src/cache/cache-policy';
 import { unauthenticated } from '../../src/shared/errors';
 
-/** What Apollo's cache-control plugin adds to `info` (the type lives in @apollo/cache-control-types). */
-interface CacheControlInfo {
-  cacheControl: { setCacheHint(hint: { maxAge: number }): void };
-}
-
 async function main() {
   const config = loadConfig({
     DATABASE_URL: process.env.DATABASE_URL,
@@ -52,12 +47,10 @@ async function main() {
     {
       async requestDidStart() {
         return {
-          async executionDidStart() {
-            return {
-              willResolveField({ info }) {
-                if (info.parentType.name === 'Query' && !ttls.has(info.fieldName)) (info as unknown as CacheControlInfo).cacheControl.setCacheHint({ maxAge: 0 });
-              },
-            };
+          async didResolveOperation(rc) {
+            // The bench's operations select root fields directly (no fragments).
+            const roots = rc.operation?.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [s.name.value] : [])) ?? [];
+            if (roots.some((f) => !ttls.has(f))) rc.overallCachePolicy.restrict({ maxAge: 0 });
           },
           async willSendResponse(rc) {
             stats.requests++;

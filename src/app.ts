@@ -42,6 +42,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   let metricsServer: http.Server | undefined;
   let redis: RedisConnection | undefined;
   let unobserveCircuit: () => void = () => undefined;
+  let fieldCache: ReturnType<typeof createFieldCache> | undefined;
   try {
     await migrateToLatest(database);
     let demoKeys: DemoKey[] = [];
@@ -77,7 +78,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
       : undefined;
     const liveRedis = redis;
     if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
-    const base = { config, database, logger, redis, cache: createFieldCache(config, redis, logger) };
+    fieldCache = createFieldCache(config, redis, logger);
+    const base = { config, database, logger, redis, cache: fieldCache };
     const services: AppServices = { ...base, authenticator: createAuthenticator(base) };
     const probes: ReadinessProbe[] = [];
     if (liveRedis) probes.push(redisProbe(liveRedis, config.telemetry.healthCheckTimeoutMs));
@@ -111,6 +113,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop()]);
         logger.debug('HTTP server closed');
         await database.close();
+        // The cache's invalidation subscriber first: it is a second connection to the same Redis.
+        await services.cache?.close();
         await redis?.close();
         unobserveCircuit();
         uninstrument();
@@ -122,6 +126,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   } catch (err) {
     if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
     unobserveCircuit();
+    await fieldCache?.close().catch(() => undefined);
     await redis?.close().catch(() => undefined);
     uninstrument();
     await database.close().catch(() => undefined);

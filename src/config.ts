@@ -133,6 +133,10 @@ const EnvSchema = z.object({
   MAX_QUERY_ALIASES: int(30, 0, 10_000),
   MAX_QUERY_TOKENS: int(5_000, 10, 1_000_000),
   MAX_QUERY_DIRECTIVES: int(50, 0, 10_000),
+  /** draft-10: `RateLimit-Policy: "default";q=…;w=60`, `RateLimit: "default";r=…;t=…`; draft-07: the older `limit=…, remaining=…, reset=…`. */
+  RATE_LIMIT_HEADERS: z.enum(['draft-10', 'draft-07']).default('draft-10'),
+  /** Compiled operations kept (plan, price and cache keys per document, variables and viewer scope). */
+  OPERATION_CACHE_MAX_ENTRIES: int(2000, 0, 1_000_000),
   // Per-field cache (src/cache) and persisted queries (src/persisted-queries).
   CACHE_ENABLED: bool.default(true),
   /** TTL overrides in seconds per root field, e.g. "traces=30,trace=300"; 0 turns a field's caching off. */
@@ -148,6 +152,8 @@ const EnvSchema = z.object({
   CACHE_MEMORY_MAX_BYTES: int(64 * 1_048_576, 1024),
   /** A Redis cache command slower than this counts as a miss (the database answers). */
   CACHE_REDIS_TIMEOUT_MS: int(250, 1, 10_000),
+  /** Per-instance copies of Redis entries (L1), kept coherent by an invalidation channel; 0 = off. */
+  CACHE_L1_MAX_BYTES: int(32 * 1_048_576, 0),
   /** Concurrent misses of one key wait at most this long for the first fill. */
   CACHE_FILL_WAIT_MS: int(30_000, 0, 300_000),
   CACHE_WARM_ON_START: bool.default(true),
@@ -196,6 +202,8 @@ export interface Config {
     readonly compressMinBytes: number;
     readonly memoryMaxBytes: number;
     readonly redisTimeoutMs: number;
+    /** Bytes of per-instance copies in front of Redis (0: none). */
+    readonly l1MaxBytes: number;
     readonly fillWaitMs: number;
     readonly warmOnStart: boolean;
   };
@@ -239,7 +247,10 @@ export interface Config {
     readonly maxAliases: number;
     readonly maxTokens: number;
     readonly maxDirectives: number;
+    readonly headerFormat: Env['RATE_LIMIT_HEADERS'];
   };
+  /** Compiled operations kept per instance. */
+  readonly operationCacheMaxEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -340,6 +351,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       compressMinBytes: e.CACHE_COMPRESS_MIN_BYTES,
       memoryMaxBytes: e.CACHE_MEMORY_MAX_BYTES,
       redisTimeoutMs: e.CACHE_REDIS_TIMEOUT_MS,
+      l1MaxBytes: e.CACHE_L1_MAX_BYTES,
       fillWaitMs: e.CACHE_FILL_WAIT_MS,
       warmOnStart: e.CACHE_WARM_ON_START,
     },
@@ -394,6 +406,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: e.MAX_QUERY_ALIASES,
       maxTokens: e.MAX_QUERY_TOKENS,
       maxDirectives: e.MAX_QUERY_DIRECTIVES,
+      headerFormat: e.RATE_LIMIT_HEADERS,
     },
+    operationCacheMaxEntries: e.OPERATION_CACHE_MAX_ENTRIES,
   });
 }

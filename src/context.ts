@@ -6,6 +6,7 @@ import type { FieldCache } from './cache/field-cache';
 import type { Authenticator } from './auth/authenticator';
 import { scopeOf, type Scope, type Viewer } from './auth/viewer';
 import { createLoaders, type Loaders } from './loaders';
+import { newOperationRecord, type OperationRecord } from './pipeline/operation-record';
 
 /** Long-lived dependencies shared by every request. */
 export interface AppServices {
@@ -28,6 +29,12 @@ export interface RequestContext {
   readonly services: AppServices;
   readonly loaders: Loaders;
   readonly logger: Logger;
+  /**
+   * The operation record the request pipeline fills stage by stage (src/pipeline). Apollo
+   * runs each operation on its own shallow copy of the context, and the pipeline gives each
+   * copy a fresh record when the operation starts; resolvers only read it.
+   */
+  operation: OperationRecord;
 }
 
 export function createRequestContext(services: AppServices, viewer: Viewer, requestId: string): RequestContext {
@@ -39,5 +46,6 @@ export function createRequestContext(services: AppServices, viewer: Viewer, requ
     services,
     loaders: createLoaders(services, scope),
     logger: services.logger.child({ requestId }),
+    operation: newOperationRecord(),
   };
 }

@@ -1,13 +1,13 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { AppServices, RequestContext } from './context';
 import { createRequestContext } from './context';
 import { loadTypeDefs, resolvers } from './schema';
 import { Authenticator } from './auth/authenticator';
 import { buildAuthorizedSchema, createAuthenticator } from './auth';
-import { createGatewayLimits } from './limits';
+import { createRequestPipeline } from './pipeline';
 import { createErrorFormatter } from './graphql/error-masking';
 import { fromDatabaseError, unauthenticated } from './shared/errors';
 import { checkReadiness, databaseProbes, type ReadinessProbe } from './health';
@@ -17,10 +17,8 @@ import { callerTraceId, requestSpansEnabled, runInServerSpan } from './telemetry
 import { renderMetrics } from './telemetry/metrics';
 import { recordHttpRequest } from './telemetry/http-metrics';
 import { graphqlTelemetryPlugin, withGraphQLSpan } from './telemetry/graphql-telemetry';
-import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
-import { fieldCachePlugin, httpCacheHeadersPlugin } from './cache';
 import { PersistedQueryStore } from './persisted-queries/apq-cache';
-import { loadSafelist, safelistPlugin } from './persisted-queries/safelist';
+import { loadSafelist } from './persisted-queries/safelist';
 import { createPlaygroundHandler } from './playground/playground-handler';
 
 export interface GatewayServer {
@@ -79,15 +77,18 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   const metricsOn = telemetry.metrics.enabled;
   const authenticator = services.authenticator ?? createAuthenticator(services);
   const playground = createPlaygroundHandler({ enabled: config.playground.enabled });
-  const limits = createGatewayLimits(services);
   // Persisted queries (APQ) in the shared Redis; safelist mode pins the manifest's operations.
   const safelist = config.persistedQueries.safelistPath ? loadSafelist(config.persistedQueries.safelistPath) : undefined;
+  // Safelist, document limits, pricing, budgets and the per-field cache: one plugin, stages in order.
+  const pipeline = createRequestPipeline(services, { safelist });
   const apqStore = new PersistedQueryStore({ redis: services.redis, keyPrefix: config.redisKeyPrefix, timeoutMs: config.cache.redisTimeoutMs, logger });
   for (const [hash, body] of safelist?.operations ?? []) apqStore.pin(hash, body);
   const apollo = new ApolloServer<RequestContext>({
     // @auth (the permission table) is enforced by wrapping resolvers: see src/auth/auth-directive.ts.
     schema: buildAuthorizedSchema(loadTypeDefs(), resolvers),
-    parseOptions: limits.parseOptions,
+    parseOptions: pipeline.parseOptions,
+    // Cached fields are spliced into the body as the JSON text they were stored as.
+    stringifyResult: pipeline.stringifyResult,
     csrfPrevention: true,
     introspection: true,
     includeStacktraceInErrorResponses: false,
@@ -98,14 +99,10 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       graphqlTelemetryPlugin({ metrics: metricsOn, includeDocument: telemetry.tracing.includeDocument }),
-      ...(safelist ? [safelistPlugin(safelist)] : []),
-      // Document limits, pricing and budgets: before the cache plugins (a refusal may be answered from cache).
-      ...limits.plugins,
-      // Cache-Control comes from httpCacheHeadersPlugin (private, per tenant), not Apollo's hints.
-      ApolloServerPluginCacheControl({ calculateHttpHeaders: false }),
-      httpCacheHeadersPlugin({ ttlOverrides: config.cache.ttlOverrides }),
-      // Keep last: a rate-limit plugin answering or refusing first must come before it.
-      fieldCachePlugin(),
+      pipeline.plugin,
+      // TTLs come from the SDL (src/cache/cache-policy.ts) and Cache-Control from the pipeline
+      // (private, per tenant); Apollo's hint tracking would only wrap every resolver.
+      ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();
@@ -194,7 +191,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
       case '/health/ready': {
         if (drain.draining) return sendJson(res, 503, { status: 'unhealthy', reason: 'shutting down', checks: {} });
         const r = await checkReadiness(probes, telemetry.healthCheckTimeoutMs);
-        return sendJson(res, r.status === 'unhealthy' ? 503 : 200, { ...r, limits: limits.mode() });
+        return sendJson(res, r.status === 'unhealthy' ? 503 : 200, { ...r, limits: pipeline.limitsMode() });
       }
       case '/metrics': {
         if (!metricsOn || telemetry.metrics.port !== undefined) break;

@@ -7,7 +7,9 @@ import { cacheHitsTotal, cacheMissesTotal } from '../telemetry/metrics';
 import { cacheBypassTotal, cacheEntrySizeBytes } from './cache-metrics';
 import { parseCacheKey, scopeKeyOf } from './cache-key';
 import { cacheTtlsOf } from './cache-policy';
-import { MemoryFieldStore, RedisFieldStore, type FieldStore, type StoredField } from './field-store';
+import type { CachedField, FieldStore } from './field-store';
+import { MemoryFieldStore } from './memory-field-store';
+import { RedisFieldStore } from './redis-field-store';
 import { SingleFlight, type Fill } from './single-flight';
 
 export interface FieldLookup {
@@ -15,19 +17,22 @@ export interface FieldLookup {
   readonly resource: string;
 }
 
-/** What a lookup found: entries by key, and the fills this request now leads. */
-export interface LookupResult {
-  readonly found: Map<string, StoredField>;
+/** What a request still has to do for the keys it found nowhere. */
+export interface ClaimResult {
+  /** Values other requests of this instance were filling, now filled. */
+  readonly found: Map<string, CachedField>;
   /** Keys this request must execute and then settle (it leads their single flight). */
-  readonly fills: Map<string, Fill<StoredField>>;
+  readonly fills: Map<string, Fill<CachedField>>;
 }
 
 /**
- * The per-field cache of one gateway instance: the store, the single-flight table, TTLs and
- * purges. The Apollo plugin (field-cache-plugin.ts) decides what to look up and store.
+ * The per-field cache of one gateway instance: the store (with its L1), the single-flight
+ * table, TTLs and purges. The request pipeline (src/pipeline) decides what to look up and when:
+ * local copies first (no I/O), then one store read sent together with the budget script, then
+ * claims on what is still missing.
  */
 export class FieldCache {
-  readonly flights: SingleFlight<StoredField>;
+  readonly flights: SingleFlight<CachedField>;
 
   constructor(
     readonly store: FieldStore,
@@ -41,62 +46,70 @@ export class FieldCache {
     return cacheTtlsOf(schema, this.options.ttlOverrides);
   }
 
-  /** Store lookups only, no waiting (the rate limiter's "answer from cache" path). */
-  async peek(keys: readonly string[]): Promise<Map<string, StoredField>> {
-    const found = new Map<string, StoredField>();
-    if (!this.store.usable() || keys.length === 0) return found;
-    try {
-      const values = await this.store.getMany(keys);
-      keys.forEach((k, i) => values[i] && found.set(k, values[i]!));
-    } catch (err) {
-      this.logger.debug({ err }, 'cache read failed');
+  /** This instance's copies of `keys` (the L1), without I/O. */
+  localHits(keys: readonly string[]): Map<string, CachedField> {
+    const found = new Map<string, CachedField>();
+    for (const k of keys) {
+      const v = this.store.local(k);
+      if (v) found.set(k, v);
     }
     return found;
   }
 
   /**
-   * Looks the keys up; keys that another request of this instance is filling are waited for;
-   * the rest are claimed by this request. Counts hits and misses per resource.
+   * The store's entries for `keys`; a failed or slow read is a miss (counted as a bypass).
+   * The read is sent synchronously: call it in the same turn as other Redis commands of the
+   * request to share their round trip.
    */
-  async lookup(fields: readonly FieldLookup[]): Promise<LookupResult> {
-    const found = new Map<string, StoredField>();
-    const fills = new Map<string, Fill<StoredField>>();
-    const unique = [...new Map(fields.map((f) => [f.key, f])).values()];
-    const waits = new Map<string, Promise<StoredField | undefined>>();
-    // In-flight first: followers need no Redis round trip.
-    for (const f of unique) {
-      const w = this.flights.follow(f.key);
-      if (w) waits.set(f.key, w);
+  async fetch(keys: readonly string[]): Promise<Map<string, CachedField>> {
+    const found = new Map<string, CachedField>();
+    if (!keys.length) return found;
+    try {
+      const values = await this.store.getMany(keys);
+      keys.forEach((k, i) => values[i] && found.set(k, values[i]!));
+    } catch (err) {
+      cacheBypassTotal.inc({ reason: 'store_error' });
+      this.logger.debug({ err }, 'cache read failed; answering from the database');
     }
-    const toRead = unique.filter((f) => !waits.has(f.key)).map((f) => f.key);
-    if (toRead.length) {
-      try {
-        const values = await this.store.getMany(toRead);
-        toRead.forEach((k, i) => values[i] && found.set(k, values[i]!));
-      } catch (err) {
-        cacheBypassTotal.inc({ reason: 'store_error' });
-        this.logger.debug({ err }, 'cache read failed; answering from the database');
+    return found;
+  }
+
+  /**
+   * For keys found nowhere: wait for the fills other requests of this instance have in flight,
+   * claim the rest. Claims are taken in one synchronous step, so waits never form a cycle.
+   */
+  async claim(keys: readonly string[]): Promise<ClaimResult> {
+    const found = new Map<string, CachedField>();
+    const fills = new Map<string, Fill<CachedField>>();
+    const waits: Array<[string, Promise<CachedField | undefined>]> = [];
+    for (const k of new Set(keys)) {
+      // A fill that finished while this request's read was on its way is in the L1 already
+      // (the leader copies it there before it releases the key).
+      const copy = this.store.local(k);
+      if (copy) {
+        found.set(k, copy);
+        continue;
       }
-      // One synchronous step: follow what others claimed meanwhile, claim the rest.
-      for (const k of toRead) {
-        if (found.has(k)) continue;
-        const w = this.flights.follow(k);
-        if (w) waits.set(k, w);
-        else fills.set(k, this.flights.lead(k)!);
-      }
+      const w = this.flights.follow(k);
+      if (w) waits.push([k, w]);
+      else fills.set(k, this.flights.lead(k)!);
     }
     await Promise.all(
-      [...waits].map(async ([k, w]) => {
+      waits.map(async ([k, w]) => {
         const v = await w;
         if (v) found.set(k, v);
       }),
     );
-    for (const f of unique) (found.has(f.key) ? cacheHitsTotal : cacheMissesTotal).inc({ resource: f.resource });
     return { found, fills };
   }
 
-  /** Stores a field's canonical value. Never throws: a failed write is only a later miss. */
-  async save(key: string, entry: StoredField, viewer: Pick<Viewer, 'orgId' | 'projectIds'>): Promise<void> {
+  /** Counts each looked-up field as a hit or a miss of its resource. */
+  count(fields: readonly FieldLookup[], hit: (key: string) => boolean): void {
+    for (const f of fields) (hit(f.key) ? cacheHitsTotal : cacheMissesTotal).inc({ resource: f.resource });
+  }
+
+  /** Stores a field's value. Never throws: a failed write is only a later miss. */
+  async save(key: string, entry: CachedField, viewer: Pick<Viewer, 'orgId' | 'projectIds'>): Promise<void> {
     if (!this.store.usable()) return;
     const resource = parseCacheKey(this.options.keyPrefix, key)?.resource ?? 'unknown';
     try {
@@ -124,6 +137,11 @@ export class FieldCache {
     return this.purgeWhere(orgId, (p) => scopes.has(p.scope) && (!resource || p.resource === resource));
   }
 
+  /** Stops the invalidation subscriber (before the Redis connection closes). */
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
   private async purgeWhere(orgId: string, keep: (p: { resource: string; scope: string }) => boolean): Promise<number> {
     let deleted = 0;
     for await (const batch of this.store.scanOrg(orgId)) {
@@ -143,7 +161,7 @@ export function createFieldCache(config: Config, redis: RedisConnection | undefi
   const c = config.cache;
   const storeOpts = { keyPrefix: config.redisKeyPrefix, maxEntryBytes: c.maxEntryBytes, compressMinBytes: c.compressMinBytes, logger };
   const store: FieldStore = redis
-    ? new RedisFieldStore(redis, { ...storeOpts, timeoutMs: c.redisTimeoutMs })
+    ? new RedisFieldStore(redis, { ...storeOpts, timeoutMs: c.redisTimeoutMs, l1MaxBytes: c.enabled ? c.l1MaxBytes : 0 })
     : new MemoryFieldStore({ ...storeOpts, maxBytes: c.memoryMaxBytes });
   return new FieldCache(store, { enabled: c.enabled, keyPrefix: config.redisKeyPrefix, ttlOverrides: c.ttlOverrides, fillWaitMs: c.fillWaitMs }, logger);
 }

@@ -13,21 +13,27 @@ import {
   type GraphQLField,
   type GraphQLSchema,
   type OperationDefinitionNode,
-  type SelectionSetNode,
 } from 'graphql';
 import { collectFields, collectSubfields } from 'graphql/execution/collectFields';
 import type { Viewer } from '../auth/viewer';
 import { cacheKeyFor, sha256, stableStringify } from './cache-key';
+import { shapeIdOf, storedShapeOf, type Projection } from './stored-shape';
+
+export { canonicalSelectionSet, documentForMisses, project, type Projection } from './stored-shape';
 
 /**
  * Splits an operation into root fields and, for each cacheable one, computes the normalized
- * form that its cache entry stores.
+ * form its cache entry is keyed by, and the shape it is stored in.
  *
- * Normalization: fragments are expanded, @include/@skip evaluated, aliases dropped (a field is
- * identified by name + resolved arguments), field order sorted. Entries store data in that
- * canonical shape; `project` re-applies each request's own aliases and order on the way out.
- * So `{ a: traces { nodes { id } } }` and `{ traces { nodes { id } } }` share one entry, and
+ * Normalization (the key): fragments are expanded, @include/@skip evaluated, aliases dropped
+ * (a field is identified by name + resolved arguments), field order sorted. So
+ * `{ a: traces { nodes { id } } }` and `{ traces { nodes { id } } }` share one entry, and
  * `$first` = 5 vs an inline `first: 5` too, while `first: 6` does not.
+ *
+ * Storage (the value): the field is executed with canonical names (no aliases) in the order of
+ * the request that filled the entry, and stored as that JSON text. A later request whose own
+ * response shape is that stored shape (the common case: a dashboard asking the same thing
+ * again) gets the stored text spliced into its response; any other spelling is re-projected.
  */
 
 /** One distinct (field, arguments) at one level of the canonical selection. */
@@ -43,13 +49,11 @@ export interface CanonField {
 }
 
 export interface CanonSelection {
+  /** Sorted by key: what the cache key covers. */
   readonly fields: readonly CanonField[];
+  /** In the request's order (first appearance): how the entry is executed and stored. */
+  readonly ordered: readonly CanonField[];
   readonly byIdentity: ReadonlyMap<string, CanonField>;
-}
-
-/** How to read a request's own shape out of a canonical value. */
-export interface Projection {
-  readonly entries: ReadonlyArray<{ readonly responseKey: string; readonly canonKey: string; readonly children?: Projection }>;
 }
 
 export interface CachedFieldPlan {
@@ -57,6 +61,11 @@ export interface CachedFieldPlan {
   readonly ttlSeconds: number;
   readonly selection: CanonSelection;
   readonly projection: Projection;
+  /** Shape id of the JSON this request would store (canonical names, its own order). */
+  readonly storedShape: string;
+  /** Shape id of this request's own response for the field: equal to an entry's stored
+   *  shape ⇒ the entry's text is the answer as is. */
+  readonly responseShape: string;
 }
 
 export interface RootFieldPlan {
@@ -83,37 +92,52 @@ interface Walk {
   readonly variables: Record<string, unknown>;
 }
 
-export interface PlanInput {
-  readonly schema: GraphQLSchema;
-  readonly document: DocumentNode;
-  readonly operationName?: string | null;
-  readonly variables?: Readonly<Record<string, unknown>> | null;
+export interface PlanContext {
   readonly viewer: Pick<Viewer, 'orgId' | 'role' | 'projectIds'>;
   readonly ttls: ReadonlyMap<string, number>;
   readonly keyPrefix: string;
 }
 
-/** null when there is nothing to cache: not a query, no such operation, or bad variables. */
+export interface PlanInput extends PlanContext {
+  readonly schema: GraphQLSchema;
+  readonly document: DocumentNode;
+  readonly operationName?: string | null;
+  readonly variables?: Readonly<Record<string, unknown>> | null;
+}
+
+/** Resolves the operation and its variables, then plans it (tests and tools; the server compiles). */
 export function planOperation(input: PlanInput): OperationPlan | null {
-  const { schema, document } = input;
-  const operation = getOperationAST(document, input.operationName ?? undefined);
-  const queryType = schema.getQueryType();
-  if (!operation || operation.operation !== 'query' || !queryType) return null;
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], input.variables ?? {});
+  const operation = getOperationAST(input.document, input.operationName ?? undefined);
+  if (!operation) return null;
+  const coerced = getVariableValues(input.schema, operation.variableDefinitions ?? [], input.variables ?? {});
   if (coerced.errors) return null;
   const fragments: Fragments = {};
-  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments[def.name.value] = def;
-  const walk: Walk = { schema, fragments, variables: coerced.coerced };
-  const roots = collectFields(schema, fragments, walk.variables, queryType, operation.selectionSet);
+  for (const def of input.document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments[def.name.value] = def;
+  return planResolvedOperation(input.schema, input.document, operation, fragments, coerced.coerced, input);
+}
+
+/** null when there is nothing to cache: not a query. Variables are the coerced ones. */
+export function planResolvedOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  fragments: Fragments,
+  variables: Record<string, unknown>,
+  ctx: PlanContext,
+): OperationPlan | null {
+  const queryType = schema.getQueryType();
+  if (operation.operation !== 'query' || !queryType) return null;
+  const walk: Walk = { schema, fragments, variables };
+  const roots = collectFields(schema, fragments, variables, queryType, operation.selectionSet);
   const fields: RootFieldPlan[] = [];
   for (const [responseKey, nodes] of roots) {
     const fieldName = nodes[0]!.name.value;
-    const ttlSeconds = input.ttls.get(fieldName);
+    const ttlSeconds = ctx.ttls.get(fieldName);
     const def = queryType.getFields()[fieldName];
     let cache: CachedFieldPlan | undefined;
     if (ttlSeconds && def) {
       try {
-        cache = planCachedField(walk, input, def, nodes, ttlSeconds);
+        cache = planCachedField(walk, ctx, def, nodes, ttlSeconds);
       } catch {
         cache = undefined; // bad arguments: execution reports them
       }
@@ -123,13 +147,14 @@ export function planOperation(input: PlanInput): OperationPlan | null {
   return { document, operation, fields, allCacheable: fields.length > 0 && fields.every((f) => f.cache) };
 }
 
-function planCachedField(walk: Walk, input: PlanInput, def: GraphQLField<unknown, unknown>, nodes: readonly FieldNode[], ttlSeconds: number): CachedFieldPlan | undefined {
+function planCachedField(walk: Walk, ctx: PlanContext, def: GraphQLField<unknown, unknown>, nodes: readonly FieldNode[], ttlSeconds: number): CachedFieldPlan | undefined {
   const args = getArgumentValues(def, nodes[0]!, walk.variables);
   const type = getNamedType(def.type);
   if (!isObjectType(type)) return undefined; // every cacheable root field returns an object
   const selection = canonicalize(walk, type, nodes);
-  const key = cacheKeyFor({ prefix: input.keyPrefix, resource: def.name, viewer: input.viewer, args, selection: signatureOf(selection) });
-  return { key, ttlSeconds, selection, projection: projectionFor(walk, selection, type, nodes) };
+  const key = cacheKeyFor({ prefix: ctx.keyPrefix, resource: def.name, viewer: ctx.viewer, args, selection: signatureOf(selection) });
+  const projection = projectionFor(walk, selection, type, nodes);
+  return { key, ttlSeconds, selection, projection, storedShape: shapeIdOf(storedShapeOf(selection)), responseShape: shapeIdOf(projection) };
 }
 
 function fieldDefOf(parent: GraphQLObjectType, name: string): GraphQLField<unknown, unknown> | undefined {
@@ -161,8 +186,9 @@ function canonicalize(walk: Walk, parent: GraphQLObjectType, nodes: readonly Fie
     const children = isObjectType(type) ? canonicalize(walk, type, g.nodes) : undefined;
     byIdentity.set(id, { key, fieldName: g.def.name, argsText: g.argsText, nodes: g.nodes, children });
   }
-  const fields = [...byIdentity.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { fields, byIdentity };
+  const ordered = [...byIdentity.values()];
+  const fields = [...ordered].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { fields, ordered, byIdentity };
 }
 
 function projectionFor(walk: Walk, canon: CanonSelection, parent: GraphQLObjectType, nodes: readonly FieldNode[]): Projection {
@@ -176,67 +202,7 @@ function projectionFor(walk: Walk, canon: CanonSelection, parent: GraphQLObjectT
   return { entries };
 }
 
-/** Canonical text of a selection: what the key's hash covers. */
+/** Canonical text of a selection: what the key's hash covers (sorted, so spelling-independent). */
 export function signatureOf(sel: CanonSelection): string {
   return sel.fields.map((f) => `${f.key}=${f.fieldName}${f.argsText}${f.children ? `{${signatureOf(f.children)}}` : ''}`).join(',');
-}
-
-/** The selection set that produces the canonical (stored) shape. */
-export function canonicalSelectionSet(sel: CanonSelection): SelectionSetNode {
-  return {
-    kind: Kind.SELECTION_SET,
-    selections: sel.fields.map((f) => ({
-      kind: Kind.FIELD,
-      // The original node's location: errors still point into the document the client sent.
-      loc: f.nodes[0]!.loc,
-      alias: f.key !== f.fieldName ? { kind: Kind.NAME, value: f.key } : undefined,
-      name: { kind: Kind.NAME, value: f.fieldName },
-      // The first node's arguments: every merged node has the same resolved values, and any
-      // variables they reference are passed to execution unchanged.
-      arguments: f.nodes[0]!.arguments,
-      directives: [],
-      selectionSet: f.children ? canonicalSelectionSet(f.children) : undefined,
-    })),
-  };
-}
-
-/** A canonical value read back in a request's own aliases and order. */
-export function project(value: unknown, projection: Projection | undefined): unknown {
-  if (value === null || value === undefined || !projection) return value;
-  if (Array.isArray(value)) return value.map((v) => project(v, projection));
-  const source = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const e of projection.entries) out[e.responseKey] = project(source[e.canonKey], e.children);
-  return out;
-}
-
-/**
- * The document to execute when some root fields were answered from the cache: the remaining
- * root fields only, cacheable ones with their canonical selection (so that the result can be
- * stored), the others as written. Fragments are kept for the latter.
- */
-export function documentForMisses(plan: OperationPlan, toExecute: ReadonlySet<string>): DocumentNode {
-  const selections: FieldNode[] = [];
-  for (const f of plan.fields) {
-    if (!toExecute.has(f.responseKey)) continue;
-    if (!f.cache) {
-      selections.push(...f.nodes);
-      continue;
-    }
-    const first = f.nodes[0]!;
-    selections.push({
-      kind: Kind.FIELD,
-      loc: first.loc,
-      alias: { kind: Kind.NAME, value: f.responseKey },
-      name: first.name,
-      arguments: first.arguments,
-      directives: [],
-      selectionSet: canonicalSelectionSet(f.cache.selection),
-    });
-  }
-  const operation: OperationDefinitionNode = { ...plan.operation, selectionSet: { kind: Kind.SELECTION_SET, selections } };
-  return {
-    kind: Kind.DOCUMENT,
-    definitions: [operation, ...plan.document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION)],
-  };
 }

@@ -1,4 +1,4 @@
-import { Kind, Lexer, Source, TokenKind, visit, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, Lexer, Source, TokenKind, visit, type DocumentNode, type FragmentDefinitionNode, type GraphQLError, type SelectionSetNode } from 'graphql';
 import { AppError, ErrorCode } from '../shared/errors';
 
 export interface DocumentLimits {
@@ -32,27 +32,19 @@ export function countTokens(text: string, max: number): number {
   return n;
 }
 
-const verdicts = new WeakMap<DocumentNode, AppError | null>();
-
 /**
- * The document's verdict against every limit, memoised per parsed document (Apollo hands the
- * same DocumentNode for a repeated query), so the limits plugin and the rate limiter can both
- * ask it: the rate limiter never charges for a document the limits refuse.
+ * The document's verdict against every limit: null, or the refusal to answer with. The
+ * pipeline computes it once per compiled operation (src/pipeline/compiled-operation.ts).
  */
 export function documentVerdict(document: DocumentNode, source: string | undefined, limits: DocumentLimits): AppError | null {
-  let v = verdicts.get(document);
-  if (v === undefined) {
-    try {
-      if (source !== undefined) checkTokenLimit(source, limits);
-      checkDocumentLimits(document, limits);
-      v = null;
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      v = err;
-    }
-    verdicts.set(document, v);
+  try {
+    if (source !== undefined) checkTokenLimit(source, limits);
+    checkDocumentLimits(document, limits);
+    return null;
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    return err;
   }
-  return v;
 }
 
 export function checkTokenLimit(text: string, limits: DocumentLimits): void {
@@ -118,4 +110,23 @@ export function checkDocumentLimits(document: DocumentNode, limits: DocumentLimi
     if (depth > limits.maxDepth) throw refuse(ErrorCode.DEPTH_LIMIT_EXCEEDED, 'levels of nesting', limits.maxDepth, depth);
     if (aliases > limits.maxAliases) throw refuse(ErrorCode.ALIAS_LIMIT_EXCEEDED, 'aliases', limits.maxAliases, aliases);
   }
+}
+
+/** What to give Apollo's parser (`parseOptions`): it stops lexing past the token limit. */
+export const parseOptionsFor = (limits: DocumentLimits) => ({ maxTokens: limits.maxTokens });
+
+const TOKEN_ABORT = /Document contains more tha[nt] (\d+) tokens/;
+
+/**
+ * The parser stops past the token limit (parseOptionsFor) before any validation work; its
+ * parse error is re-coded TOKEN_LIMIT_EXCEEDED (HTTP 400) in place, before Apollo formats it.
+ */
+export function recodeTokenLimitErrors(errors: GraphQLError[], limits: DocumentLimits): void {
+  errors.forEach((e, i) => {
+    if (e.extensions?.code === 'GRAPHQL_PARSE_FAILED' && TOKEN_ABORT.test(e.message)) {
+      errors[i] = new AppError(ErrorCode.TOKEN_LIMIT_EXCEEDED, `The document has more than ${limits.maxTokens} tokens; at most ${limits.maxTokens} are allowed`, {
+        limit: limits.maxTokens,
+      });
+    }
+  });
 }

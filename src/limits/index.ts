@@ -1,34 +1,55 @@
-import type { ApolloServerPlugin } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
 import type { AppServices } from '../context';
-import { FailoverBudgetStore } from './budget-store';
-import { fieldCacheHooks } from './cache-hooks';
-import { documentLimitsFrom } from './document-limits';
-import { documentLimitsPlugin, parseOptionsFor } from './document-limits-plugin';
-import { rateLimitPlugin } from './rate-limit-plugin';
+import { analyticsSettingsFrom } from './analytics-work';
+import { FailoverBudgetStore, type BudgetStore } from './budget-store';
+import { CostRules } from './cost-rules';
+import { documentLimitsFrom, parseOptionsFor, type DocumentLimits } from './document-limits';
+import type { RateLimitHeaderFormat } from './rate-limit-headers';
+import { RefundQueue } from './refund-queue';
 
+/** How long refunds wait to be sent together (see refund-queue.ts). */
+const REFUND_COALESCE_MS = 10;
+
+/**
+ * Document limits, pricing and budgets: what the request pipeline (src/pipeline) needs to run
+ * their stages. Absent (RATE_LIMIT_ENABLED=false): none of them run.
+ */
 export interface GatewayLimits {
-  /** Document limits, then pricing and budgets: put them before the cache plugin. */
-  readonly plugins: ApolloServerPlugin<any>[];
+  readonly documentLimits: DocumentLimits;
   /** Apollo's parseOptions: the parser stops past the token limit. */
-  readonly parseOptions?: { maxTokens: number };
-  /** Where budgets are kept right now (readiness detail). */
-  mode(): 'redis' | 'memory' | 'disabled';
+  readonly parseOptions: { maxTokens: number };
+  readonly store: BudgetStore;
+  readonly refunds: RefundQueue;
+  readonly headerFormat: RateLimitHeaderFormat;
+  rulesFor(schema: GraphQLSchema): CostRules;
 }
 
-/** RATE_LIMIT_ENABLED=false switches off document limits, pricing and budgets (benchmarks, emergencies). */
-export function createGatewayLimits(services: AppServices): GatewayLimits {
+export function createGatewayLimits(services: AppServices): GatewayLimits | undefined {
   const { config, logger } = services;
-  if (!config.limits.enabled) return { plugins: [], mode: () => 'disabled' };
+  if (!config.limits.enabled) return undefined;
   const store = new FailoverBudgetStore(services.redis, {
     onFallback: (err) => logger.debug({ err }, 'rate limit: redis failed, using per-instance memory'),
   });
+  return gatewayLimitsOver(config, store, logger);
+}
+
+/** The limits over a given budget store (tests pass a memory store with their own clock). */
+export function gatewayLimitsOver(config: Pick<Config, 'limits' | 'analytics' | 'database'>, store: BudgetStore, logger?: Logger): GatewayLimits {
   const documentLimits = documentLimitsFrom(config.limits);
+  const analytics = analyticsSettingsFrom(config);
+  const rules = new WeakMap<GraphQLSchema, CostRules>();
   return {
+    documentLimits,
     parseOptions: parseOptionsFor(documentLimits),
-    plugins: [
-      documentLimitsPlugin(documentLimits),
-      rateLimitPlugin({ config, store, cache: fieldCacheHooks, metrics: config.telemetry.metrics.enabled, logger, documentLimits }),
-    ],
-    mode: () => store.mode(),
+    store,
+    refunds: new RefundQueue(store, { delayMs: REFUND_COALESCE_MS, logger }),
+    headerFormat: config.limits.headerFormat,
+    rulesFor(schema) {
+      let r = rules.get(schema);
+      if (!r) rules.set(schema, (r = new CostRules(schema, analytics)));
+      return r;
+    },
   };
 }

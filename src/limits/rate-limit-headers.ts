@@ -1,12 +1,21 @@
 /**
- * Rate-limit response headers after draft-ietf-httpapi-ratelimit-headers-07 (the last draft
- * with the `RateLimit: limit=…, remaining=…, reset=…` field that most clients parse; later
- * drafts move to structured-field names `q`/`r`/`t` and we will follow when it is an RFC):
+ * Rate-limit response headers.
  *
- *   RateLimit-Policy: 10000;w=60;burst=12000   (points per 60 s window, bucket capacity)
- *   RateLimit: limit=12000, remaining=11874, reset=1   (reset: seconds until the bucket is full)
+ * Default, draft-ietf-httpapi-ratelimit-headers-10 (structured fields, RFC 9651): one policy
+ * named "default" — the caller's role budget, `q` points per `w` = 60 s — and where the caller
+ * stands against it: `r` points left, `t` seconds until the bucket is full again.
+ *
+ *   RateLimit-Policy: "default";q=10000;w=60
+ *   RateLimit: "default";r=11874;t=1
  *   Retry-After: 3   (only on 429: seconds until the refused estimate would fit)
+ *
+ * The bucket holds up to its burst capacity (`maximumAvailable` in extensions.cost), so `r` can
+ * exceed `q`. RATE_LIMIT_HEADERS=draft-07 sends the earlier, documented form instead, for
+ * clients that parse it: `RateLimit-Policy: 10000;w=60;burst=12000` and
+ * `RateLimit: limit=12000, remaining=11874, reset=1`.
  */
+export type RateLimitHeaderFormat = 'draft-10' | 'draft-07';
+
 export interface ThrottleStatus {
   readonly maximumAvailable: number;
   readonly currentlyAvailable: number;
@@ -27,9 +36,18 @@ export const secondsUntilFull = (t: ThrottleStatus): number =>
 export const retryAfterSeconds = (needed: number, remaining: number, perMinute: number): number =>
   Math.max(1, Math.ceil((needed - remaining) / (perMinute / 60)));
 
-export function rateLimitHeaders(t: ThrottleStatus, perMinute: number): Record<string, string> {
+/** The policy's name in draft-10 fields (an sf-string). */
+export const POLICY_NAME = 'default';
+
+export function rateLimitHeaders(t: ThrottleStatus, perMinute: number, format: RateLimitHeaderFormat = 'draft-10'): Record<string, string> {
+  if (format === 'draft-07') {
+    return {
+      'ratelimit-policy': `${perMinute};w=60;burst=${t.maximumAvailable}`,
+      ratelimit: `limit=${t.maximumAvailable}, remaining=${t.currentlyAvailable}, reset=${secondsUntilFull(t)}`,
+    };
+  }
   return {
-    'ratelimit-policy': `${perMinute};w=60;burst=${t.maximumAvailable}`,
-    ratelimit: `limit=${t.maximumAvailable}, remaining=${t.currentlyAvailable}, reset=${secondsUntilFull(t)}`,
+    'ratelimit-policy': `"${POLICY_NAME}";q=${perMinute};w=60`,
+    ratelimit: `"${POLICY_NAME}";r=${t.currentlyAvailable};t=${secondsUntilFull(t)}`,
   };
 }

@@ -1,11 +1,11 @@
 import type { Resolvers } from '../__generated__/resolvers-types';
-import { rateLimitSnapshotOf } from './rate-limit-state';
 import { secondsUntilFull } from './rate-limit-headers';
 
 export const rateLimitResolvers: Resolvers = {
   Query: {
     rateLimit: (_p, _args, ctx) => {
-      const s = rateLimitSnapshotOf(ctx);
+      // The budget stage of the request pipeline wrote this before anything executed.
+      const s = ctx.operation.budget?.snapshot;
       const budget = ctx.services.config.limits.budgets[ctx.viewer.role];
       if (!s) {
         // Rate limiting is switched off (RATE_LIMIT_ENABLED=false): nothing is priced or charged.

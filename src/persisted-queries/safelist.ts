@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import type { ApolloServerPlugin } from '@apollo/server';
 import { AppError, ErrorCode } from '../shared/errors';
 
 /**
@@ -35,19 +34,14 @@ export function loadSafelist(path: string): Safelist {
   return { operations };
 }
 
-export function safelistPlugin(safelist: Safelist): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        // After parsing and validation, before anything runs: errors thrown here become the
-        // response (with their HTTP status), which errors from earlier hooks would not.
-        async didResolveOperation(rc) {
-          if (rc.queryHash && safelist.operations.has(rc.queryHash)) return;
-          throw new AppError(ErrorCode.PERSISTED_QUERY_NOT_IN_SAFELIST, 'This operation is not in the safelist of persisted queries', {
-            http: { status: 400 },
-          });
-        },
-      };
-    },
-  };
+/**
+ * The refusal for an operation outside the safelist, or null. The request pipeline checks it
+ * first, once the operation is resolved (src/pipeline): errors raised there become the
+ * response with their HTTP status, and nothing is priced or charged for a refused operation.
+ */
+export function safelistRefusal(safelist: Safelist, queryHash: string | undefined): AppError | null {
+  if (queryHash && safelist.operations.has(queryHash)) return null;
+  return new AppError(ErrorCode.PERSISTED_QUERY_NOT_IN_SAFELIST, 'This operation is not in the safelist of persisted queries', {
+    http: { status: 400 },
+  });
 }

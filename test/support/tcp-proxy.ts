@@ -1,5 +1,8 @@
 import net from 'node:net';
 
+/** Sees every chunk the proxy forwards: which connection, which way. */
+export type ProxyTap = (connection: number, from: 'client' | 'server', chunk: Buffer) => void;
+
 interface Pair {
   readonly client: net.Socket;
   readonly upstream: net.Socket;
@@ -16,14 +19,16 @@ interface Pair {
  * - dropConnections(): cut the open ones but keep accepting (backends terminated).
  * - pause() / resume(): keep every connection open but forward nothing (a hung server, like a
  *   SIGSTOPped process; the bytes are delivered on resume, as the kernel would).
+ * - an optional tap sees the traffic (e.g. to count round trips).
  */
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly pairs = new Set<Pair>();
   private paused = false;
+  private opened = 0;
   port = 0;
 
-  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1') {}
+  constructor(private readonly targetPort: number, private readonly targetHost = '127.0.0.1', private readonly tap?: ProxyTap) {}
 
   /** Connections currently open through the proxy. */
   get connections(): number {
@@ -35,6 +40,12 @@ export class TcpProxy {
       const upstream = net.connect(this.targetPort, this.targetHost);
       const pair: Pair = { client, upstream, held: { toUpstream: [], toClient: [] } };
       this.pairs.add(pair);
+      const id = ++this.opened;
+      if (this.tap) {
+        const tap = this.tap;
+        client.on('data', (c: Buffer) => tap(id, 'client', c));
+        upstream.on('data', (c: Buffer) => tap(id, 'server', c));
+      }
       const forward = (to: net.Socket, queue: Buffer[]) => (chunk: Buffer) => {
         if (this.paused) queue.push(chunk);
         else to.write(chunk);

@@ -2,7 +2,8 @@ import { buildSchema, parse } from 'graphql';
 import { planOperation, project } from '../../src/cache/operation-plan';
 import { cacheTtlsOf } from '../../src/cache/cache-policy';
 import { SingleFlight } from '../../src/cache/single-flight';
-import { decodeEntry, encodeEntry } from '../../src/cache/entry-codec';
+import { CachedField, decodeEntry, encodeEntry } from '../../src/cache/entry-codec';
+import { RawJson, stringifyResponse } from '../../src/cache/response-text';
 import { scopeKeyOf } from '../../src/cache/cache-key';
 
 const schema = buildSchema(`
@@ -101,17 +102,53 @@ describe('single flight', () => {
   });
 });
 
+describe('stored shapes', () => {
+  it('stores canonical names in the filling request\'s order; a request with that shape reads the text as is', () => {
+    const p = plan('{ list { total items { name id } } }');
+    const c = p.fields[0]!.cache!;
+    // Key material sorts; storage keeps the request's order.
+    expect(c.selection.fields.map((f) => f.key)).toEqual(['items', 'total']);
+    expect(c.selection.ordered.map((f) => f.key)).toEqual(['total', 'items']);
+    expect(c.selection.ordered[1]!.children!.ordered.map((f) => f.key)).toEqual(['name', 'id']);
+    expect(c.responseShape).toBe(c.storedShape);
+    const reordered = plan('{ list { items { id name } total } }').fields[0]!.cache!;
+    expect(reordered.key).toBe(c.key);
+    expect(reordered.responseShape).not.toBe(c.storedShape);
+    const aliased = plan('{ l: list { t: total items { name id } } }').fields[0]!.cache!;
+    expect(aliased.key).toBe(c.key);
+    expect(aliased.responseShape).not.toBe(c.storedShape);
+  });
+
+  it('gives every reader its own shape from one entry, projecting only when the shape differs', () => {
+    const writer = plan('{ list { total items { name id } } }').fields[0]!.cache!;
+    const value = { list: { total: 2, items: [{ name: 'a', id: '1' }, { name: 'b', id: '2' }] } }.list;
+    const entry = new CachedField(JSON.stringify(value), writer.storedShape, 1, 30);
+    expect(entry.textFor(writer)).toBe(entry.json);
+    const reader = plan('{ x: list { items { i: id } total } }').fields[0]!.cache!;
+    expect(entry.textFor(reader)).toBe(JSON.stringify({ items: [{ i: '1' }, { i: '2' }], total: 2 }));
+    expect(entry.textFor(reader)).toBe(entry.textFor(reader));
+  });
+
+  it('splices RawJson root fields into the response body unparsed', () => {
+    const body = stringifyResponse({ data: { a: new RawJson('{"x":1}'), b: [1, 'two'] }, extensions: { cost: 1 } } as never);
+    expect(body).toBe('{"data":{"a":{"x":1},"b":[1,"two"]},"extensions":{"cost":1}}\n');
+    expect(JSON.parse(body)).toEqual(JSON.parse(JSON.stringify({ data: { a: new RawJson('{"x":1}'), b: [1, 'two'] }, extensions: { cost: 1 } })));
+    expect(stringifyResponse({ errors: [{ message: 'm' }], data: { a: new RawJson('null') } } as never)).toBe('{"errors":[{"message":"m"}],"data":{"a":null}}\n');
+  });
+});
+
 describe('entry codec', () => {
-  it('compresses large entries and round-trips both forms', async () => {
-    const small = { data: { a: 1 }, storedAt: 1, ttlSeconds: 30 };
-    const large = { data: { rows: Array.from({ length: 500 }, (_, i) => ({ id: i, model: 'gpt-4o' })) }, storedAt: 2, ttlSeconds: 60 };
+  it('compresses large entries, round-trips both forms with their header, and reads other text as a miss', async () => {
+    const small = { json: '{"a":1}', shape: 'abc', storedAt: 1, ttlSeconds: 30 };
+    const large = { json: JSON.stringify({ rows: Array.from({ length: 500 }, (_, i) => ({ id: i, model: 'gpt-4o' })) }), shape: 'def', storedAt: 2, ttlSeconds: 60 };
     const s = await encodeEntry(small, 4096);
     const l = await encodeEntry(large, 4096);
-    expect(s[0]).toBe('j');
-    expect(l[0]).toBe('b');
-    expect(l.length).toBeLessThan(JSON.stringify(large).length / 3);
-    expect(await decodeEntry(s)).toEqual(small);
-    expect(await decodeEntry(l)).toEqual(large);
+    expect(s.startsWith('2|')).toBe(true);
+    expect(l.startsWith('3|')).toBe(true);
+    expect(l.length).toBeLessThan(large.json.length / 3);
+    expect(await decodeEntry(s)).toMatchObject(small);
+    expect(await decodeEntry(l)).toMatchObject(large);
     expect(await decodeEntry('x-garbage')).toBeUndefined();
+    expect(await decodeEntry('j{"d":{"a":1},"t":1,"l":30}')).toBeUndefined(); // an earlier version's entry
   });
 });

@@ -7,10 +7,11 @@ const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `test:budget:${process.pid}:${Date.now()}:`;
 
 describe('rate-limit headers', () => {
-  it('formats RateLimit-Policy and RateLimit (draft-07) and computes reset and Retry-After from the restore rate', () => {
+  it('formats RateLimit-Policy and RateLimit (draft-10 structured fields, or draft-07) and computes reset and Retry-After from the restore rate', () => {
     const t = throttleStatusOf(12_000, 10_000, 11_874.6);
     expect(t).toEqual({ maximumAvailable: 12_000, currentlyAvailable: 11_874, restoreRate: 166.667 });
-    expect(rateLimitHeaders(t, 10_000)).toEqual({ 'ratelimit-policy': '10000;w=60;burst=12000', ratelimit: 'limit=12000, remaining=11874, reset=1' });
+    expect(rateLimitHeaders(t, 10_000)).toEqual({ 'ratelimit-policy': '"default";q=10000;w=60', ratelimit: '"default";r=11874;t=1' });
+    expect(rateLimitHeaders(t, 10_000, 'draft-07')).toEqual({ 'ratelimit-policy': '10000;w=60;burst=12000', ratelimit: 'limit=12000, remaining=11874, reset=1' });
     expect(secondsUntilFull(throttleStatusOf(1200, 1000, 0))).toBe(72);
     // 100 points short at 1000/min (16.67/s): 6 s
     expect(retryAfterSeconds(150, 50, 1000)).toBe(6);

@@ -41,11 +41,10 @@ describe('document limits', () => {
     expect(codeOf(() => checkTokenLimit(`{ ${'a '.repeat(100)} }`, limits))).toMatchObject({ code: 'TOKEN_LIMIT_EXCEEDED', limit: 50 });
   });
 
-  it('memoises the verdict per document', () => {
+  it('gives a verdict per document: the refusal, or null (the pipeline keeps it with the compiled operation)', () => {
     const doc = parse('{ a { b { c { d { e { f } } } } } }');
-    const first = documentVerdict(doc, undefined, limits);
-    expect(first?.extensions.code).toBe('DEPTH_LIMIT_EXCEEDED');
-    expect(documentVerdict(doc, undefined, limits)).toBe(first);
+    expect(documentVerdict(doc, undefined, limits)?.extensions.code).toBe('DEPTH_LIMIT_EXCEEDED');
     expect(documentVerdict(parse('{ a }'), undefined, limits)).toBeNull();
+    expect(documentVerdict(parse('{ a }'), '{ a '.repeat(30), limits)?.extensions.code).toBe('TOKEN_LIMIT_EXCEEDED');
   });
 });

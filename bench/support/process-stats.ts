@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+/**
+ * What one server process uses, read from /proc (Linux): CPU time, resident memory and its TCP
+ * connections by remote port (PostgreSQL, Redis). Benchmarks sample these while they drive load.
+ */
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** User + system CPU of the process so far, in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may contain spaces: fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) / CLK_TCK) * 1e6;
+}
+
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Established TCP connections the process holds to each of `ports` (remote side). */
+export function connectionsTo(pid: number, ports: readonly number[]): Record<number, number> {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const target = fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+      const m = /^socket:\[(\d+)\]$/.exec(target);
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const out: Record<number, number> = Object.fromEntries(ports.map((p) => [p, 0]));
+  for (const table of [`/proc/${pid}/net/tcp`, `/proc/${pid}/net/tcp6`]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 10) continue;
+      const [, , remote, state, , , , , , inode] = cols as string[];
+      if (state !== '01' || !inodes.has(inode!)) continue; // 01 = ESTABLISHED
+      const port = parseInt(remote!.split(':')[1]!, 16);
+      if (port in out) out[port]!++;
+    }
+  }
+  return out;
+}
+
+/** Samples RSS and connections every `everyMs` until stopped; reports maxima. */
+export function startSampler(pid: number, ports: readonly number[], everyMs = 250) {
+  const max = { rss: 0, connections: Object.fromEntries(ports.map((p) => [p, 0])) as Record<number, number> };
+  const sample = () => {
+    try {
+      max.rss = Math.max(max.rss, rssBytes(pid));
+      const c = connectionsTo(pid, ports);
+      for (const p of ports) max.connections[p] = Math.max(max.connections[p]!, c[p]!);
+    } catch {
+      // the process is gone
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return max;
+    },
+  };
+}

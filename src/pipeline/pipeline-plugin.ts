@@ -1,0 +1,142 @@
+import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import type { GraphQLError, GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { RequestContext } from '../context';
+import type { FieldCache } from '../cache/field-cache';
+import { cacheTtlsOf } from '../cache/cache-policy';
+import type { GatewayLimits } from '../limits';
+import { costLimitExceeded, maxCostFor } from '../limits/charge';
+import { recodeTokenLimitErrors } from '../limits/document-limits';
+import { safelistRefusal, type Safelist } from '../persisted-queries/safelist';
+import { AppError, ErrorCode } from '../shared/errors';
+import { recordOperationCost } from '../telemetry/graphql-telemetry';
+import { takeBudgetAndLookUp } from './budget-and-lookup';
+import { CompiledOperations } from './compiled-operation';
+import { settleCost, writeHeadersAndExtensions } from './finish';
+import { newOperationRecord, type OperationRecord } from './operation-record';
+import { answerWithoutExecution, releaseFills, storeAndAssemble } from './respond';
+
+export interface RequestPipelineOptions {
+  readonly config: Config;
+  /** The per-field cache, when enabled. */
+  readonly cache?: FieldCache;
+  /** Document limits, pricing and budgets, when enabled. */
+  readonly limits?: GatewayLimits;
+  readonly safelist?: Safelist;
+  readonly metrics: boolean;
+  readonly logger: Logger;
+}
+
+type Rc = GraphQLRequestContext<RequestContext>;
+
+/**
+ * The request pipeline: one Apollo plugin that runs every stage of an operation in order,
+ * each filling its slot of the operation record on the context (operation-record.ts):
+ *
+ *   didResolveOperation   admission (safelist) → compile → document limits → price →
+ *                         budget + cache lookup (one Redis round trip)
+ *   responseForOperation  answer without executing (dry run, cache) or narrow the document
+ *   (Apollo executes what is missing)
+ *   willSendResponse      store and assemble → actual cost and refund → headers and extensions
+ *
+ * Refusals are thrown from didResolveOperation, where Apollo turns a coded error into the
+ * response with its HTTP status and still runs willSendResponse; nothing later throws.
+ */
+export function requestPipelinePlugin(opts: RequestPipelineOptions): ApolloServerPlugin<RequestContext> {
+  const { config, cache, limits } = opts;
+  let compiledFor: { schema: GraphQLSchema; operations: CompiledOperations } | undefined;
+  const compiledOperations = (schema: GraphQLSchema) => {
+    if (compiledFor?.schema !== schema) {
+      compiledFor = {
+        schema,
+        operations: new CompiledOperations(config.operationCacheMaxEntries, {
+          limits: limits ? { rules: limits.rulesFor(schema), documentLimits: limits.documentLimits } : undefined,
+          ttls: cacheTtlsOf(schema, config.cache.ttlOverrides),
+          cache: cache ? { keyPrefix: cache.options.keyPrefix } : undefined,
+        }),
+      };
+    }
+    return compiledFor.operations;
+  };
+
+  /** Admission, compile, document limits, price. */
+  function resolveAndPrice(rc: Rc, record: OperationRecord): boolean {
+    const refusal = opts.safelist ? safelistRefusal(opts.safelist, rc.queryHash) : null;
+    if (refusal) throw refusal;
+    if (!rc.operation || !rc.document) {
+      // Without limits, Apollo's execution reports the unknown operation itself.
+      if (limits) throw unknownOperation(rc.request.operationName);
+      return false;
+    }
+    const compiled = compiledOperations(rc.schema).get({
+      schema: rc.schema,
+      document: rc.document,
+      operation: rc.operation,
+      queryHash: rc.queryHash ?? '',
+      operationName: rc.request.operationName,
+      rawVariables: rc.request.variables,
+      viewer: rc.contextValue.viewer,
+    });
+    if (!compiled) return false; // variables do not coerce: execution refuses them
+    record.compiled = compiled;
+    if (!limits || rc.contextValue.viewer.internal) return true;
+    if (compiled.verdict) throw compiled.verdict;
+    const pricing = compiled.pricing!;
+    if ('error' in pricing) throw pricing.error;
+    record.price = pricing.price;
+    if (opts.metrics) recordOperationCost(pricing.price.operation.operation, pricing.price.cost);
+    const maxCost = maxCostFor(config, rc.contextValue.viewer);
+    if (pricing.price.cost > maxCost) throw costLimitExceeded(pricing.price, maxCost);
+    return true;
+  }
+
+  return {
+    async serverWillStart() {
+      return {
+        // Refunds still waiting to be coalesced go out before the Redis connection closes.
+        async serverWillStop() {
+          await limits?.refunds.flush();
+        },
+      };
+    },
+
+    async requestDidStart(start) {
+      // Apollo gives each operation its own shallow copy of the context: its own record too.
+      const record = newOperationRecord();
+      start.contextValue.operation = record;
+      return {
+        async didResolveOperation(rc) {
+          if (!resolveAndPrice(rc, record)) return;
+          const debug = rc.request.http?.headers.get('x-cache-debug') === '1';
+          await takeBudgetAndLookUp(rc.contextValue, record, debug, { config, limits, cache, metrics: opts.metrics });
+        },
+
+        async responseForOperation(rc) {
+          return answerWithoutExecution(rc, record);
+        },
+
+        async didEncounterErrors(rc) {
+          // Apollo formats this same array after the hook: the parser's abort gets our code.
+          if (limits) recodeTokenLimitErrors(rc.errors as GraphQLError[], limits.documentLimits);
+        },
+
+        async willSendResponse(rc) {
+          try {
+            storeAndAssemble(rc, record, cache);
+          } finally {
+            releaseFills(record);
+          }
+          if (limits) settleCost(rc, record, limits);
+          writeHeadersAndExtensions(rc, record, limits);
+        },
+      };
+    },
+  };
+}
+
+function unknownOperation(name: string | null | undefined): AppError {
+  return new AppError(ErrorCode.BAD_USER_INPUT, name ? `Unknown operation ${name}` : 'Give operationName: the document has several operations', {
+    http: { status: 400 },
+  });
+}

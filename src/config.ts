@@ -76,6 +76,10 @@ const EnvSchema = z.object({
   /** Prepended to every Redis key of this gateway (separate deployments or tests sharing one Redis). */
   REDIS_KEY_PREFIX: z.string().max(64).regex(/^[A-Za-z0-9:_-]*$/, 'letters, digits, colon, underscore, dash').default(''),
   MAX_BODY_BYTES: int(1_048_576, 1024),
+  /** Nesting of the request body (variables, extensions) refused past this, before anything walks it. */
+  MAX_VARIABLES_DEPTH: int(32, 4, 1000),
+  /** Bytes of request line + headers; over it: JSON 431. Node's default (16 KiB). */
+  MAX_HEADER_BYTES: int(16_384, 4096, 1_048_576),
   /** The bundled GraphiQL at /playground (and GET /graphql for browsers); off: both answer as before. */
   PLAYGROUND_ENABLED: bool.default(true),
   SHUTDOWN_TIMEOUT_MS: int(10000, 0),
@@ -208,7 +212,13 @@ export interface Config {
     readonly warmOnStart: boolean;
   };
   readonly persistedQueries: { readonly enabled: boolean; readonly ttlSeconds: number; readonly safelistPath?: string };
-  readonly http: { readonly maxBodyBytes: number; readonly shutdownTimeoutMs: number; readonly drainDelayMs: number };
+  readonly http: {
+    readonly maxBodyBytes: number;
+    readonly maxVariablesDepth: number;
+    readonly maxHeaderBytes: number;
+    readonly shutdownTimeoutMs: number;
+    readonly drainDelayMs: number;
+  };
   readonly playground: { readonly enabled: boolean };
   readonly telemetry: {
     readonly metrics: { readonly enabled: boolean; readonly port?: number };
@@ -356,7 +366,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       warmOnStart: e.CACHE_WARM_ON_START,
     },
     persistedQueries: { enabled: e.PERSISTED_QUERIES_ENABLED, ttlSeconds: e.PERSISTED_QUERIES_TTL_S, safelistPath: e.PERSISTED_QUERIES_SAFELIST },
-    http: { maxBodyBytes: e.MAX_BODY_BYTES, shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
+    http: {
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      maxVariablesDepth: e.MAX_VARIABLES_DEPTH,
+      maxHeaderBytes: e.MAX_HEADER_BYTES,
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
     playground: { enabled: e.PLAYGROUND_ENABLED },
     telemetry: {
       metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },

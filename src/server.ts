@@ -8,10 +8,12 @@ import { loadTypeDefs, resolvers } from './schema';
 import { Authenticator } from './auth/authenticator';
 import { buildAuthorizedSchema, createAuthenticator } from './auth';
 import { createRequestPipeline } from './pipeline';
-import { createErrorFormatter } from './graphql/error-masking';
+import { createErrorFormatter, errorLoggingPlugin } from './graphql/error-masking';
 import { fromDatabaseError, unauthenticated } from './shared/errors';
 import { checkReadiness, databaseProbes, type ReadinessProbe } from './health';
 import { HttpDrain } from './http-drain';
+import { jsonContentTypeRefusal } from './http/media-type';
+import { findInputProblem } from './http/input-guards';
 import { endpointOf } from './telemetry/labels';
 import { callerTraceId, requestSpansEnabled, runInServerSpan } from './telemetry/http-tracing';
 import { renderMetrics } from './telemetry/metrics';
@@ -47,21 +49,33 @@ const errorBody = (message: string, code: string, extra: Record<string, unknown>
 
 class BodyTooLarge extends Error {}
 
+/** After a 413, what is still arriving is read and dropped for this long before the socket is cut. */
+const DISCARD_AFTER_413_MS = 5_000;
+
+/**
+ * The body as text, at most `maxBytes`. Over the limit (declared or, chunked, counted) it
+ * rejects at once; the rest of the body is read and dropped so that the client, still
+ * sending, gets the 413 instead of a reset connection.
+ */
 function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBytes) {
-      reject(new BodyTooLarge());
+    const discard = () => {
+      req.removeAllListeners('data');
       req.resume();
-      return;
-    }
+      const timer = setTimeout(() => req.destroy(), DISCARD_AFTER_413_MS);
+      timer.unref();
+      req.once('end', () => clearTimeout(timer));
+      reject(new BodyTooLarge());
+    };
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBytes) return discard();
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > maxBytes) {
-        reject(new BodyTooLarge());
-        req.destroy();
+        chunks.length = 0;
+        discard();
         return;
       }
       chunks.push(c);
@@ -69,6 +83,42 @@ function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string> 
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** The parts of a GET request Apollo decodes itself, decoded the same way for the boundary checks. */
+function getParameters(url: URL): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of ['query', 'operationName', 'variables', 'extensions']) {
+    const v = url.searchParams.get(name);
+    if (v === null) continue;
+    if (name === 'variables' || name === 'extensions') {
+      try {
+        out[name] = JSON.parse(v);
+        continue;
+      } catch {
+        /* Apollo refuses it with its own 400 */
+      }
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
+function inputRefusal(body: unknown, maxDepth: number): { message: string; extra: Record<string, unknown> } | null {
+  const problem = findInputProblem(body, maxDepth);
+  if (!problem) return null;
+  if (problem.kind === 'depth') return { message: `The request nests deeper than ${problem.limit} levels`, extra: { limit: problem.limit } };
+  return { message: `Strings may not contain the NUL character (U+0000)${problem.path ? ` (at ${problem.path.slice(0, 100)})` : ''}`, extra: {} };
+}
+
+/** Answers for requests Node's parser refuses before any handler runs (over-long headers, garbage). */
+function clientErrorResponse(err: NodeJS.ErrnoException, maxHeaderBytes: number): string {
+  const overflow = err.code === 'HPE_HEADER_OVERFLOW';
+  const [status, reason, message, code] = overflow
+    ? [431, 'Request Header Fields Too Large', `Request line and headers exceed ${maxHeaderBytes} bytes`, 'BAD_REQUEST']
+    : [400, 'Bad Request', 'Malformed HTTP request', 'BAD_REQUEST'];
+  const body = JSON.stringify(errorBody(message, code, overflow ? { limit: maxHeaderBytes } : {}));
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
 }
 
 export async function createGatewayServer(services: AppServices, extraProbes: ReadinessProbe[] = []): Promise<GatewayServer> {
@@ -100,6 +150,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
       ApolloServerPluginLandingPageDisabled(),
       graphqlTelemetryPlugin({ metrics: metricsOn, includeDocument: telemetry.tracing.includeDocument }),
       pipeline.plugin,
+      errorLoggingPlugin(),
       // TTLs come from the SDL (src/cache/cache-policy.ts) and Cache-Control from the pipeline
       // (private, per tenant); Apollo's hint tracking would only wrap every resolver.
       ApolloServerPluginCacheControlDisabled(),
@@ -122,22 +173,27 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
         text = await readBody(req, config.http.maxBodyBytes);
       } catch (err) {
         if (err instanceof BodyTooLarge) {
-          sendJson(res, 413, errorBody(`Request body exceeds ${config.http.maxBodyBytes} bytes`, 'PAYLOAD_TOO_LARGE', { limit: config.http.maxBodyBytes }));
+          sendJson(res, 413, errorBody(`Request body exceeds ${config.http.maxBodyBytes} bytes`, 'PAYLOAD_TOO_LARGE', { limit: config.http.maxBodyBytes }), { connection: 'close' });
           return;
         }
         throw err;
       }
-      const type = String(req.headers['content-type'] ?? '');
-      if (type.includes('application/json')) {
-        try {
-          body = text.length ? JSON.parse(text) : undefined;
-        } catch {
-          sendJson(res, 400, errorBody('Request body is not valid JSON', 'BAD_REQUEST'));
-          return;
-        }
-      } else {
-        body = text;
+      const refusal = jsonContentTypeRefusal(req.headers['content-type']);
+      if (refusal) {
+        sendJson(res, 415, errorBody(refusal, 'BAD_REQUEST'), { accept: 'application/json' });
+        return;
       }
+      try {
+        body = text.length ? JSON.parse(text) : undefined;
+      } catch {
+        sendJson(res, 400, errorBody('Request body is not valid JSON', 'BAD_REQUEST'));
+        return;
+      }
+    }
+    const input = inputRefusal(method === 'POST' ? body : getParameters(url), config.http.maxVariablesDepth);
+    if (input) {
+      sendJson(res, 400, errorBody(input.message, 'BAD_USER_INPUT', input.extra));
+      return;
     }
     if (requestSpansEnabled()) await withGraphQLSpan(() => executeGraphQL(req, res, method, body, url, requestId));
     else await executeGraphQL(req, res, method, body, url, requestId);
@@ -225,7 +281,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     }
   }
 
-  const httpServer = http.createServer((req, res) => {
+  const httpServer = http.createServer({ maxHeaderSize: config.http.maxHeaderBytes }, (req, res) => {
     const handled = drain.track(res);
     const started = performance.now();
     const requestId = (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].slice(0, 64)) || randomUUID();
@@ -249,6 +305,14 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
       if (accessLog) traceId = callerTraceId(req);
       handle();
     }
+  });
+  // Node's own answer to a parse error is a bare status line; clients get JSON like everywhere else.
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    socket.end(clientErrorResponse(err, config.http.maxHeaderBytes));
   });
   httpServer.keepAliveTimeout = 65_000;
   httpServer.headersTimeout = 66_000;

@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
-import type { GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { RequestContext } from '../context';
@@ -9,7 +9,8 @@ import type { GatewayLimits } from '../limits';
 import { costLimitExceeded, maxCostFor } from '../limits/charge';
 import { recodeTokenLimitErrors } from '../limits/document-limits';
 import { safelistRefusal, type Safelist } from '../persisted-queries/safelist';
-import { AppError, ErrorCode } from '../shared/errors';
+import { AppError, ErrorCode, withRequestStatus } from '../shared/errors';
+import { nulLiteralIn } from './document-literals';
 import { recordOperationCost } from '../telemetry/graphql-telemetry';
 import { takeBudgetAndLookUp } from './budget-and-lookup';
 import { CompiledOperations } from './compiled-operation';
@@ -107,9 +108,16 @@ export function requestPipelinePlugin(opts: RequestPipelineOptions): ApolloServe
       start.contextValue.operation = record;
       return {
         async didResolveOperation(rc) {
-          if (!resolveAndPrice(rc, record)) return;
-          const debug = rc.request.http?.headers.get('x-cache-debug') === '1';
-          await takeBudgetAndLookUp(rc.contextValue, record, debug, { config, limits, cache, metrics: opts.metrics });
+          try {
+            refuseUnservable(rc);
+            if (!resolveAndPrice(rc, record)) return;
+            const debug = rc.request.http?.headers.get('x-cache-debug') === '1';
+            await takeBudgetAndLookUp(rc.contextValue, record, debug, { config, limits, cache, metrics: opts.metrics });
+          } catch (err) {
+            // Whatever stage refused (admission, limits, pricing hooks, budget): a coded error
+            // answers with its status, never Apollo's default 500.
+            throw err instanceof GraphQLError ? withRequestStatus(err) : err;
+          }
         },
 
         async responseForOperation(rc) {
@@ -133,6 +141,20 @@ export function requestPipelinePlugin(opts: RequestPipelineOptions): ApolloServe
       };
     },
   };
+}
+
+/**
+ * Requests no stage may run: subscriptions (the gateway has no Subscription type and no
+ * transport for them; graphql-js 16 would fail in execution) and NUL characters in the
+ * document's string literals (variables are checked at the HTTP boundary).
+ */
+function refuseUnservable(rc: Rc): void {
+  if (rc.operation?.operation === 'subscription') {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'Subscriptions are not supported: send a query or a mutation', { http: { status: 400 } });
+  }
+  if (rc.document && nulLiteralIn(rc.document)) {
+    throw new AppError(ErrorCode.BAD_USER_INPUT, 'Strings may not contain the NUL character (U+0000)', { http: { status: 400 } });
+  }
 }
 
 function unknownOperation(name: string | null | undefined): AppError {

@@ -44,6 +44,38 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   COST_LIMIT_EXCEEDED: 400,
 };
 
+/**
+ * The HTTP status of a coded error that refuses a whole request (before or instead of
+ * execution, no `data`). Apollo answers such an error with 500 unless it carries a status; a
+ * caller's mistake is a 4xx, a passing database problem stays 200 like in a field.
+ */
+export function requestErrorStatus(code: unknown): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
+    case ErrorCode.SERVICE_UNAVAILABLE:
+    case ErrorCode.TIMEOUT:
+    case ErrorCode.NOT_IMPLEMENTED:
+    case ErrorCode.INTERNAL_SERVER_ERROR:
+    case 'PERSISTED_QUERY_NOT_FOUND':
+      return 200;
+    default:
+      return 400;
+  }
+}
+
+/** The same error with its request-level HTTP status when it has none yet. */
+export function withRequestStatus<E extends GraphQLError>(err: E): E {
+  const ext = err.extensions as { code?: unknown; http?: { status?: number } };
+  if (ext.http?.status || typeof ext.code !== 'string') return err;
+  (err as { extensions: Record<string, unknown> }).extensions = { ...ext, http: { ...ext.http, status: requestErrorStatus(ext.code) } };
+  return err;
+}
+
 export class AppError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
     const status = HTTP_STATUS[code];
@@ -126,4 +158,36 @@ export function fromDatabaseError(err: unknown): AppError | null {
     }
   }
   return null;
+}
+
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/** The SQLSTATE of a query error PostgreSQL (or PGlite) answered, if that is what this is. */
+export function sqlStateOf(err: unknown): string | null {
+  for (const e of causesOf(err)) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    // pg's DatabaseError carries severity beside the code; Node's errno codes are E-words.
+    if (SQLSTATE.test(code) && 'severity' in (e as object)) return code;
+  }
+  return null;
+}
+
+// SQLSTATE classes that mean the request's values could not be used as given: 22 data
+// exception (out of range, invalid text or datetime, NUL bytes), 54 program limit exceeded
+// (too long, too deep). Whatever the gateway checked before, the database has the last word.
+const CALLER_CLASSES = new Set(['22', '54']);
+
+/**
+ * Database query errors as clients see them: never PostgreSQL's text. The caller's fault
+ * becomes BAD_USER_INPUT; anything else a masked INTERNAL_SERVER_ERROR (the detail goes to the
+ * log). Null: not a query error of the database (connection problems: fromDatabaseError).
+ */
+export function fromQueryError(err: unknown): AppError | null {
+  if (err instanceof AppError) return null;
+  const state = sqlStateOf(err);
+  if (!state) return null;
+  if (CALLER_CLASSES.has(state.slice(0, 2))) {
+    return new AppError(ErrorCode.BAD_USER_INPUT, 'A value in the request is out of range or cannot be used; check the arguments', { sqlState: state });
+  }
+  return new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'Internal server error');
 }

@@ -4,6 +4,10 @@ import { badInput } from '../../shared/errors';
 import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
 import type { SessionParent } from './sessions.mappers';
 import { findSessions } from './sessions.repository';
+import { isCalendarTimestamp } from '../traces/cursor';
+
+/** Session ids are the applications' own strings: bounded, and never NUL (PostgreSQL text cannot hold it). */
+export const isSessionId = (id: string): boolean => id.length >= 1 && id.length <= 200 && !id.includes('\u0000');
 
 const DEFAULT_WINDOW_MS = 86_400_000;
 
@@ -12,10 +16,11 @@ function encodeSessionCursor(s: SessionParent): string {
 }
 
 function decodeSessionCursor(cursor: string): { ts: string; id: string } {
+  if (cursor.length > 1024) throw badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument: 'after' });
   const bad = () => badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument: 'after' });
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 3 && v[0] === 'S' && typeof v[1] === 'string' && typeof v[2] === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(v[1])) {
+    if (Array.isArray(v) && v.length === 3 && v[0] === 'S' && typeof v[1] === 'string' && typeof v[2] === 'string' && isCalendarTimestamp(v[1]) && isSessionId(v[2])) {
       return { ts: v[1], id: v[2] };
     }
   } catch {

@@ -18,6 +18,40 @@ export interface CursorPosition {
 const TS_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Whether `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` names a real instant: the format alone lets through
+ * 2026-02-30, month 99 or year 0, which PostgreSQL refuses with its own error text.
+ */
+export function isCalendarTimestamp(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/.exec(text);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+}
+
+const INT4_MAX = 2_147_483_647;
+const COST_TEXT = /^-?\d{1,6}(\.\d{1,8})?$/;
+
+/** The sort value a cursor of this ordering may carry: what the column can hold, nothing else. */
+function validSortValue(ordering: string, value: unknown): boolean {
+  const field = ordering.split(':')[0];
+  switch (field) {
+    case 'TIMESTAMP':
+      return value === null;
+    case 'COST': // numeric(14, 8), sent as text
+      return typeof value === 'string' && COST_TEXT.test(value);
+    case 'DURATION': // double precision
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'TOKENS': // integer
+      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= INT4_MAX;
+    default:
+      return false;
+  }
+}
+
 export function encodeCursor(p: CursorPosition): string {
   return Buffer.from(JSON.stringify([p.ordering, p.value, p.ts, p.id])).toString('base64url');
 }
@@ -34,13 +68,11 @@ export function decodeCursor(cursor: string, ordering: string): CursorPosition {
   if (!Array.isArray(parsed) || parsed.length !== 4) throw invalid();
   const [o, value, ts, id] = parsed as unknown[];
   if (typeof o !== 'string' || typeof ts !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalid();
-  if (!TS_TEXT.test(ts)) throw invalid();
-  if (value !== null && typeof value !== 'number' && !(typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value))) {
-    throw invalid();
-  }
+  if (!TS_TEXT.test(ts) || !isCalendarTimestamp(ts)) throw invalid();
   if (o !== ordering) {
     throw badInput('This cursor belongs to a different ordering; start again without `after`', { argument: 'after' });
   }
+  if (!validSortValue(o, value)) throw invalid();
   return { ordering: o, value: value as string | number | null, ts, id };
 }
 

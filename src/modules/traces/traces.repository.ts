@@ -135,6 +135,10 @@ export async function findSpansByTraceIds(db: Kysely<Database>, scope: Scope, tr
 /** Escapes LIKE wildcards so the user's text matches literally. */
 export const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/**
+ * Values only, field by field (migration 20261203130000_value_search): the indexed expression
+ * joins the fields and metadata values with U+001F, which a search text never contains.
+ */
 export function searchCondition(query: string) {
-  return sql<SqlBool>`trace_search_text(traces.input, traces.output, traces.model, traces.user_id, traces.metadata) LIKE ${likePattern(query)}`;
+  return sql<SqlBool>`trace_search_values(traces.input, traces.output, traces.model, traces.user_id, traces.metadata) LIKE ${likePattern(query)}`;
 }

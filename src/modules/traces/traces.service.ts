@@ -106,6 +106,8 @@ export async function listTraces(
   if (args.search !== undefined) {
     const text = args.search.trim();
     if (text.length < 3 || text.length > 200) throw badInput('query must be 3 to 200 characters', { argument: 'query' });
+    // Also what keeps a match inside one field: the search expression separates fields with U+001F.
+    if (/[\u0000-\u001f\u007f]/.test(text)) throw badInput('query may not contain control characters', { argument: 'query' });
     args = { ...args, search: text };
   }
   const first = args.first ?? 50;

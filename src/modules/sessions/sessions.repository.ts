@@ -1,20 +1,36 @@
-import { expressionBuilder, sql, type Kysely, type SqlBool } from 'kysely';
+import { expressionBuilder, sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database } from '../../db/schema';
 import { traceConditions, type TraceFilter } from '../traces/traces.repository';
 import type { SessionParent } from './sessions.mappers';
 
-const SESSION_COLUMNS = sql`
-  session_id,
-  min(user_id) AS user_id,
-  min(project_id) AS project_id,
-  count(*)::float8 AS trace_count,
-  min(ts) AS first_seen,
-  max(ts) AS last_seen,
-  coalesce(sum(total_cost_usd), 0)::float8 AS total_cost,
-  coalesce(sum(total_tokens), 0)::float8 AS total_tokens,
-  count(*) FILTER (WHERE status_code >= 400)::float8 AS error_count,
-  to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_key`;
+/**
+ * A session is aggregated in two steps: per (session, project) over the visible traces, then
+ * per session. The first step is what makes `project_id` well-defined for a session spanning
+ * projects: its main project, the one with the most traces, ties to the project whose first
+ * trace came first (then the smaller id). `project_ids` lists them all.
+ */
+const sessionsOver = (where: RawBuilder<unknown>) => sql`
+  WITH per_project AS (
+    SELECT session_id, project_id, min(user_id) AS user_id, count(*) AS n, min(ts) AS first_ts, max(ts) AS last_ts,
+           coalesce(sum(total_cost_usd), 0) AS cost, coalesce(sum(total_tokens), 0) AS tokens,
+           count(*) FILTER (WHERE status_code >= 400) AS errors
+      FROM traces
+     WHERE ${where}
+     GROUP BY session_id, project_id)
+  SELECT session_id,
+         min(user_id) AS user_id,
+         (array_agg(project_id ORDER BY n DESC, first_ts ASC, project_id ASC))[1] AS project_id,
+         array_agg(project_id ORDER BY project_id) AS project_ids,
+         sum(n)::float8 AS trace_count,
+         min(first_ts) AS first_seen,
+         max(last_ts) AS last_seen,
+         sum(cost)::float8 AS total_cost,
+         sum(tokens)::float8 AS total_tokens,
+         sum(errors)::float8 AS error_count,
+         to_char(max(last_ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS last_key
+    FROM per_project
+   GROUP BY session_id`;
 
 /** Sessions active in the filter's range, most recently active first, keyset on (last_seen, id). */
 export async function findSessions(
@@ -23,12 +39,9 @@ export async function findSessions(
 ): Promise<SessionParent[]> {
   const eb = expressionBuilder<Database, 'traces'>();
   const { rows } = await sql<SessionParent>`
-    SELECT ${SESSION_COLUMNS}
-      FROM traces
-     WHERE session_id IS NOT NULL AND ${traceConditions(eb, q.scope, q.filter)}
-     GROUP BY session_id
-    ${q.after ? sql`HAVING (max(ts), session_id) < (${q.after.ts}::timestamptz, ${q.after.id})` : sql``}
-     ORDER BY max(ts) DESC, session_id DESC
+    ${sessionsOver(sql`session_id IS NOT NULL AND ${traceConditions(eb, q.scope, q.filter)}`)}
+    ${q.after ? sql`HAVING (max(last_ts), session_id) < (${q.after.ts}::timestamptz, ${q.after.id})` : sql``}
+     ORDER BY max(last_ts) DESC, session_id DESC
      LIMIT ${q.limit} /* findSessions */`.execute(db);
   return rows;
 }
@@ -37,9 +50,6 @@ export async function findSessionsByIds(db: Kysely<Database>, scope: Scope, ids:
   if (!ids.length) return [];
   const eb = expressionBuilder<Database, 'traces'>();
   const { rows } = await sql<SessionParent>`
-    SELECT ${SESSION_COLUMNS}
-      FROM traces
-     WHERE session_id = ANY(${[...ids]}::text[]) AND ${traceConditions(eb, scope, {}) as unknown as SqlBool}
-     GROUP BY session_id /* findSessionsByIds */`.execute(db);
+    ${sessionsOver(sql`session_id = ANY(${[...ids]}::text[]) AND ${traceConditions(eb, scope, {}) as unknown as SqlBool}`)} /* findSessionsByIds */`.execute(db);
   return rows;
 }

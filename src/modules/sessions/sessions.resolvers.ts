@@ -15,6 +15,7 @@ export const sessionResolvers: Resolvers = {
     id: (s) => s.session_id,
     userId: (s) => s.user_id,
     projectId: (s) => s.project_id,
+    projectIds: (s) => s.project_ids,
     traceCount: (s) => s.trace_count,
     firstSeen: (s) => s.first_seen,
     lastSeen: (s) => s.last_seen,

@@ -13,6 +13,7 @@ import { cacheResolvers } from './cache/cache.resolvers';
 import { rateLimitResolvers } from './limits/rate-limit.resolvers';
 import { apiKeyResolvers } from './modules/api-keys/api-keys.resolvers';
 import { badInput } from './shared/errors';
+import { isCalendarDate, isClockTime } from './shared/calendar';
 
 export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
 
@@ -33,12 +34,13 @@ const DateTime = new GraphQLScalarType<Date, string>({
 });
 
 function parseDate(v: unknown): Date {
-  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) {
-    throw badInput('DateTime must be an ISO-8601 string like 2026-11-26T10:00:00Z');
-  }
-  const d = new Date(v);
-  if (Number.isNaN(d.getTime())) throw badInput(`Invalid DateTime: ${v}`);
-  return d;
+  const m = typeof v === 'string' ? /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(v) : null;
+  if (!m) throw badInput('DateTime must be an ISO-8601 string like 2026-11-26T10:00:00Z');
+  const [y, mo, d, h = 0, mi = 0, s = 0] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => (x === undefined ? undefined : Number(x))) as number[];
+  if (!isCalendarDate(y!, mo!, d!) || !isClockTime(h, mi, s)) throw badInput(`Invalid DateTime: ${String(v).slice(0, 40)} is not a date on the calendar`);
+  const date = new Date(v as string);
+  if (Number.isNaN(date.getTime())) throw badInput(`Invalid DateTime: ${String(v).slice(0, 40)}`);
+  return date;
 }
 
 const JSONScalar = new GraphQLScalarType({

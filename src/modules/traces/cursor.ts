@@ -1,4 +1,5 @@
 import { badInput } from '../../shared/errors';
+import { isCalendarDate, isClockTime } from '../../shared/calendar';
 
 /**
  * Opaque keyset cursors: the sort key of the last row seen (value, exact timestamp text, id)
@@ -26,10 +27,7 @@ export function isCalendarTimestamp(text: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/.exec(text);
   if (!m) return false;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
-  const date = new Date(0);
-  date.setUTCFullYear(y, mo - 1, d);
-  return date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
+  return isCalendarDate(y, mo, d) && isClockTime(h, mi, s);
 }
 
 const INT4_MAX = 2_147_483_647;

@@ -79,3 +79,17 @@ describe('request-level status of coded errors', () => {
     expect(fromQueryError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBeNull();
   });
 });
+
+describe('DateTime arguments are calendar dates', () => {
+  // The scalar as graphql-js calls it for a client's variable.
+  it.each(['2026-02-30', '2026-02-31T00:00:00Z', '0000-01-01T00:00:00Z', '2026-01-01T24:00:00Z', '2026-13-01'])('%s is refused', (v) => {
+    const { resolvers } = require('../../../src/schema');
+    const scalar = resolvers.DateTime;
+    expect(() => scalar.parseValue(v)).toThrow(/DateTime/);
+  });
+  it('valid ones pass', () => {
+    const { resolvers } = require('../../../src/schema');
+    expect(resolvers.DateTime.parseValue('2024-02-29T12:00:00.5+02:00').toISOString()).toBe('2024-02-29T10:00:00.500Z');
+    expect(resolvers.DateTime.parseValue('2026-11-26').toISOString()).toBe('2026-11-26T00:00:00.000Z');
+  });
+});

@@ -11,7 +11,7 @@ import { createGatewayServer, type GatewayServer } from './server';
 import { redisProbe, type ReadinessProbe } from './health';
 import { connectRedis, type RedisConnection } from './redis/redis-connection';
 import { instrumentDatabase } from './telemetry/database-metrics';
-import { observeRedisCircuit, redisCircuitOpenedTotal } from './telemetry/metrics';
+import { observeEmbeddedMemory, observeRedisCircuit, redisCircuitOpenedTotal } from './telemetry/metrics';
 import { createMetricsServer } from './telemetry/metrics-server';
 import { createFieldCache, startCacheWarming, type WarmingRun } from './cache';
 import { createAuthenticator } from './auth';
@@ -42,6 +42,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   let metricsServer: http.Server | undefined;
   let redis: RedisConnection | undefined;
   let unobserveCircuit: () => void = () => undefined;
+  const unobserveEmbedded = database.mode === 'embedded' ? observeEmbeddedMemory(() => database.embeddedMemory()) : () => undefined;
   let fieldCache: ReturnType<typeof createFieldCache> | undefined;
   try {
     await migrateToLatest(database);
@@ -117,6 +118,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         await services.cache?.close();
         await redis?.close();
         unobserveCircuit();
+        unobserveEmbedded();
         uninstrument();
         logger.debug('database closed');
         // Last, so that a final scrape during the drain still answers.
@@ -126,6 +128,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   } catch (err) {
     if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
     unobserveCircuit();
+    unobserveEmbedded();
     await fieldCache?.close().catch(() => undefined);
     await redis?.close().catch(() => undefined);
     uninstrument();

@@ -49,6 +49,13 @@ const EnvSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   /** auto: embedded when DATABASE_URL is absent, otherwise detect TimescaleDB on the server. */
   DATABASE_MODE: z.enum(['auto', 'embedded', 'timescale', 'postgres']).default('auto'),
+  /**
+   * Embedded mode: let V8 optimise PGlite's WebAssembly (TurboFan). Off (default): baseline
+   * code only (Liftoff), about 90 MB less resident memory for ~20 % slower CPU-bound SQL.
+   */
+  EMBEDDED_WASM_OPTIMIZE: bool.default(false),
+  /** Young generation of the embedded database's worker thread (its protocol garbage), MB. */
+  EMBEDDED_WORKER_YOUNG_MB: int(16, 2, 256),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_READONLY_URL: postgresUrl.optional(),
   DB_POOL_MAX: int(20, 1, 1000),
@@ -192,6 +199,7 @@ export interface Config {
     readonly statementTimeoutMs: { readonly simple: number; readonly aggregate: number };
     readonly rollupRefreshIntervalMs: number;
     readonly retentionDays: number;
+    readonly embedded: { readonly wasmOptimize: boolean; readonly workerYoungMb: number };
   };
   readonly analytics: { readonly maxSeriesPoints: number; readonly exactPercentilesMaxMs: number; readonly useRollups: boolean };
   readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number };
@@ -348,6 +356,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       rollupRefreshIntervalMs: e.ROLLUP_REFRESH_INTERVAL_MS,
       retentionDays: e.RETENTION_DAYS,
+      embedded: { wasmOptimize: e.EMBEDDED_WASM_OPTIMIZE, workerYoungMb: e.EMBEDDED_WORKER_YOUNG_MB },
     },
     analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },
     demo: { enabled: e.DEMO_DATA, traces: e.DEMO_TRACES, days: e.DEMO_DAYS },

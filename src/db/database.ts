@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'k
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Database } from './schema';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded/embedded-database';
+import { startEmbeddedDatabase, type EmbeddedDatabase, type EmbeddedMemory } from './embedded/embedded-database';
 import { LivenessProbe, poolSaturation, type PoolSaturation } from './liveness';
 
 export type StorageMode = 'embedded' | 'timescale' | 'postgres';
@@ -25,6 +25,8 @@ export interface DatabaseHandle {
   /** TimescaleDB features are in use (embedded and timescale modes). */
   readonly timescale: boolean;
   readonly statementTimeoutMs: Readonly<Record<QueryClass, number>>;
+  /** Embedded mode: what the database worker holds (null in server modes). */
+  embeddedMemory(): Promise<EmbeddedMemory | null>;
   addQueryListener(listener: QueryListener): () => void;
   addPoolErrorListener(listener: PoolErrorListener): () => void;
   /**
@@ -59,7 +61,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const poolCfg = config.database.pool;
 
   if (!config.database.url) {
-    embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir, options.holder);
+    embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir, options.holder, config.database.embedded);
     // PGlite is single-connection: one socket, and the pool queues statements client-side.
     primaryPool = new pg.Pool({
       host: '127.0.0.1',
@@ -137,6 +139,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     mode,
     timescale: mode !== 'postgres',
     statementTimeoutMs: config.database.statementTimeoutMs,
+    embeddedMemory: () => (embedded ? embedded.memory() : Promise.resolve(null)),
     addQueryListener(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -215,3 +215,30 @@ export const rateLimitRemaining = new Histogram({
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };
 }
+
+// Embedded database ------------------------------------------------------------------------------
+
+type EmbeddedMemoryReader = () => Promise<{ wasmBytes: number; workerHeapUsedBytes: number; relayPendingBytes: number } | null>;
+let readEmbeddedMemory: EmbeddedMemoryReader | undefined;
+
+/** The embedded database's memory (README, Memory): read from its worker at scrape time. */
+export function observeEmbeddedMemory(reader: EmbeddedMemoryReader | undefined): () => void {
+  readEmbeddedMemory = reader;
+  return () => {
+    if (readEmbeddedMemory === reader) readEmbeddedMemory = undefined;
+  };
+}
+
+export const embeddedMemoryBytes = new Gauge({
+  name: 'gateway_embedded_memory_bytes',
+  help: "Embedded mode: PGlite's WebAssembly memory (wasm), the worker thread's V8 heap (worker_heap) and partial protocol messages held by its relay (relay)",
+  labelNames: ['part'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    const m = readEmbeddedMemory ? await readEmbeddedMemory() : null;
+    if (!m) return;
+    this.set({ part: 'wasm' }, m.wasmBytes);
+    this.set({ part: 'worker_heap' }, m.workerHeapUsedBytes);
+    this.set({ part: 'relay' }, m.relayPendingBytes);
+  },
+});

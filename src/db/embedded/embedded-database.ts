@@ -5,36 +5,63 @@ import { acquireDataDirLock, assertDataDirFree, type DataDirLock } from './data-
 
 export interface EmbeddedDatabase {
   readonly port: number;
+  /** What the worker holds: PGlite's WebAssembly memory and the worker isolate's heap. */
+  memory(): Promise<EmbeddedMemory | null>;
   close(): Promise<void>;
 }
+
+export interface EmbeddedMemory {
+  /** WebAssembly linear memory: PostgreSQL's shared buffers, work memory, catalog caches. Never shrinks. */
+  readonly wasmBytes: number;
+  /** The worker thread's V8 heap (protocol messages in flight). */
+  readonly workerHeapUsedBytes: number;
+  /** The worker's relay buffers: partial protocol messages and hand-overs queued. */
+  readonly relayPendingBytes: number;
+}
+
+export interface EmbeddedOptions {
+  /** TurboFan for PGlite's WebAssembly (EMBEDDED_WASM_OPTIMIZE); off: Liftoff only. */
+  readonly wasmOptimize: boolean;
+  /** The worker's young generation, MB (EMBEDDED_WORKER_YOUNG_MB). */
+  readonly workerYoungMb: number;
+}
+
+const DEFAULT_OPTIONS: EmbeddedOptions = { wasmOptimize: false, workerYoungMb: 16 };
 
 /**
  * Starts PGlite+TimescaleDB in a worker thread serving the wire protocol on 127.0.0.1.
  * `dataDir` undefined keeps the database in memory (tests).
  */
-export async function startEmbeddedDatabase(dataDir: string | undefined, holder = 'gateway'): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase(dataDir: string | undefined, holder = 'gateway', options: EmbeddedOptions = DEFAULT_OPTIONS): Promise<EmbeddedDatabase> {
   const absDir = dataDir ? path.resolve(dataDir) : undefined;
   if (absDir) fs.mkdirSync(absDir, { recursive: true });
-  if (!absDir) return startWorker(undefined, () => undefined);
+  if (!absDir) return startWorker(undefined, () => undefined, options);
   // PGlite is single-process: a second process on the same directory would corrupt it. A new
   // directory must be empty for PGlite's initdb, so there the lock is taken right after it.
   const fresh = !fs.existsSync(path.join(absDir, 'PG_VERSION'));
   if (fresh) assertDataDirFree(absDir);
   let lock: DataDirLock | undefined = fresh ? undefined : acquireDataDirLock(absDir, holder);
   try {
-    return await startWorker(absDir, () => {
-      lock ??= acquireDataDirLock(absDir, holder);
-      return lock;
-    });
+    return await startWorker(
+      absDir,
+      () => {
+        lock ??= acquireDataDirLock(absDir, holder);
+        return lock;
+      },
+      options,
+    );
   } catch (err) {
     lock?.release();
     throw err;
   }
 }
 
-async function startWorker(absDir: string | undefined, lockAfterOpen: () => DataDirLock | undefined): Promise<EmbeddedDatabase> {
+async function startWorker(absDir: string | undefined, lockAfterOpen: () => DataDirLock | undefined, options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const worker = new Worker(path.join(__dirname, 'pglite-worker.js'), {
-    workerData: { dataDir: absDir },
+    workerData: { dataDir: absDir, wasmOptimize: options.wasmOptimize },
+    // Only the young generation is bounded: the worker's garbage is short-lived protocol
+    // messages. Old space is left alone (a cap there would crash the database on a big result).
+    resourceLimits: { maxYoungGenerationSizeMb: options.workerYoungMb },
   });
   const port = await new Promise<number>((resolve, reject) => {
     const onMessage = (msg: { type: string; port?: number; message?: string }) => {
@@ -57,8 +84,26 @@ async function startWorker(absDir: string | undefined, lockAfterOpen: () => Data
     throw err;
   }
   let closed = false;
+  let asked = 0;
   return {
     port,
+    memory() {
+      if (closed) return Promise.resolve(null);
+      const id = ++asked;
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => done(null), 1000);
+        const onMessage = (msg: { type: string; id?: number; memory?: EmbeddedMemory }) => {
+          if (msg.type === 'memory' && msg.id === id) done(msg.memory ?? null);
+        };
+        const done = (m: EmbeddedMemory | null) => {
+          clearTimeout(timer);
+          worker.off('message', onMessage);
+          resolve(m);
+        };
+        worker.on('message', onMessage);
+        worker.postMessage({ type: 'memory', id });
+      });
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createClient } from '@redis/client';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { createApiKey } from '../src/auth/api-keys';
@@ -44,6 +45,9 @@ interface Sample {
   rssMb: number;
   heapUsedMb?: number;
   externalMb?: number;
+  /** Embedded: PGlite's WebAssembly memory and the worker's heap. */
+  wasmMb?: number;
+  workerHeapMb?: number;
   requests: number;
 }
 
@@ -73,14 +77,19 @@ function startGateway(env: Record<string, string>): Promise<{ child: ChildProces
   });
 }
 
-async function metricsOf(base: string): Promise<{ heapUsedMb?: number; externalMb?: number }> {
+async function metricsOf(base: string): Promise<Pick<Sample, 'heapUsedMb' | 'externalMb' | 'wasmMb' | 'workerHeapMb'>> {
   try {
     const text = await (await fetch(`${base}/metrics`)).text();
     const num = (name: string) => {
-      const m = new RegExp(`^${name} ([0-9.e+]+)`, 'm').exec(text);
+      const m = new RegExp(`^${name.replace(/[{}]/g, '\\$&')} ([0-9.e+]+)`, 'm').exec(text);
       return m ? Number(m[1]) / MB : undefined;
     };
-    return { heapUsedMb: num('nodejs_heap_size_used_bytes'), externalMb: num('nodejs_external_memory_bytes') };
+    return {
+      heapUsedMb: num('nodejs_heap_size_used_bytes'),
+      externalMb: num('nodejs_external_memory_bytes'),
+      wasmMb: num('gateway_embedded_memory_bytes{part="wasm"}'),
+      workerHeapMb: num('gateway_embedded_memory_bytes{part="worker_heap"}'),
+    };
   } catch {
     return {};
   }
@@ -131,7 +140,19 @@ async function runMode(mode: 'embedded' | 'server') {
   await h.close();
   Object.assign(env, { DATABASE_URL: url, DATABASE_MODE: 'postgres', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix });
   const gw = await startGateway(env);
-  return soak(mode, gw, key);
+  try {
+    return await soak(mode, gw, key);
+  } finally {
+    // The limits and cache keys of this run only.
+    const redis = createClient({ url: env.REDIS_URL });
+    redis.on('error', () => undefined);
+    await redis.connect();
+    for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 }) as AsyncIterable<string[] | string>) {
+      const keys = Array.isArray(batch) ? batch : [batch];
+      if (keys.length) await redis.unlink(keys);
+    }
+    await redis.quit();
+  }
 }
 
 async function soak(mode: string, gw: { child: ChildProcess; url: string; log: () => string }, key: string) {
@@ -219,6 +240,9 @@ function report(mode: string, samples: Sample[], counts: { requests: number; fiv
     slopeSecondHalfMbPerMin: r1(slope),
     heapUsedPeakMb: r1(Math.max(...samples.map((s) => s.heapUsedMb ?? 0))),
     externalPeakMb: r1(Math.max(...samples.map((s) => s.externalMb ?? 0))),
+    wasmAtRestMb: rest[rest.length - 1]!.wasmMb === undefined ? null : r1(rest[rest.length - 1]!.wasmMb!),
+    wasmPeakMb: samples.some((s) => s.wasmMb !== undefined) ? r1(Math.max(...samples.map((s) => s.wasmMb ?? 0))) : null,
+    workerHeapPeakMb: samples.some((s) => s.workerHeapMb !== undefined) ? r1(Math.max(...samples.map((s) => s.workerHeapMb ?? 0))) : null,
   };
   fs.mkdirSync(RESULTS, { recursive: true });
   fs.writeFileSync(path.join(RESULTS, `soak-${mode}.json`), JSON.stringify({ summary, samples }, null, 2));
@@ -230,9 +254,9 @@ function report(mode: string, samples: Sample[], counts: { requests: number; fiv
     JSON.stringify(summary, null, 2),
     '```',
     '',
-    '| t (s) | phase | RSS MB | heap used MB | external MB | requests |',
-    '|---|---|---|---|---|---|',
-    ...every.map((s) => `| ${s.t} | ${s.phase} | ${r1(s.rssMb)} | ${r1(s.heapUsedMb ?? NaN)} | ${r1(s.externalMb ?? NaN)} | ${s.requests} |`),
+    '| t (s) | phase | RSS MB | main heap used MB | external MB | wasm MB | worker heap MB | requests |',
+    '|---|---|---|---|---|---|---|---|',
+    ...every.map((s) => `| ${s.t} | ${s.phase} | ${r1(s.rssMb)} | ${r1(s.heapUsedMb ?? NaN)} | ${r1(s.externalMb ?? NaN)} | ${s.wasmMb === undefined ? '—' : r1(s.wasmMb)} | ${s.workerHeapMb === undefined ? '—' : r1(s.workerHeapMb)} | ${s.requests} |`),
     '',
   ].join('\n');
   fs.writeFileSync(path.join(RESULTS, `soak-${mode}.md`), md);

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
-import { sumScoresByName } from '../quality/quality.repository';
+import { planScores, sumScores } from '../quality/quality.service';
 import type { TraceFilterInput } from '../traces/traces.service';
 import { resolveReportArgs } from './report-args';
 import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from './trace-stats.service';
@@ -39,10 +39,11 @@ export async function compareModels(
   const a = resolveReportArgs({ range: args.range, filter: args.filter }, ctx.services.config);
   const filter = { ...a.filter, models };
   const { database } = ctx.services;
+  const scorePlans = await planScores(ctx.services, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null });
   const [stats, extra] = await Promise.all([
     computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true, groupLimit: 10 }),
     withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
-      quality: await sumScoresByName(trx, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
+      quality: await sumScores(trx, scorePlans, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
       providers: (
         await sql<{ model: string; provider: string }>`
           SELECT DISTINCT ON (model) model, provider FROM model_prices

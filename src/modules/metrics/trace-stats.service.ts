@@ -3,11 +3,11 @@ import type { Config } from '../../config';
 import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
 import { cachedRollupWatermarks } from '../../db/rollup-refresh';
 import type { TraceFilter } from '../traces/traces.repository';
-import { MAX_DIMENSIONS, groupKeyOf, rollupsCanAnswer, type Dimension, type GroupKeyValue } from './dimensions';
+import { MAX_DIMENSIONS, groupKeyOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
 import { INTERVAL_MS, floorToInterval, type Interval } from './intervals';
 import { addCell, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
 import { countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type StatsRow } from './metrics.repository';
-import { pickSources, type SourcePiece } from './source-plan';
+import { familyLevels, pickSources, type SourcePiece } from './source-plan';
 import { badInput } from '../../shared/errors';
 
 /** Running sums for one cell of the answer (total, a group, a time bucket, or both). */
@@ -133,9 +133,16 @@ export async function computeTraceStats(
   const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
-  const useRollups = (req.useRollups ?? deps.config.analytics.useRollups) && rollupsCanAnswer(req.filter, req.dims);
-  const watermarks = useRollups ? await cachedRollupWatermarks(database) : { traces_1min: null, traces_1hour: null, traces_1day: null };
-  const pieces = pickSources({ from: req.from, to: req.to, interval: req.interval, rollups: useRollups, watermarks });
+  const family = (req.useRollups ?? deps.config.analytics.useRollups) ? traceRollupFamily(req.filter, req.dims) : null;
+  const watermarks = family ? await cachedRollupWatermarks(database) : {};
+  const pieces = pickSources({
+    from: req.from,
+    to: req.to,
+    interval: req.interval,
+    rollups: family !== null,
+    watermarks,
+    levels: family ? familyLevels(family) : undefined,
+  });
   const span = req.to.getTime() - req.from.getTime();
   const exact =
     req.percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);

@@ -7,7 +7,8 @@ import type { MigrationOptions } from './rollup-definitions';
  * set-based UPDATE; a trigger fills the columns for any writer that leaves them out (a score
  * whose trace is not there gets its own time and no model: it is not counted, as before when
  * the join found no trace). In TimescaleDB modes scores become a hypertable on the trace's
- * time, which the continuous aggregates over scores need.
+ * time, which the continuous aggregates over scores need; there a writer must give trace_ts
+ * (rows are routed to chunks before triggers run), the trigger still fills the dimensions.
  */
 export function scoreDimensions(opts: MigrationOptions) {
   return {

@@ -51,6 +51,9 @@ interface Server {
   url: string;
   child: ChildProcess;
   profileDir?: string;
+  spawnedAt: number;
+  /** Wall-clock span of the measured requests (warm-ups included), for cutting the profile to it. */
+  span?: { from: number; to: number };
 }
 
 /** The gateway of `dir` as its own process (tsx), like `npm start` without the codegen step. */
@@ -61,6 +64,7 @@ function startServer(name: string, dir: string, env: Record<string, string>): Pr
     fs.mkdirSync(profileDir, { recursive: true });
   }
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'];
+  const spawnedAt = Date.now();
   const child = spawn(process.execPath, args, { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -73,7 +77,7 @@ function startServer(name: string, dir: string, env: Record<string, string>): Pr
         child.stdout!.off('data', onData);
         child.stdout!.resume();
         child.stderr!.resume();
-        resolve({ name, url: m[1]!, child, profileDir });
+        resolve({ name, url: m[1]!, child, profileDir, spawnedAt });
       }
     };
     child.stdout!.on('data', onData);
@@ -151,10 +155,12 @@ interface Stat {
 
 async function measure(s: Server, key: string, c: Case, ctx: Ctx, r: string, runs: number): Promise<Stat> {
   const times: number[] = [];
+  s.span = { from: s.span?.from ?? Date.now(), to: Date.now() };
   await timeQuery(s.url, key, c.queries(0, ctx, r)); // warm-up
   const cpu0 = cpuMicros(s.child.pid!);
   for (let i = 0; i < runs; i++) times.push(await timeQuery(s.url, key, c.queries(i, ctx, r)));
   const cpu1 = cpuMicros(s.child.pid!);
+  s.span.to = Date.now();
   times.sort((a, b) => a - b);
   return { p50: pct(times, 0.5), p95: pct(times, 0.95), p99: pct(times, 0.99), cpuMsPerRequest: (cpu1 - cpu0) / 1000 / runs };
 }
@@ -210,8 +216,9 @@ async function main() {
   for (const s of [after, baseline]) {
     const file = s?.profileDir && fs.readdirSync(s.profileDir).find((x) => x.endsWith('.cpuprofile'));
     if (s && file) {
-      const summary = summarizeProfileFile(path.join(s.profileDir!, file), 15);
-      say(`\nCPU profile of the ${s.name} gateway over the whole run (${summary.totalMs} ms sampled), top functions by self time\n\n${profileTable(summary)}`);
+      const window = s.span ? { fromMs: s.span.from - s.spawnedAt, toMs: s.span.to - s.spawnedAt } : undefined;
+      const summary = summarizeProfileFile(path.join(s.profileDir!, file), 20, window);
+      say(`\nCPU profile of the ${s.name} gateway while it answered (start-up left out; ${summary.totalMs} ms sampled), top functions by self time\n\n${profileTable(summary)}`);
     }
   }
   fs.mkdirSync(RESULTS, { recursive: true });

@@ -8,7 +8,8 @@
  *   - the aggregations once more with rollups switched off (raw vs rollup ratio), unless
  *     BENCH_RAW=0;
  *   - with BENCH_BASELINE_DIR (a checkout of main with its codegen run), the same questions
- *     to main's gateway on the same database (BENCH_BASELINE_RUNS runs each): before/after;
+ *     to main's gateway on the same database (BENCH_BASELINE_RUNS runs each, limited to
+ *     BENCH_BASELINE_FIELDS / BENCH_BASELINE_RANGES when given): before/after;
  *   - with BENCH_PROFILE=1, both gateways under --cpu-prof; top functions by self time;
  *   - with BENCH_CONCURRENT=1, the seed's aggregation scenario (50 clients, cache off, then
  *     on) through `bench/load.ts` (production build).
@@ -39,6 +40,8 @@ const RANGES = (process.env.BENCH_RANGES ?? (DAYS >= 90 ? '1h,24h,7d,30d,90d' : 
 const ANCHOR = process.env.BENCH_ANCHOR ?? 'data';
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 const BASELINE_RUNS = Number(process.env.BENCH_BASELINE_RUNS ?? 5);
+const BASELINE_FIELDS = process.env.BENCH_BASELINE_FIELDS?.split(',');
+const BASELINE_RANGES = process.env.BENCH_BASELINE_RANGES?.split(',');
 const RAW = process.env.BENCH_RAW !== '0';
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const FIELDS = process.env.BENCH_FIELDS?.split(',');
@@ -199,7 +202,8 @@ async function main() {
       for (const r of c.aggregation ? RANGES : ['—']) {
         const a = await measure(after, key, c, ctx, r, RUNS);
         const w = raw && c.aggregation ? await measure(raw, key, c, ctx, r, Math.min(RUNS, BASELINE_RUNS)) : null;
-        const b = baseline ? await measure(baseline, key, c, ctx, r, BASELINE_RUNS) : null;
+        const inBaseline = (!BASELINE_FIELDS || BASELINE_FIELDS.includes(c.field)) && (!BASELINE_RANGES || !c.aggregation || BASELINE_RANGES.includes(r));
+        const b = baseline && inBaseline ? await measure(baseline, key, c, ctx, r, BASELINE_RUNS) : null;
         rows.push({ field: c.field, range: r, ...a, raw: w, baseline: b });
         say(
           `| ${c.field} | ${r} |${f(a.p50)} |${f(a.p95)} |${f(a.p99)} |${f(a.cpuMsPerRequest)} |${f(w?.p50)} |${f(w?.p99)} |${f(b?.p50)} |${f(b?.p99)} |${f(b?.cpuMsPerRequest)} | ${b ? (b.p50 / a.p50).toFixed(1) + '×' : '—'} |`,

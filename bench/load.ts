@@ -51,11 +51,25 @@ const STRESS = process.env.BENCH_STRESS === '1';
 const STRESS_STEPS = (process.env.BENCH_STRESS_CONNECTIONS ?? '50,100,200,400,800').split(',').map(Number);
 const STRESS_STEP_S = Number(process.env.BENCH_STRESS_STEP_S ?? 10);
 const KEY_NAME = 'bench-load';
+/** off,on: the gateway once with the per-field cache off, once with it on (other targets once). */
+const GATEWAY_CACHE = (process.env.BENCH_GATEWAY_CACHE ?? 'on').split(',');
+/** An ISO instant: relative ranges (`last: "7d"`) become explicit ranges ending there (a seeded database ends when it was seeded). */
+const ANCHOR_TO = process.env.BENCH_ANCHOR_TO ? new Date(process.env.BENCH_ANCHOR_TO) : null;
+const RESULT_NAME = process.env.BENCH_RESULT_NAME;
+const LAST_MS: Record<string, number> = { '1h': 3_600_000, '6h': 21_600_000, '24h': 86_400_000, '7d': 604_800_000, '30d': 2_592_000_000 };
+function anchored(ops: readonly LoadOperation[]): LoadOperation[] {
+  if (!ANCHOR_TO) return [...ops];
+  const to = ANCHOR_TO.toISOString();
+  return ops.map((o) => ({
+    ...o,
+    query: o.query.replace(/range: \{last: "(\w+)"\}/g, (_m, last: string) => `range: {from: "${new Date(ANCHOR_TO.getTime() - LAST_MS[last]!).toISOString()}", to: "${to}"}`),
+  }));
+}
 const PG_PORT = Number(new URL(process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').port || 5432);
 const REDIS_PORT = Number(new URL(REDIS_URL).port || 6379);
 const BIG = '100000000';
 
-type TargetName = 'gateway' | 'stock' | 'responseCache';
+type TargetName = 'gateway' | 'gateway-cache-off' | 'stock' | 'responseCache';
 
 interface Scenario {
   readonly name: string;
@@ -66,8 +80,8 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { name: 'traceList', label: 'trace list `traces(first: 50)`', connections: 100, operations: [TRACE_LIST] },
-  { name: 'aggregations', label: 'five dashboard aggregations', connections: 50, operations: AGGREGATIONS },
-  { name: 'mixed', label: 'mixed dashboard workload', connections: 200, operations: MIXED },
+  { name: 'aggregations', label: 'five dashboard aggregations', connections: 50, operations: anchored(AGGREGATIONS) },
+  { name: 'mixed', label: 'mixed dashboard workload', connections: 200, operations: anchored(MIXED) },
 ];
 
 interface Target {
@@ -328,7 +342,7 @@ function gatewayEnv(databaseUrl: string): Record<string, string> {
 }
 
 function markdown(results: Measurement[], meta: Record<string, unknown>): string {
-  const targets: Record<TargetName, string> = { gateway: 'gateway', stock: '(a) stock Apollo, from memory', responseCache: '(b) Apollo + response cache' };
+  const targets: Record<TargetName, string> = { gateway: 'gateway', 'gateway-cache-off': 'gateway, per-field cache off', stock: '(a) stock Apollo, from memory', responseCache: '(b) Apollo + response cache' };
   const lines = [
     `${meta.traces} traces, ${meta.keys} API keys in ${meta.orgs} orgs, ${meta.durationS} s per row (stress rows ${STRESS_STEP_S} s) after ${meta.warmupS} s warm-up, autocannon on the same machine (${meta.cpus} CPUs).`,
     '',
@@ -377,9 +391,19 @@ async function main() {
     }
     const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
     const gatewaySpawnedAt = Date.now();
-    const gw = await startChild(process.execPath, [...nodeArgs, 'dist/src/main.js'], gatewayEnv(databaseUrl));
-    children.push(gw.child);
-    const targets: Target[] = [{ name: 'gateway', label: 'gateway', url: gw.url, child: gw.child, cacheCounts: () => gatewayCacheCounts(gw.url) }];
+    const targets: Target[] = [];
+    let gw!: { child: ChildProcess; url: string };
+    if (GATEWAY_CACHE.includes('off')) {
+      const off = await startChild(process.execPath, [...nodeArgs, 'dist/src/main.js'], { ...gatewayEnv(databaseUrl), CACHE_ENABLED: 'false' });
+      children.push(off.child);
+      gw = off;
+      targets.push({ name: 'gateway-cache-off', label: 'gateway, cache off', url: off.url, child: off.child, cacheCounts: () => gatewayCacheCounts(off.url) });
+    }
+    if (GATEWAY_CACHE.includes('on')) {
+      gw = await startChild(process.execPath, [...nodeArgs, 'dist/src/main.js'], gatewayEnv(databaseUrl));
+      children.push(gw.child);
+      targets.push({ name: 'gateway', label: 'gateway', url: gw.url, child: gw.child, cacheCounts: () => gatewayCacheCounts(gw.url) });
+    }
     const wanted = new Set((process.env.BENCH_TARGETS ?? (PROFILE ? 'gateway' : 'gateway,stock,responseCache')).split(','));
     if (wanted.has('stock')) {
       const fixtures = path.join(RESULTS, 'load-fixtures.json');
@@ -406,7 +430,7 @@ async function main() {
       const mixed = SCENARIOS.find((s) => s.name === 'mixed')!;
       for (const connections of STRESS_STEPS) {
         process.stderr.write(`stress: mixed → gateway at ${connections} connections…\n`);
-        const m = await measure(targets[0]!, { ...mixed, name: `stress-${connections}` }, keys, traceIds, connections, STRESS_STEP_S);
+        const m = await measure(targets[targets.length - 1]!, { ...mixed, name: `stress-${connections}` }, keys, traceIds, connections, STRESS_STEP_S);
         results.push(m);
         process.stderr.write(`  ${JSON.stringify(m)}\n`);
       }
@@ -428,7 +452,7 @@ async function main() {
     }
     const table = markdown(results, meta);
     const onlyStress = results.length > 0 && results.every((r) => r.scenario.startsWith('stress-'));
-    const base = PROFILE ? `load-${PROFILE}` : onlyStress ? 'load-stress' : 'load';
+    const base = RESULT_NAME ?? (PROFILE ? `load-${PROFILE}` : onlyStress ? 'load-stress' : 'load');
     fs.writeFileSync(path.join(RESULTS, `${base}.json`), JSON.stringify({ meta, results }, null, 2));
     fs.writeFileSync(path.join(RESULTS, `${base}.md`), table + profile);
     console.log(`\n${table}${profile}`);

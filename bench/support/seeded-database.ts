@@ -24,7 +24,9 @@ export async function ensureSeededDatabase(opts: { traces: number; days: number;
   const url = u.toString();
   const h = await openDatabase(loadConfig({ DATABASE_URL: url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' }));
   try {
-    await migrateToLatest(h);
+    const m0 = Date.now();
+    const applied = await migrateToLatest(h);
+    if (applied.length) process.stderr.write(`migrations ${applied.map((r) => r.migrationName).join(', ')} in ${Date.now() - m0} ms\n`);
     const n = Number((await h.db.selectFrom('traces').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
     if (n < opts.traces) {
       process.stderr.write(`seeding ${opts.traces} traces over ${opts.days} days into ${dbName}…\n`);

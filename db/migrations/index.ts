@@ -4,6 +4,8 @@ import { coreTables } from './20261126000100_core_tables';
 import { rollups } from './20261126000200_rollups';
 import { storagePolicies } from './20261126000300_storage_policies';
 import { traceSearch } from './20261126000400_trace_search';
+import { scoreDimensions } from './20261203090000_score_dimensions';
+import { familyRollups } from './20261203090100_family_rollups';
 import { valueSearch } from './20261203130000_value_search';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
@@ -13,6 +15,8 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261126000200_rollups': rollups(opts),
     '20261126000300_storage_policies': storagePolicies(opts),
     '20261126000400_trace_search': traceSearch(opts),
+    '20261203090000_score_dimensions': scoreDimensions(opts),
+    '20261203090100_family_rollups': familyRollups(opts),
     '20261203130000_value_search': valueSearch(opts),
   };
 }

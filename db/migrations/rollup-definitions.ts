@@ -54,3 +54,103 @@ export function rollupSelectSql(bucket: string): string {
       FROM traces`;
 }
 
+
+/**
+ * The rollups added after the trace rollups (issue 9). Each family is one aggregate body over
+ * one source table, materialized at several bucket widths with the same refresh windows as the
+ * trace rollups of that width. Key columns are what the gateway groups and filters by.
+ */
+export interface RollupFamilyDef {
+  readonly family: 'scores' | 'score_values' | 'scored_traces' | 'traces_user';
+  readonly source: 'scores' | 'traces';
+  /** The time column the buckets are cut from (a score's bucket is its trace's time). */
+  readonly time: 'trace_ts' | 'ts';
+  readonly keys: readonly string[];
+  readonly levels: readonly (typeof ROLLUPS)[number]['bucket'][];
+  /** The aggregate columns (after bucket and keys) and the WHERE clause, if any. */
+  readonly aggregates: string;
+  readonly where: string | null;
+}
+
+const TRACE_DIMS = ['org_id', 'project_id', 'provider', 'model', 'environment'] as const;
+
+export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
+  {
+    // Per score name, source and label: counts and value sums; labels in the key give label counts.
+    family: 'scores',
+    source: 'scores',
+    time: 'trace_ts',
+    keys: [...TRACE_DIMS, 'name', 'source', 'label'],
+    levels: ['1 minute', '1 hour', '1 day'],
+    aggregates: `count(*) AS score_count, count(value) AS value_count, sum(value) AS value_sum,
+           min(value) AS value_min, max(value) AS value_max`,
+    where: 'model IS NOT NULL',
+  },
+  {
+    // Exact value counts: a report's 10 bins span the min..max of the whole range, so they
+    // cannot be added up from per-bucket bins; summing value counts gives them exactly.
+    family: 'score_values',
+    source: 'scores',
+    time: 'trace_ts',
+    keys: [...TRACE_DIMS, 'name', 'value'],
+    levels: ['1 minute', '1 hour', '1 day'],
+    aggregates: 'count(*) AS value_count',
+    where: 'model IS NOT NULL AND value IS NOT NULL',
+  },
+  {
+    // A trace lies in exactly one (bucket, dimensions) cell, so distinct counts per cell add up.
+    family: 'scored_traces',
+    source: 'scores',
+    time: 'trace_ts',
+    keys: [...TRACE_DIMS],
+    levels: ['1 minute', '1 hour', '1 day'],
+    aggregates: `count(DISTINCT trace_id) AS scored_traces,
+           count(DISTINCT trace_id) FILTER (WHERE source = 'human') AS human_traces`,
+    where: 'model IS NOT NULL',
+  },
+  {
+    // Per user (and project): groupBy USER and topSpenders(by: USER) over hours and days.
+    family: 'traces_user',
+    source: 'traces',
+    time: 'ts',
+    keys: ['org_id', 'project_id', 'user_id'],
+    levels: ['1 hour', '1 day'],
+    aggregates: '',
+    where: null,
+  },
+];
+
+const LEVEL_SUFFIX: Record<string, string> = { '1 minute': '1min', '1 hour': '1hour', '1 day': '1day' };
+
+export interface FamilyRollup {
+  readonly name: string;
+  readonly def: RollupFamilyDef;
+  readonly bucket: string;
+  readonly startOffset: string;
+  readonly endOffset: string;
+  readonly schedule: string;
+}
+
+/** Every rollup of every family, finest first within a family. */
+export const FAMILY_ROLLUPS: readonly FamilyRollup[] = ROLLUP_FAMILIES.flatMap((def) =>
+  def.levels.map((bucket) => {
+    const base = ROLLUPS.find((r) => r.bucket === bucket)!;
+    return { name: `${def.family}_${LEVEL_SUFFIX[bucket]}`, def, bucket, startOffset: base.startOffset, endOffset: base.endOffset, schedule: base.schedule };
+  }),
+);
+
+/** SELECT … FROM … [WHERE …] for one family rollup; the caller appends time bounds and GROUP BY. */
+export function familySelectSql(r: FamilyRollup, extraWhere = ''): string {
+  const d = r.def;
+  if (d.family === 'traces_user') {
+    // The trace rollups' columns, keyed by user instead of provider/model/environment.
+    const body = rollupSelectSql(r.bucket).replace('org_id, project_id, provider, model, environment,', 'org_id, project_id, user_id,');
+    return `${body} ${extraWhere ? `WHERE ${extraWhere}` : ''}`;
+  }
+  const conds = [d.where, extraWhere].filter(Boolean).join(' AND ');
+  return `SELECT time_bucket(INTERVAL '${r.bucket}', ${d.time}) AS bucket, ${d.keys.join(', ')},
+           ${d.aggregates}
+      FROM ${d.source}${conds ? ` WHERE ${conds}` : ''}`;
+}
+
+export const familyGroupBy = (r: FamilyRollup) => `GROUP BY 1, ${r.def.keys.join(', ')}`;

@@ -84,7 +84,10 @@ export const TRACE_COPY_COLUMNS = [
   'input', 'output', 'metadata', 'tags',
 ] as const;
 
-export const SCORE_COPY_COLUMNS = ['id', 'trace_id', 'ts', 'org_id', 'project_id', 'name', 'value', 'label', 'source', 'comment'] as const;
+export const SCORE_COPY_COLUMNS = [
+  'id', 'trace_id', 'ts', 'org_id', 'project_id', 'name', 'value', 'label', 'source', 'comment',
+  'trace_ts', 'provider', 'model', 'environment',
+] as const;
 
 const nullableNumber = (v: number | null) => (v === null ? COPY_NULL : String(v));
 
@@ -141,6 +144,10 @@ export function scoreCopyLine(s: SeedScore): string {
       copyNullableText(s.label),
       copyText(s.source),
       copyNullableText(s.comment),
+      isoTimestamp(s.trace_ts),
+      copyText(s.provider),
+      copyText(s.model),
+      copyText(s.environment),
     ].join('\t') + '\n'
   );
 }

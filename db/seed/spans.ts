@@ -57,6 +57,11 @@ export interface SeedScore {
   label: string | null;
   source: 'human' | 'llm' | 'heuristic';
   comment: string | null;
+  /** The trace's time and dimensions, carried on the score (score rollups never join traces). */
+  trace_ts: Date;
+  provider: string;
+  model: string;
+  environment: string;
 }
 
 /** What every span of one session shares. */
@@ -240,6 +245,10 @@ export function maybeScore(rng: Prng, row: SeedTrace, endAtMs: number, out: Seed
       label,
       source,
       comment,
+      trace_ts: row.ts,
+      provider: row.provider,
+      model: row.model,
+      environment: row.environment,
     });
 
   if (rng.chance(0.75)) {

@@ -1,10 +1,10 @@
 import { sql, type Kysely } from 'kysely';
-import { ROLLUPS, rollupSelectSql } from '../../db/migrations/rollup-definitions';
+import { FAMILY_ROLLUPS, ROLLUPS, familyGroupBy, familySelectSql, rollupSelectSql } from '../../db/migrations/rollup-definitions';
 import type { DatabaseHandle } from './database';
-import type { Database, RollupName } from './schema';
+import type { AnyRollupName, Database } from './schema';
 
 /**
- * Keeps traces_1min / traces_1hour / traces_1day fresh where no database scheduler does it:
+ * Keeps the rollups (traces_1min / traces_1hour / traces_1day and the score and per-user families) fresh where no database scheduler does it:
  * embedded PGlite (TimescaleDB present, its job scheduler not running) and plain PostgreSQL
  * (no TimescaleDB at all). A TimescaleDB server runs the same windows as its own policies.
  *
@@ -12,11 +12,35 @@ import type { Database, RollupName } from './schema';
  * so rows that arrive late inside that window are folded in on the next run.
  */
 
-const BUCKET_MS: Record<RollupName, number> = {
-  traces_1min: 60_000,
-  traces_1hour: 3_600_000,
-  traces_1day: 86_400_000,
-};
+interface RefreshableRollup {
+  readonly name: AnyRollupName;
+  readonly bucket: string;
+  readonly startOffset: string;
+  readonly endOffset: string;
+  /** INSERT … SELECT body for buckets in [lower, to). */
+  select(lower: Date, to: Date): string;
+}
+
+const lit = (d: Date) => `'${d.toISOString()}'::timestamptz`;
+
+/** The trace rollups first (other families never depend on them), then the families. */
+export const ALL_ROLLUPS: readonly RefreshableRollup[] = [
+  ...ROLLUPS.map((r) => ({
+    ...r,
+    select: (lower: Date, to: Date) =>
+      `${rollupSelectSql(r.bucket)} WHERE ts >= ${lit(lower)} AND ts < ${lit(to)} GROUP BY 1, org_id, project_id, provider, model, environment`,
+  })),
+  ...FAMILY_ROLLUPS.map((r) => ({
+    name: r.name as AnyRollupName,
+    bucket: r.bucket,
+    startOffset: r.startOffset,
+    endOffset: r.endOffset,
+    select: (lower: Date, to: Date) =>
+      `${familySelectSql(r, `${r.def.time} >= ${lit(lower)} AND ${r.def.time} < ${lit(to)}`)} ${familyGroupBy(r)}`,
+  })),
+];
+
+const BUCKET_MS: Record<string, number> = { '1 minute': 60_000, '1 hour': 3_600_000, '1 day': 86_400_000 };
 
 function intervalMs(text: string): number {
   const [n, unit] = text.split(' ');
@@ -30,34 +54,38 @@ function intervalMs(text: string): number {
 const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
 
 export interface RefreshResult {
-  rollup: RollupName;
+  rollup: AnyRollupName;
   from: Date | null;
   to: Date;
   skipped: boolean;
 }
 
+export type Watermarks = Record<AnyRollupName, Date | null>;
+
+export const noWatermarks = (): Watermarks => Object.fromEntries(ALL_ROLLUPS.map((r) => [r.name, null])) as Watermarks;
+
 /** Where each rollup is complete up to (exclusive); null when it has never been refreshed. */
-export async function rollupWatermarks(handle: DatabaseHandle, db: Kysely<Database> = handle.readDb): Promise<Record<RollupName, Date | null>> {
-  const out: Record<RollupName, Date | null> = { traces_1min: null, traces_1hour: null, traces_1day: null };
+export async function rollupWatermarks(handle: DatabaseHandle, db: Kysely<Database> = handle.readDb): Promise<Watermarks> {
+  const out = noWatermarks();
   if (handle.mode === 'timescale') {
-    const { rows } = await sql<{ view_name: RollupName; watermark: Date | null }>`
+    const { rows } = await sql<{ view_name: AnyRollupName; watermark: Date | null }>`
       SELECT user_view_name AS view_name,
              _timescaledb_functions.to_timestamp(_timescaledb_functions.cagg_watermark(mat_hypertable_id)) AS watermark
         FROM _timescaledb_catalog.continuous_agg
-       WHERE user_view_name IN ('traces_1min', 'traces_1hour', 'traces_1day')`.execute(db);
+       WHERE user_view_name = ANY(${ALL_ROLLUPS.map((r) => r.name)}::text[])`.execute(db);
     for (const r of rows) out[r.view_name] = r.watermark;
     return out;
   }
   const rows = await db.selectFrom('rollup_state').select(['rollup', 'refreshed_to']).execute();
-  for (const r of rows) if (r.rollup in out) out[r.rollup as RollupName] = new Date(r.refreshed_to);
+  for (const r of rows) if (r.rollup in out) out[r.rollup as AnyRollupName] = new Date(r.refreshed_to);
   return out;
 }
 
 // Every aggregation plans against the watermarks; one read per handle every few seconds is
 // enough (an older mark only moves more of a range to finer sources, never a wrong answer).
-const recentWatermarks = new WeakMap<DatabaseHandle, { at: number; marks: Promise<Record<RollupName, Date | null>> }>();
+const recentWatermarks = new WeakMap<DatabaseHandle, { at: number; marks: Promise<Watermarks> }>();
 
-export function cachedRollupWatermarks(handle: DatabaseHandle, maxAgeMs = 5000): Promise<Record<RollupName, Date | null>> {
+export function cachedRollupWatermarks(handle: DatabaseHandle, maxAgeMs = 5000): Promise<Watermarks> {
   const hit = recentWatermarks.get(handle);
   if (hit && Date.now() - hit.at < maxAgeMs) return hit.marks;
   const marks = rollupWatermarks(handle);
@@ -66,45 +94,87 @@ export function cachedRollupWatermarks(handle: DatabaseHandle, maxAgeMs = 5000):
   return marks;
 }
 
-export async function refreshRollups(handle: DatabaseHandle, now: Date = new Date()): Promise<RefreshResult[]> {
-  recentWatermarks.delete(handle);
-  if (handle.mode === 'timescale') return [];
-  const marks = await rollupWatermarks(handle, handle.db);
-  const results: RefreshResult[] = [];
-  for (const r of ROLLUPS) {
-    const step = BUCKET_MS[r.name];
-    const end = floorTo(now.getTime() - intervalMs(r.endOffset), step);
-    const mark = marks[r.name];
-    const windowStart = floorTo(now.getTime() - intervalMs(r.startOffset), step);
-    // Never refreshed: everything from the first row. Behind: from the watermark.
-    const start = mark === null ? null : Math.min(mark.getTime(), windowStart);
-    if (start !== null && start >= end) {
-      results.push({ rollup: r.name, from: new Date(start), to: new Date(end), skipped: true });
-      continue;
-    }
-    const from = start === null ? null : new Date(start);
-    const to = new Date(end);
-    if (handle.mode === 'embedded') {
-      await sql`CALL refresh_continuous_aggregate(${r.name}, ${from}::timestamptz, ${to}::timestamptz)`.execute(handle.db);
-      await saveWatermark(handle.db, r.name, to);
-    } else {
-      await handle.db.transaction().execute(async (trx) => {
-        const lower = from ?? new Date(0);
-        await sql`DELETE FROM ${sql.table(r.name)} WHERE bucket >= ${lower} AND bucket < ${to}`.execute(trx);
-        await sql`INSERT INTO ${sql.table(r.name)}
-          ${sql.raw(rollupSelectSql(r.bucket))}
-          WHERE ts >= ${lower} AND ts < ${to}
-          GROUP BY 1, org_id, project_id, provider, model, environment`.execute(trx);
-        await saveWatermark(trx, r.name, to);
-      });
-    }
-    results.push({ rollup: r.name, from, to, skipped: false });
-  }
-  recentWatermarks.delete(handle);
-  return results;
+/**
+ * Any number of gateways may share one plain-PostgreSQL database: the refresh runs in one
+ * transaction holding this transaction-level advisory lock (released at commit, so it works
+ * through PgBouncer's transaction pooling). An instance that does not get it skips its turn,
+ * and so does one that finds a refresh younger than `minGapMs` (another instance did it).
+ */
+export const MAINTENANCE_LOCK_KEY = 0x6761_7465; // 'gate'
+const MAINTENANCE_MARK = 'maintenance';
+
+export interface RefreshOptions {
+  /** Skip when another instance refreshed less than this long ago (the maintenance loop's interval). */
+  minGapMs?: number;
 }
 
-async function saveWatermark(db: Kysely<Database>, rollup: RollupName, to: Date): Promise<void> {
+export interface RefreshOutcome {
+  /** false: another instance holds the lock or refreshed within minGapMs; nothing was done. */
+  ran: boolean;
+  results: RefreshResult[];
+}
+
+export async function refreshRollups(handle: DatabaseHandle, now: Date = new Date()): Promise<RefreshResult[]> {
+  return (await refreshRollupsCoordinated(handle, now)).results;
+}
+
+export async function refreshRollupsCoordinated(handle: DatabaseHandle, now: Date = new Date(), opts: RefreshOptions = {}): Promise<RefreshOutcome> {
+  recentWatermarks.delete(handle);
+  if (handle.mode === 'timescale') return { ran: false, results: [] };
+  if (handle.mode === 'embedded') {
+    // One process owns an embedded database (data directory lock): nothing to coordinate, and
+    // refresh_continuous_aggregate() cannot run inside a transaction anyway.
+    const marks = await rollupWatermarks(handle, handle.db);
+    const results: RefreshResult[] = [];
+    for (const r of ALL_ROLLUPS) {
+      const w = windowOf(r, marks[r.name], now);
+      results.push({ rollup: r.name, ...w });
+      if (w.skipped) continue;
+      await sql`CALL refresh_continuous_aggregate(${r.name}, ${w.from}::timestamptz, ${w.to}::timestamptz)`.execute(handle.db);
+      await saveWatermark(handle.db, r.name, w.to);
+    }
+    recentWatermarks.delete(handle);
+    return { ran: true, results };
+  }
+  const outcome = await handle.db.transaction().execute(async (trx): Promise<RefreshOutcome> => {
+    const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${MAINTENANCE_LOCK_KEY}) AS locked`.execute(trx);
+    if (!rows[0]?.locked) return { ran: false, results: [] };
+    if (opts.minGapMs) {
+      const last = await trx.selectFrom('rollup_state').select('refreshed_to').where('rollup', '=', MAINTENANCE_MARK).executeTakeFirst();
+      // A mark in the future (another instance's clock, a test's) never blocks refreshing.
+      const age = last ? now.getTime() - new Date(last.refreshed_to).getTime() : Infinity;
+      if (age >= 0 && age < opts.minGapMs) return { ran: false, results: [] };
+    }
+    const marks = await rollupWatermarks(handle, trx);
+    const results: RefreshResult[] = [];
+    for (const r of ALL_ROLLUPS) {
+      const w = windowOf(r, marks[r.name], now);
+      results.push({ rollup: r.name, ...w });
+      if (w.skipped) continue;
+      const lower = w.from ?? new Date(0);
+      await sql`DELETE FROM ${sql.table(r.name)} WHERE bucket >= ${lower} AND bucket < ${w.to}`.execute(trx);
+      await sql`INSERT INTO ${sql.table(r.name)} ${sql.raw(r.select(lower, w.to))}`.execute(trx);
+      await saveWatermark(trx, r.name, w.to);
+    }
+    await saveWatermark(trx, MAINTENANCE_MARK, now);
+    return { ran: true, results };
+  });
+  recentWatermarks.delete(handle);
+  return outcome;
+}
+
+/** Recompute from min(watermark, now - startOffset) up to now - endOffset, in whole buckets. */
+function windowOf(r: RefreshableRollup, mark: Date | null, now: Date): { from: Date | null; to: Date; skipped: boolean } {
+  const step = BUCKET_MS[r.bucket]!;
+  const end = floorTo(now.getTime() - intervalMs(r.endOffset), step);
+  const windowStart = floorTo(now.getTime() - intervalMs(r.startOffset), step);
+  // Never refreshed: everything from the first row. Behind: from the watermark.
+  const start = mark === null ? null : Math.min(mark.getTime(), windowStart);
+  if (start !== null && start >= end) return { from: new Date(start), to: new Date(end), skipped: true };
+  return { from: start === null ? null : new Date(start), to: new Date(end), skipped: false };
+}
+
+async function saveWatermark(db: Kysely<Database>, rollup: string, to: Date): Promise<void> {
   await db
     .insertInto('rollup_state')
     .values({ rollup, refreshed_to: to, updated_at: new Date() })
@@ -135,7 +205,7 @@ export async function applyRetention(handle: DatabaseHandle, retentionDays: numb
       if (n < batch) break;
     }
   }
-  for (const r of ROLLUPS) {
+  for (const r of ALL_ROLLUPS) {
     await sql`DELETE FROM ${sql.table(r.name)} WHERE bucket < ${cutoff}`.execute(handle.db);
   }
   return total;
@@ -143,6 +213,37 @@ export async function applyRetention(handle: DatabaseHandle, retentionDays: numb
 
 export interface MaintenanceLogger {
   warn(obj: object, msg: string): void;
+}
+
+/**
+ * One maintenance turn: refresh (coordinated across instances), then retention, which runs
+ * even when the refresh failed; the first error is the one reported. Retention runs only on
+ * the instance whose refresh ran (or was due), so instances do not repeat each other's deletes.
+ */
+export async function runMaintenance(
+  handle: DatabaseHandle,
+  opts: { retentionDays: number; minGapMs?: number; now?: Date },
+): Promise<{ refreshed: boolean; deleted: number }> {
+  let first: unknown = null;
+  let refreshed = false;
+  let deleted = 0;
+  let retentionDue = true;
+  try {
+    const o = await refreshRollupsCoordinated(handle, opts.now ?? new Date(), { minGapMs: opts.minGapMs });
+    refreshed = o.ran;
+    retentionDue = o.ran;
+  } catch (err) {
+    first = err;
+  }
+  if (retentionDue) {
+    try {
+      deleted = await applyRetention(handle, opts.retentionDays, opts.now ?? new Date());
+    } catch (err) {
+      first ??= err;
+    }
+  }
+  if (first !== null) throw first;
+  return { refreshed, deleted };
 }
 
 /** Periodic refresh + retention for the modes the gateway maintains; never overlaps itself. */
@@ -156,8 +257,7 @@ export function startRollupMaintenance(
     if (running) return;
     running = (async () => {
       try {
-        await refreshRollups(handle);
-        await applyRetention(handle, opts.retentionDays);
+        await runMaintenance(handle, { retentionDays: opts.retentionDays, minGapMs: opts.intervalMs / 2 });
       } catch (err) {
         opts.logger.warn({ err }, 'rollup maintenance failed; will retry');
       } finally {

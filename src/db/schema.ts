@@ -89,6 +89,11 @@ export interface ScoresTable {
   label: string | null;
   source: 'human' | 'llm' | 'heuristic';
   comment: string | null;
+  /** The trace's time and dimensions, copied onto the score (a trigger fills them when left out). */
+  trace_ts: ColumnType<Date, Date | string | undefined, Date | string>;
+  provider: ColumnType<string | null, string | null | undefined, string | null>;
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  environment: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ExportJobsTable {
@@ -136,6 +141,37 @@ export interface RollupTable {
   latency_hist: ColumnType<number[], never, never>;
 }
 
+/** Per-user trace rollups: the trace rollups' columns keyed by (bucket, org, project, user). */
+export type UserRollupTable = Omit<RollupTable, 'provider' | 'model' | 'environment'> & { user_id: string | null };
+
+interface ScoreRollupKeys {
+  bucket: Timestamp;
+  org_id: string;
+  project_id: string;
+  provider: string;
+  model: string;
+  environment: string;
+}
+export interface ScoreRollupTable extends ScoreRollupKeys {
+  name: string;
+  source: string;
+  label: string | null;
+  score_count: BigIntCol;
+  value_count: BigIntCol;
+  value_sum: number | null;
+  value_min: number | null;
+  value_max: number | null;
+}
+export interface ScoreValueRollupTable extends ScoreRollupKeys {
+  name: string;
+  value: number;
+  value_count: BigIntCol;
+}
+export interface ScoredTraceRollupTable extends ScoreRollupKeys {
+  scored_traces: BigIntCol;
+  human_traces: BigIntCol;
+}
+
 export interface RollupStateTable {
   rollup: string;
   refreshed_to: Timestamp;
@@ -153,10 +189,26 @@ export interface Database {
   traces_1min: RollupTable;
   traces_1hour: RollupTable;
   traces_1day: RollupTable;
+  traces_user_1hour: UserRollupTable;
+  traces_user_1day: UserRollupTable;
+  scores_1min: ScoreRollupTable;
+  scores_1hour: ScoreRollupTable;
+  scores_1day: ScoreRollupTable;
+  score_values_1min: ScoreValueRollupTable;
+  score_values_1hour: ScoreValueRollupTable;
+  score_values_1day: ScoreValueRollupTable;
+  scored_traces_1min: ScoredTraceRollupTable;
+  scored_traces_1hour: ScoredTraceRollupTable;
+  scored_traces_1day: ScoredTraceRollupTable;
   rollup_state: RollupStateTable;
 }
 
+/** The trace rollups (the planner's default family). */
 export type RollupName = 'traces_1min' | 'traces_1hour' | 'traces_1day';
+export type UserRollupName = 'traces_user_1hour' | 'traces_user_1day';
+export type ScoreRollupFamily = 'scores' | 'score_values' | 'scored_traces';
+/** Every materialized rollup, of every family. */
+export type AnyRollupName = RollupName | UserRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;
 export type TraceRow = Selectable<TracesTable>;
 export type NewTrace = Insertable<TracesTable>;
 export type ScoreRow = Selectable<ScoresTable>;

@@ -24,3 +24,44 @@ export function selectsAnyField(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'f
 }
 
 export const PERCENTILE_FIELDS: ReadonlySet<string> = new Set(['p50Ms', 'p90Ms', 'p95Ms', 'p99Ms', 'p95LatencyMs']);
+
+/** The selection sets reached by following `path` (field names) below the current field, fragments followed. */
+function subSelections(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>, path: readonly string[]): SelectionSetNode[] {
+  let sets: SelectionSetNode[] = info.fieldNodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
+  for (const name of path) {
+    const next: SelectionSetNode[] = [];
+    const visit = (set: SelectionSetNode, seen: Set<string>) => {
+      for (const sel of set.selections) {
+        if (sel.kind === 'Field') {
+          if (sel.name.value === name && sel.selectionSet) next.push(sel.selectionSet);
+        } else if (sel.kind === 'InlineFragment') visit(sel.selectionSet, seen);
+        else if (!seen.has(sel.name.value)) {
+          seen.add(sel.name.value);
+          const frag = info.fragments[sel.name.value];
+          if (frag) visit(frag.selectionSet, seen);
+        }
+      }
+    };
+    for (const s of sets) visit(s, new Set());
+    sets = next;
+  }
+  return sets;
+}
+
+/** Whether any field named in `names` is selected somewhere below `path`. */
+export function selectsAnyFieldUnder(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>, path: readonly string[], names: ReadonlySet<string>): boolean {
+  return subSelections(info, path).some((set) => selectsAnyField({ fieldNodes: [{ selectionSet: set } as never], fragments: info.fragments }, names));
+}
+
+/** Which parts of a PerformanceReport-like answer (totals, groups, series, groups' series) select a percentile. */
+export function percentileLevelsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) {
+  return {
+    total: selectsAnyFieldUnder(info, ['totals'], PERCENTILE_FIELDS),
+    group: selectsAnyFieldUnder(info, ['groups', 'stats'], PERCENTILE_FIELDS),
+    series: selectsAnyFieldUnder(info, ['series'], PERCENTILE_FIELDS),
+    groupSeries: selectsAnyFieldUnder(info, ['groups', 'series'], PERCENTILE_FIELDS),
+  };
+}
+
+/** Whether the field at `path` (an object field) is selected below the current field. */
+export const selectsPath = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>, path: readonly string[]) => subSelections(info, path).length > 0;

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { RollupName } from '../db/schema';
+import type { AnyRollupName, RollupName } from '../db/schema';
 import { rollupsCanAnswer, type Dimension } from '../modules/metrics/dimensions';
 import { chooseInterval, pointCount, type Interval, type IntervalInput } from '../modules/metrics/intervals';
 import { ROLLUP_STEP_MS, pickSources } from '../modules/metrics/source-plan';
@@ -49,7 +49,7 @@ export interface AnalyticsWorkArgs {
 export interface AnalyticsWork {
   points: number;
   /** Pieces of the source plan assumed (rollups fresh up to the range end). */
-  sources: { source: RollupName | 'traces'; from: Date; to: Date }[];
+  sources: { source: AnyRollupName | 'traces'; from: Date; to: Date }[];
 }
 
 const toDate = (v: Date | string | null | undefined) => (v == null ? null : v instanceof Date ? v : new Date(v));
@@ -97,7 +97,7 @@ export function estimateAnalyticsWork(args: AnalyticsWorkArgs, settings: Analyti
   let rows = 0;
   for (const p of sources) {
     const ms = p.to.getTime() - p.from.getTime();
-    rows += p.source === 'traces' ? (ms / 60_000) * RAW_ROWS_PER_MINUTE : Math.ceil(ms / ROLLUP_STEP_MS[p.source]) * ROLLUP_ROWS_PER_BUCKET;
+    rows += p.source === 'traces' ? (ms / 60_000) * RAW_ROWS_PER_MINUTE : Math.ceil(ms / ROLLUP_STEP_MS[p.source as RollupName]) * ROLLUP_ROWS_PER_BUCKET;
   }
   const span = to.getTime() - from.getTime();
   const allRaw = sources.every((p) => p.source === 'traces');

@@ -16,6 +16,8 @@ const QUERIES: Record<string, string> = {
       totals { requestCount errorCount errorRate latency { avgMs p50Ms p90Ms p95Ms p99Ms minMs maxMs } ttftAvgMs tokensPerSecond totalTokens }
       groups { key { model } stats { requestCount errorCount latency { avgMs p95Ms } } series { timestamp stats { requestCount } } }
       series { timestamp stats { requestCount errorCount latency { p50Ms } } } } }`,
+  perfWeekGroupP95Only: `{ performance(range: {from: "${iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
+      totals { requestCount } groups { key { model } stats { latency { p95Ms } } } series { timestamp stats { requestCount } } } }`,
   perfShortExact: `{ performance(range: {from: "${iso(END.getTime() - 3 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [PROVIDER], interval: FIFTEEN_MINUTES) {
       plan { percentiles } totals { requestCount latency { p50Ms p95Ms p99Ms } } groups { key { provider } stats { latency { p95Ms } } } series { timestamp stats { requestCount latency { p50Ms } } } } }`,
   perfByUserRaw: `{ performance(range: {from: "${iso(END.getTime() - 2 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER, STATUS], groupLimit: 20) {
@@ -26,10 +28,18 @@ const QUERIES: Record<string, string> = {
       topSpenders(by: USER, limit: 5) { key { userId } stats { totalUsd requestCount } }
       previousPeriod { totalUsd requestCount } } }`,
   quality: `{ quality(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
-      traceCount tracesWithScores feedbackShare
+      traceCount tracesWithScores feedbackShare plan { percentiles sources { source from to } }
       scores { name count mean min max bins { lower upper count } labels { label count fraction } groups { key { model } count mean } series { timestamp count mean } } } }`,
   compare: `{ compareModels(models: ["gpt-4o", "claude-sonnet-4", "no-such-model"], range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) {
       plan { percentiles } models { model provider requestCount errorRate latency { p50Ms p95Ms } ttftAvgMs totalCostUsd costPerRequestUsd costPer1kTokensUsd quality { name count mean } } } }`,
+  qualityRaw: `{ quality(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER]) {
+      traceCount tracesWithScores feedbackShare plan { sources { source } }
+      scores { name count mean bins { lower upper count } labels { label count } groups { key { userId } count mean } } } }`,
+  costsByUser: `{ costs(range: {from: "${iso(DAY0 - 5 * 86_400_000 - 7 * HOUR - 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER, PROJECT], groupLimit: 10, interval: DAY) {
+      plan { sources { source from to } }
+      totals { totalUsd requestCount } groups { key { userId projectId } stats { totalUsd requestCount } series { timestamp stats { totalUsd } } } } }`,
+  perfByUserRollup: `{ performance(range: {from: "${iso(DAY0 - 6 * 86_400_000)}", to: "${iso(DAY0)}"}, groupBy: [USER], groupLimit: 8) {
+      plan { percentiles sources { source } } groups { key { userId } stats { requestCount errorCount latency { avgMs p95Ms maxMs } } } } }`,
   projects: `{ projects { id stats(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) { requestCount errorCount totalCostUsd avgLatencyMs p95LatencyMs } } }`,
 };
 
@@ -64,6 +74,30 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     expect(week.plan.sources.map((s: any) => s.source)).toContain('traces_1day');
     expect(answers.postgres!.perfShortExact.performance.plan.percentiles).toBe('EXACT');
     expect(answers.postgres!.perfByUserRaw.performance.plan.sources.map((s: any) => s.source)).toEqual(['traces']);
+  });
+
+  it('reading histograms only for the levels whose percentiles are selected gives the same percentiles', () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const all = answers[mode]!.perfWeekByModel.performance.groups;
+      const only = answers[mode]!.perfWeekGroupP95Only.performance.groups;
+      expect(only.map((g: any) => [g.key.model, g.stats.latency.p95Ms])).toEqual(all.map((g: any) => [g.key.model, g.stats.latency.p95Ms]));
+    }
+  });
+
+  it('quality, USER groupings and topSpenders read the score and per-user rollups', () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const q = answers[mode]!.quality.quality.plan.sources.map((s: any) => s.source);
+      expect(q).toContain('scores_1day');
+      expect(answers[mode]!.costsByUser.costs.plan.sources.map((s: any) => s.source)).toEqual(
+        expect.arrayContaining(['traces_user_1day', 'traces_user_1hour']),
+      );
+      // Whole days: the daily per-user rollup (the last day from hours until its bucket is refreshed).
+      const perUser = answers[mode]!.perfByUserRollup.performance.plan.sources.map((s: any) => s.source);
+      expect(perUser).toContain('traces_user_1day');
+      expect(perUser.every((x: string) => x === 'traces_user_1day' || x === 'traces_user_1hour')).toBe(true);
+      // USER is not a score dimension: the raw join answers.
+      expect(answers[mode]!.qualityRaw.quality.plan.sources.map((s: any) => s.source)).toEqual(['traces']);
+    }
   });
 
   describe('against independent SQL on the raw rows', () => {
@@ -155,6 +189,57 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
           FROM scores s JOIN traces t ON t.id = s.trace_id
          WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END} AND s.source = 'human'`.execute(db());
       expect(q.feedbackShare).toBeCloseTo(fb.rows[0].share, 9);
+      const scored = await sql<any>`
+        SELECT count(DISTINCT s.trace_id)::int AS n FROM scores s JOIN traces t ON t.id = s.trace_id
+         WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END}`.execute(db());
+      expect(q.tracesWithScores).toBe(scored.rows[0].n);
+    });
+
+    it('quality bins and labels from the rollups equal the raw rows', async () => {
+      const from = new Date(END.getTime() - 7 * 86_400_000);
+      const q = answers.postgres!.quality.quality;
+      const bins = await sql<any>`
+        WITH v AS (SELECT s.name, s.value FROM scores s JOIN traces t ON t.id = s.trace_id
+                    WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END} AND s.value IS NOT NULL),
+             r AS (SELECT name, min(value) AS lo, max(value) AS hi FROM v GROUP BY name)
+        SELECT v.name, least(width_bucket(v.value, r.lo, CASE WHEN r.hi > r.lo THEN r.hi ELSE r.lo + 1 END, 10), 10) AS bin, count(*)::int AS n
+          FROM v JOIN r USING (name) GROUP BY 1, 2`.execute(db());
+      for (const b of bins.rows) {
+        expect(q.scores.find((x: any) => x.name === b.name).bins[b.bin - 1].count).toBe(b.n);
+      }
+      expect(q.scores.reduce((a: number, s: any) => a + s.bins.reduce((x: number, b: any) => x + b.count, 0), 0)).toBe(
+        bins.rows.reduce((a: number, b: any) => a + b.n, 0),
+      );
+      const labels = await sql<any>`
+        SELECT s.name, s.label, count(*)::int AS n FROM scores s JOIN traces t ON t.id = s.trace_id
+         WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END} AND s.label IS NOT NULL GROUP BY 1, 2`.execute(db());
+      expect(labels.rows.length).toBeGreaterThan(0);
+      for (const l of labels.rows) {
+        expect(q.scores.find((x: any) => x.name === l.name).labels.find((x: any) => x.label === l.label).count).toBe(l.n);
+      }
+    });
+
+    it('per-user costs and latency from the per-user rollups equal the raw rows', async () => {
+      const from = new Date(DAY0 - 5 * 86_400_000 - 7 * HOUR - 60_000);
+      const { rows } = await sql<any>`
+        SELECT user_id, project_id, sum(total_cost_usd)::float8 AS cost, count(*)::int AS n FROM traces
+         WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END} GROUP BY 1, 2 ORDER BY cost DESC LIMIT 10`.execute(db());
+      const c = answers.postgres!.costsByUser.costs;
+      expect(c.groups.map((g: any) => [g.key.userId, g.key.projectId])).toEqual(rows.map((r: any) => [r.user_id, r.project_id]));
+      for (const [i, r] of rows.entries()) {
+        expect(c.groups[i].stats.totalUsd).toBeCloseTo(r.cost, 6);
+        expect(c.groups[i].stats.requestCount).toBe(r.n);
+      }
+      const perf = await sql<any>`
+        SELECT user_id, count(*)::int AS n, max(duration_ms) AS max, percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95 FROM traces
+         WHERE org_id = ${org()} AND ts >= ${new Date(DAY0 - 6 * 86_400_000)} AND ts < ${new Date(DAY0)} GROUP BY 1 ORDER BY n DESC, user_id LIMIT 5`.execute(db());
+      const g = answers.postgres!.perfByUserRollup.performance.groups;
+      for (const r of perf.rows) {
+        const x = g.find((y: any) => y.key.userId === r.user_id);
+        expect(x.stats.requestCount).toBe(r.n);
+        expect(x.stats.latency.maxMs).toBe(r.max);
+        expect(Math.abs(x.stats.latency.p95Ms - r.p95) / r.p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+      }
     });
 
     it('compareModels keeps the asked order and zero-fills models without traffic', () => {

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { migrateAllDown, migrateToLatest } from '../../src/db/migrator';
 import { MODES, openMode, type ModeFixture } from '../support/modes';
+import { FAMILY_ROLLUPS } from '../../db/migrations/rollup-definitions';
 
 const TABLES = ['orgs', 'projects', 'api_keys', 'model_prices', 'traces', 'scores', 'export_jobs', 'rollup_state'];
-const ROLLUPS = ['traces_1min', 'traces_1hour', 'traces_1day'];
+const ROLLUPS = ['traces_1min', 'traces_1hour', 'traces_1day', ...FAMILY_ROLLUPS.map((r) => r.name)];
 
 async function relations(f: ModeFixture): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
@@ -59,7 +60,7 @@ describe.each(MODES)('migrations in %s mode', (mode) => {
       const ht = await sql<{ n: number }>`SELECT count(*)::int AS n FROM timescaledb_information.hypertables WHERE hypertable_name = 'traces'`.execute(f.handle.db);
       expect(ht.rows[0]?.n).toBe(1);
       const caggs = await sql<{ view_name: string }>`SELECT view_name FROM timescaledb_information.continuous_aggregates`.execute(f.handle.db);
-      expect(caggs.rows.map((r) => r.view_name).sort()).toEqual(['traces_1day', 'traces_1hour', 'traces_1min']);
+      expect(caggs.rows.map((r) => r.view_name).sort()).toEqual([...ROLLUPS].sort());
       const jobs = await sql<{ proc_name: string; hypertable_name: string }>`
         SELECT proc_name, hypertable_name FROM timescaledb_information.jobs WHERE proc_name LIKE 'policy_%'`.execute(f.handle.db);
       const procs = jobs.rows.map((r) => r.proc_name);

@@ -92,7 +92,7 @@ describe.each(MODES)('rollups in %s mode', (mode) => {
     const from = new Date(NOW.getTime() - 10 * 86_400_000);
     await insertTraces(f.handle.db, buildTraces(3000, { from, to: NOW, seed: 11 }));
     const first = await refreshRollups(f.handle, NOW);
-    expect(first.filter((r) => !r.skipped).map((r) => r.rollup)).toEqual(['traces_1min', 'traces_1hour', 'traces_1day']);
+    expect(first.filter((r) => !r.skipped && r.rollup in UNITS).map((r) => r.rollup)).toEqual(['traces_1min', 'traces_1hour', 'traces_1day']);
     await expectRollupsMatch(f);
 
     // Late arrivals inside the 1-minute and 1-hour windows (the day bucket is not complete yet).

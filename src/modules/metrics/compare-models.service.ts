@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
-import { sumScoresByName } from '../quality/quality.repository';
+import { planScores, sumScores } from '../quality/quality.service';
 import type { TraceFilterInput } from '../traces/traces.service';
 import { resolveReportArgs } from './report-args';
 import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from './trace-stats.service';
@@ -31,7 +31,7 @@ export interface ModelComparisonParent {
 export async function compareModels(
   ctx: RequestContext,
   args: { models: readonly string[]; range: { from?: Date | null; to?: Date | null; last?: string | null }; filter?: TraceFilterInput | null },
-  opts: { percentiles?: boolean } = {},
+  opts: { percentiles?: boolean; quality?: boolean } = {},
 ): Promise<ModelComparisonParent> {
   const models = [...new Set(args.models)];
   if (models.length < 1 || models.length > 10) throw badInput('compareModels takes 1 to 10 models', { argument: 'models' });
@@ -39,10 +39,14 @@ export async function compareModels(
   const a = resolveReportArgs({ range: args.range, filter: args.filter }, ctx.services.config);
   const filter = { ...a.filter, models };
   const { database } = ctx.services;
+  const wantQuality = opts.quality ?? true;
+  const scorePlans = await planScores(ctx.services, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null });
   const [stats, extra] = await Promise.all([
-    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true, groupLimit: 10 }),
+    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true,
+      // Only the per-model latency is answered.
+      percentileLevels: { total: false, group: true, series: false, groupSeries: false }, groupLimit: 10 }),
     withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
-      quality: await sumScoresByName(trx, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
+      quality: !wantQuality ? [] : await sumScores(trx, scorePlans, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
       providers: (
         await sql<{ model: string; provider: string }>`
           SELECT DISTINCT ON (model) model, provider FROM model_prices

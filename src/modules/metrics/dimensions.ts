@@ -32,6 +32,29 @@ export function rollupsCanAnswer(filter: TraceFilter, dims: readonly Dimension[]
   );
 }
 
+/** The per-user rollups (traces_user_*) are keyed by project and user only. */
+export const USER_ROLLUP_DIMENSION_SQL: Partial<Record<Dimension, string>> = {
+  USER: 'user_id',
+  PROJECT: 'project_id',
+};
+const USER_ROLLUP_FILTER_KEYS = new Set(['from', 'to', 'projectIds', 'userIds']);
+
+export type TraceRollupFamily = 'traces' | 'traces_user';
+
+/** Which trace rollup family can answer a filter and grouping exactly; null: only raw rows. */
+export function traceRollupFamily(filter: TraceFilter, dims: readonly Dimension[]): TraceRollupFamily | null {
+  if (rollupsCanAnswer(filter, dims)) return 'traces';
+  const keys = Object.keys(filter);
+  if (
+    dims.includes('USER') || filter.userIds
+      ? keys.every((k) => USER_ROLLUP_FILTER_KEYS.has(k)) && dims.every((d) => USER_ROLLUP_DIMENSION_SQL[d] !== undefined)
+      : false
+  ) {
+    return 'traces_user';
+  }
+  return null;
+}
+
 export interface GroupKeyValue {
   model?: string | null;
   provider?: string | null;

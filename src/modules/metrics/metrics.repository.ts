@@ -3,7 +3,7 @@ import type { Scope } from '../../auth/viewer';
 import type { Database, RollupName } from '../../db/schema';
 import { HIST_BUCKETS, HIST_MAX_MS } from '../../../db/migrations/rollup-definitions';
 import { traceConditions, type TraceFilter } from '../traces/traces.repository';
-import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, type Dimension } from './dimensions';
+import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, USER_ROLLUP_DIMENSION_SQL, type Dimension } from './dimensions';
 import { INTERVAL_SQL, type Interval } from './intervals';
 import type { SourcePiece } from './source-plan';
 
@@ -51,11 +51,14 @@ export interface StatsQuery {
 const timeExpr = (interval: Interval | null, column: 'ts' | 'bucket') =>
   interval ? sql.raw(`time_bucket(INTERVAL '${INTERVAL_SQL[interval]}', ${column})`) : sql.raw('NULL::timestamptz');
 
-function dimExprs(dims: readonly Dimension[], rollup: boolean): RawBuilder<string | null>[] {
+const isUserRollup = (source: SourcePiece['source']) => source.startsWith('traces_user_');
+
+function dimExprs(dims: readonly Dimension[], rollup: boolean | 'user'): RawBuilder<string | null>[] {
   const out: RawBuilder<string | null>[] = [];
+  const map = rollup === 'user' ? USER_ROLLUP_DIMENSION_SQL : ROLLUP_DIMENSION_SQL;
   for (let i = 0; i < 3; i++) {
     const d = dims[i];
-    const col = d ? (rollup ? ROLLUP_DIMENSION_SQL[d] : RAW_DIMENSION_SQL[d]) : null;
+    const col = d ? (rollup ? map[d] : RAW_DIMENSION_SQL[d]) : null;
     if (d && !col) throw new Error(`dimension ${d} is not available from rollups`);
     out.push(sql.raw<string | null>(col ? `(${col})::text` : 'NULL::text'));
   }
@@ -63,6 +66,7 @@ function dimExprs(dims: readonly Dimension[], rollup: boolean): RawBuilder<strin
 }
 
 type RollupEB = ExpressionBuilder<Database, RollupName>;
+const table = (source: SourcePiece['source']) => sql.table(source);
 
 /** Tenant scope and the filters rollups carry (key columns only). */
 function rollupConditions(eb: RollupEB, q: StatsQuery): Expression<SqlBool> {
@@ -77,6 +81,7 @@ function rollupConditions(eb: RollupEB, q: StatsQuery): Expression<SqlBool> {
   if (f.providers) c.push(eb('provider', 'in', [...f.providers]));
   if (f.models) c.push(eb('model', 'in', [...f.models]));
   if (f.environments) c.push(eb('environment', 'in', [...f.environments]));
+  if (f.userIds) c.push(sql<SqlBool>`user_id = ANY(${[...f.userIds]}::text[])`);
   return eb.and(c);
 }
 
@@ -103,7 +108,7 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
        GROUP BY 1, 2, 3, 4 /* sumTraceStats:raw */`.execute(db);
     return rows;
   }
-  const [d0, d1, d2] = dimExprs(q.dims, true);
+  const [d0, d1, d2] = dimExprs(q.dims, isUserRollup(q.piece.source) ? 'user' : true);
   const { rows } = await sql<StatsRow>`
     SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
            sum(request_count)::float8 AS n,
@@ -117,32 +122,63 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
            coalesce(sum(prompt_cost_sum), 0)::float8 AS prompt_cost,
            coalesce(sum(completion_cost_sum), 0)::float8 AS completion_cost,
            coalesce(sum(total_cost_sum), 0)::float8 AS total_cost
-      FROM ${sql.table(q.piece.source)}
+      FROM ${table(q.piece.source)}
      WHERE ${whereRollup(db, q)}
      GROUP BY 1, 2, 3, 4 /* sumTraceStats:${sql.raw(q.piece.source)} */`.execute(db);
   return rows;
 }
 
-/** Non-empty latency histogram cells per (time bucket, group); cell numbering as width_bucket(). */
-export async function countLatencyCells(db: Kysely<Database>, q: StatsQuery): Promise<CellRow[]> {
-  if (q.piece.source === 'traces') {
-    const [d0, d1, d2] = dimExprs(q.dims, false);
-    const { rows } = await sql<CellRow>`
-      SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+/** Which accumulators need latency percentiles: the answer's total, groups, series points, group series points. */
+export interface PercentileLevels {
+  total: boolean;
+  group: boolean;
+  series: boolean;
+  groupSeries: boolean;
+}
+export const ALL_LEVELS: PercentileLevels = { total: true, group: true, series: true, groupSeries: true };
+
+export interface LevelCellRow extends CellRow {
+  /** 0 when the row belongs to the time level / the group level (GROUPING() semantics). */
+  by_time: number;
+  by_group: number;
+}
+
+/**
+ * Non-empty latency histogram cells, summed in SQL for each level asked (GROUPING SETS), so
+ * the gateway adds each cell once into one accumulator instead of fanning every
+ * (bucket, group, cell) row out to four. Cell numbering as width_bucket().
+ */
+export async function countLatencyCells(
+  db: Kysely<Database>,
+  q: StatsQuery,
+  levels: PercentileLevels = ALL_LEVELS,
+): Promise<LevelCellRow[]> {
+  const time = q.interval !== null;
+  const group = q.dims.length > 0;
+  const sets: string[] = [];
+  if (levels.total) sets.push('(cell)');
+  if (group && levels.group) sets.push('(d0, d1, d2, cell)');
+  if (time && levels.series) sets.push('(t, cell)');
+  if (time && group && levels.groupSeries) sets.push('(t, d0, d1, d2, cell)');
+  if (!sets.length) return [];
+  const byT = sets.some((x) => x.startsWith('(t,'));
+  const byD = sets.some((x) => x.includes('d0'));
+  const raw = q.piece.source === 'traces';
+  const [d0, d1, d2] = dimExprs(q.dims, raw ? false : isUserRollup(q.piece.source) ? 'user' : true);
+  const inner = raw
+    ? sql`SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
              width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
-             count(*)::float8 AS c
-        FROM traces
-       WHERE ${whereRaw(db, q)}
-       GROUP BY 1, 2, 3, 4, 5 /* countLatencyCells:raw */`.execute(db);
-    return rows;
-  }
-  const [d0, d1, d2] = dimExprs(q.dims, true);
-  const { rows } = await sql<CellRow>`
-    SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
-           (u.i - 1)::int AS cell, sum(u.c)::float8 AS c
-      FROM ${sql.table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
-     WHERE ${whereRollup(db, q)} AND u.c > 0
-     GROUP BY 1, 2, 3, 4, 5 /* countLatencyCells:${sql.raw(q.piece.source)} */`.execute(db);
+             1::float8 AS c
+        FROM traces WHERE ${whereRaw(db, q)}`
+    : sql`SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, (u.i - 1)::int AS cell, u.c::float8 AS c
+        FROM ${table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
+       WHERE ${whereRollup(db, q)} AND u.c > 0`;
+  const { rows } = await sql<LevelCellRow>`
+    SELECT ${sql.raw(byT ? 't' : 'NULL::timestamptz AS t')}, ${sql.raw(byD ? 'd0, d1, d2' : 'NULL::text AS d0, NULL::text AS d1, NULL::text AS d2')},
+           cell, sum(c)::float8 AS c,
+           ${sql.raw(byT ? 'GROUPING(t)::int' : '1')} AS by_time, ${sql.raw(byD ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group
+      FROM (${inner}) x
+     GROUP BY GROUPING SETS (${sql.raw(sets.join(', '))}) /* countLatencyCells:${sql.raw(q.piece.source)} */`.execute(db);
   return rows;
 }
 

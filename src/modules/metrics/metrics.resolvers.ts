@@ -3,7 +3,7 @@ import { latencyPercentiles, type StatsAcc } from './trace-stats.service';
 import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
 import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
-import { PERCENTILE_FIELDS, selectsAnyField } from '../../graphql/selection';
+import { PERCENTILE_FIELDS, percentileLevelsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 const percentileCache = new WeakMap<StatsAcc, ReturnType<typeof latencyPercentiles>>();
@@ -15,9 +15,11 @@ const percentilesOf = (a: StatsAcc) => {
 
 export const metricsResolvers: Resolvers = {
   Query: {
-    performance: (_p, args, ctx, info) => performanceReport(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS) }),
+    performance: (_p, args, ctx, info) =>
+      performanceReport(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS), percentileLevels: percentileLevelsOf(info) }),
     costs: (_p, args, ctx) => costReport(ctx, args),
-    compareModels: (_p, args, ctx, info) => compareModels(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS) }),
+    compareModels: (_p, args, ctx, info) =>
+      compareModels(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS), quality: selectsPath(info, ['models', 'quality']) }),
   },
   PerformanceReport: {
     plan: (r) => r,

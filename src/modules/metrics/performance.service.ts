@@ -1,8 +1,9 @@
 import type { RequestContext } from '../../context';
 import { resolveReportArgs, type ReportArgs } from './report-args';
 import { computeTraceStats, type TraceStatsResult } from './trace-stats.service';
+import type { PercentileLevels } from './metrics.repository';
 
-export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean } = {}): Promise<TraceStatsResult> {
+export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels } = {}): Promise<TraceStatsResult> {
   const a = resolveReportArgs(args, ctx.services.config);
   return computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -12,6 +13,7 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs, o
     interval: a.interval,
     // Histogram reads are most of an aggregation's cost: only when a percentile is selected.
     percentiles: opts.percentiles ?? true,
+    percentileLevels: opts.percentileLevels,
     groupLimit: a.groupLimit,
   });
 }

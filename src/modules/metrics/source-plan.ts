@@ -1,4 +1,4 @@
-import type { RollupName } from '../../db/schema';
+import type { AnyRollupName, RollupName } from '../../db/schema';
 import { BUCKET_ORIGIN_MS, INTERVAL_MS, type Interval } from './intervals';
 
 /**
@@ -6,7 +6,8 @@ import { BUCKET_ORIGIN_MS, INTERVAL_MS, type Interval } from './intervals';
  * pieces never overlap, so their sums merge exactly.
  */
 export interface SourcePiece {
-  readonly source: RollupName | 'traces';
+  /** A rollup, or 'traces': the family's raw rows (traces, or scores for the score families). */
+  readonly source: AnyRollupName | 'traces';
   readonly from: Date;
   readonly to: Date;
 }
@@ -17,6 +18,19 @@ export const ROLLUP_STEP_MS: Record<RollupName, number> = {
   traces_1min: 60_000,
 };
 const COARSE_TO_FINE: RollupName[] = ['traces_1day', 'traces_1hour', 'traces_1min'];
+
+export interface RollupLevel {
+  readonly name: AnyRollupName;
+  readonly stepMs: number;
+}
+
+/** A family's rollups, coarsest first. */
+export type RollupFamilyName = 'traces' | 'traces_user' | 'scores' | 'score_values' | 'scored_traces';
+const STEP = { '1day': 86_400_000, '1hour': 3_600_000, '1min': 60_000 } as const;
+export function familyLevels(family: RollupFamilyName): RollupLevel[] {
+  const suffixes: (keyof typeof STEP)[] = family === 'traces_user' ? ['1day', '1hour'] : ['1day', '1hour', '1min'];
+  return suffixes.map((s) => ({ name: `${family}_${s}` as AnyRollupName, stepMs: STEP[s] }));
+}
 
 const ceilTo = (t: number, step: number) => BUCKET_ORIGIN_MS + Math.ceil((t - BUCKET_ORIGIN_MS) / step) * step;
 const floorTo = (t: number, step: number) => BUCKET_ORIGIN_MS + Math.floor((t - BUCKET_ORIGIN_MS) / step) * step;
@@ -32,26 +46,27 @@ export function pickSources(opts: {
   to: Date;
   interval: Interval | null;
   rollups: boolean;
-  watermarks: Readonly<Record<RollupName, Date | null>>;
+  watermarks: Readonly<Partial<Record<AnyRollupName, Date | null>>>;
+  /** The rollup family to use (default: the trace rollups), coarsest first. */
+  levels?: readonly RollupLevel[];
 }): SourcePiece[] {
-  const levels = !opts.rollups
-    ? []
-    : COARSE_TO_FINE.filter((r) => opts.interval === null || INTERVAL_MS[opts.interval] % ROLLUP_STEP_MS[r] === 0);
+  const all = opts.levels ?? COARSE_TO_FINE.map((name) => ({ name, stepMs: ROLLUP_STEP_MS[name] }));
+  const levels = !opts.rollups ? [] : all.filter((r) => opts.interval === null || INTERVAL_MS[opts.interval] % r.stepMs === 0);
   const pieces: SourcePiece[] = [];
-  const cover = (a: number, b: number, rest: RollupName[]) => {
+  const cover = (a: number, b: number, rest: readonly RollupLevel[]) => {
     if (a >= b) return;
     const [level, ...finer] = rest;
     if (!level) {
       pieces.push({ source: 'traces', from: new Date(a), to: new Date(b) });
       return;
     }
-    const step = ROLLUP_STEP_MS[level];
-    const mark = opts.watermarks[level];
+    const step = level.stepMs;
+    const mark = opts.watermarks[level.name];
     const start = ceilTo(a, step);
     const end = Math.min(floorTo(b, step), mark ? floorTo(mark.getTime(), step) : -Infinity);
     if (start < end) {
       cover(a, start, finer);
-      pieces.push({ source: level, from: new Date(start), to: new Date(end) });
+      pieces.push({ source: level.name, from: new Date(start), to: new Date(end) });
       cover(end, b, finer);
     } else {
       cover(a, b, finer);

@@ -3,11 +3,11 @@ import type { Config } from '../../config';
 import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
 import { cachedRollupWatermarks } from '../../db/rollup-refresh';
 import type { TraceFilter } from '../traces/traces.repository';
-import { MAX_DIMENSIONS, groupKeyOf, rollupsCanAnswer, type Dimension, type GroupKeyValue } from './dimensions';
+import { MAX_DIMENSIONS, groupKeyOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
 import { INTERVAL_MS, floorToInterval, type Interval } from './intervals';
 import { addCell, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
-import { countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type StatsRow } from './metrics.repository';
-import { pickSources, type SourcePiece } from './source-plan';
+import { ALL_LEVELS, countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type PercentileLevels, type StatsRow } from './metrics.repository';
+import { familyLevels, pickSources, type SourcePiece } from './source-plan';
 import { badInput } from '../../shared/errors';
 
 /** Running sums for one cell of the answer (total, a group, a time bucket, or both). */
@@ -79,6 +79,8 @@ export const emptyAcc = (): StatsAcc => ({
   exact: null,
 });
 
+const EMPTY_ACC: StatsAcc = Object.freeze({ ...emptyAcc(), hist: new Map() }) as StatsAcc;
+
 const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
@@ -115,6 +117,8 @@ export interface TraceStatsRequest {
   dims: readonly Dimension[];
   interval: Interval | null;
   percentiles: boolean;
+  /** Which accumulators need histogram percentiles (default: all); others get none. */
+  percentileLevels?: PercentileLevels;
   /** Keep the largest groups by this measure; the rest are dropped (bounded answers). */
   groupLimit?: number;
   groupOrder?: 'requests' | 'cost';
@@ -133,9 +137,16 @@ export async function computeTraceStats(
   const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
-  const useRollups = (req.useRollups ?? deps.config.analytics.useRollups) && rollupsCanAnswer(req.filter, req.dims);
-  const watermarks = useRollups ? await cachedRollupWatermarks(database) : { traces_1min: null, traces_1hour: null, traces_1day: null };
-  const pieces = pickSources({ from: req.from, to: req.to, interval: req.interval, rollups: useRollups, watermarks });
+  const family = (req.useRollups ?? deps.config.analytics.useRollups) ? traceRollupFamily(req.filter, req.dims) : null;
+  const watermarks = family ? await cachedRollupWatermarks(database) : {};
+  const pieces = pickSources({
+    from: req.from,
+    to: req.to,
+    interval: req.interval,
+    rollups: family !== null,
+    watermarks,
+    levels: family ? familyLevels(family) : undefined,
+  });
   const span = req.to.getTime() - req.from.getTime();
   const exact =
     req.percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
@@ -146,7 +157,7 @@ export async function computeTraceStats(
     for (const piece of pieces) {
       const q = { scope, filter: req.filter, piece, interval: req.interval, dims: req.dims };
       rows.push(...(await sumTraceStats(trx, q)));
-      if (req.percentiles && !exact) cells.push(...(await countLatencyCells(trx, q)));
+      if (req.percentiles && !exact) cells.push(...(await countLatencyCells(trx, q, req.percentileLevels ?? ALL_LEVELS)));
     }
     const exactRows =
       exact && pieces.length
@@ -191,7 +202,13 @@ export async function computeTraceStats(
     return out;
   };
   for (const r of rows) for (const acc of cellsOf(r, true)) addRow(acc, r);
-  for (const c of cells) for (const acc of cellsOf(c, false)) addCell(acc.hist, c.cell, c.c);
+  // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
+  for (const c of cells) {
+    const t = c.by_time === 0 && c.t ? new Date(c.t).getTime() : null;
+    const g = c.by_group === 0 ? groups.get(groupKey(c)) : undefined;
+    const target = c.by_group === 0 ? (t === null ? g?.acc : g?.series.get(t)) : t === null ? totals : series.get(t);
+    if (target) addCell(target.hist, c.cell, c.c);
+  }
   for (const e of exactRows) {
     const t = e.by_time === 0 && e.t ? new Date(e.t).getTime() : null;
     const inGroup = e.by_group === 0;
@@ -209,7 +226,8 @@ export async function computeTraceStats(
     const step = INTERVAL_MS[req.interval];
     const out: SeriesPoint[] = [];
     for (let t = floorToInterval(req.from.getTime(), step); t < req.to.getTime(); t += step) {
-      out.push({ timestamp: new Date(t), acc: m.get(t) ?? emptyAcc() });
+      // Gaps share one frozen empty accumulator: resolvers only read them.
+      out.push({ timestamp: new Date(t), acc: m.get(t) ?? EMPTY_ACC });
     }
     return out;
   };

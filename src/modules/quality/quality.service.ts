@@ -5,7 +5,27 @@ import { groupKeyOf, type GroupKeyValue } from '../metrics/dimensions';
 import { INTERVAL_MS, floorToInterval, type Interval } from '../metrics/intervals';
 import { resolveReportArgs, type ReportArgs } from '../metrics/report-args';
 import { computeTraceStats } from '../metrics/trace-stats.service';
-import { countScoreBins, countScoreLabels, countScoredTraces, sumScoresByName } from './quality.repository';
+import { cachedRollupWatermarks } from '../../db/rollup-refresh';
+import { rollupsCanAnswer, type Dimension } from '../metrics/dimensions';
+import { familyLevels, pickSources, type RollupFamilyName, type SourcePiece } from '../metrics/source-plan';
+import type { PlanParent } from '../metrics/metrics.mappers';
+import type { TraceFilter } from '../traces/traces.repository';
+import type { Scope } from '../../auth/viewer';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema';
+import type { DatabaseHandle } from '../../db/database';
+import {
+  countScoreBins,
+  countScoreBinsPlanned,
+  countScoreLabels,
+  countScoreLabelsPlanned,
+  countScoredTraces,
+  countScoredTracesPlanned,
+  scoreDimensionsCarried,
+  sumScoresByName,
+  sumScoresPlanned,
+  type ScoreAggRow,
+} from './quality.repository';
 
 interface Sum {
   n: number;
@@ -37,23 +57,71 @@ export interface QualityReport {
   tracesWithScores: number;
   feedbackShare: number;
   scores: ScoreSummary[];
+  plan: PlanParent;
 }
 
-export async function qualityReport(ctx: RequestContext, args: ReportArgs & { names?: readonly string[] | null }): Promise<QualityReport> {
+/** Source plans for the three score families, or null when only the raw join can answer. */
+export interface ScorePlans {
+  scores: SourcePiece[];
+  score_values: SourcePiece[];
+  scored_traces: SourcePiece[];
+}
+
+export async function planScores(
+  deps: { database: DatabaseHandle; config: { analytics: { useRollups: boolean } } },
+  q: { from: Date; to: Date; filter: TraceFilter; dims: readonly Dimension[]; interval: Interval | null },
+): Promise<ScorePlans | null> {
+  if (!deps.config.analytics.useRollups || !rollupsCanAnswer(q.filter, q.dims) || !scoreDimensionsCarried(q.dims)) return null;
+  const watermarks = await cachedRollupWatermarks(deps.database);
+  const plan = (family: RollupFamilyName, interval: Interval | null) =>
+    pickSources({ from: q.from, to: q.to, interval, rollups: true, watermarks, levels: familyLevels(family) });
+  // Only the sums have a series; bins, labels and scored traces are totals over the range.
+  return { scores: plan('scores', q.interval), score_values: plan('score_values', null), scored_traces: plan('scored_traces', null) };
+}
+
+/** Score sums per (name, time, group): from the rollups when planned, else the raw join. */
+export function sumScores(
+  db: Kysely<Database>,
+  plans: ScorePlans | null,
+  q: { scope: Scope; filter: TraceFilter; names: readonly string[] | null; dims: readonly Dimension[]; interval: Interval | null },
+): Promise<ScoreAggRow[]> {
+  if (!plans) return sumScoresByName(db, q);
+  const { from: _f, to: _t, ...filter } = q.filter;
+  return sumScoresPlanned(db, { ...q, filter }, plans.scores);
+}
+
+export async function qualityReport(
+  ctx: RequestContext,
+  args: ReportArgs & { names?: readonly string[] | null },
+  opts: { bins?: boolean; labels?: boolean; scored?: boolean } = {},
+): Promise<QualityReport> {
   const a = resolveReportArgs(args, ctx.services.config);
   const names = args.names ?? null;
   if (names && (names.length === 0 || names.length > 50)) throw badInput('names takes 1 to 50 score names', { argument: 'names' });
   const filter = { ...a.filter, from: a.from, to: a.to };
   const { database } = ctx.services;
   const q = { scope: ctx.scope, filter, names };
+  const plans = await planScores(ctx.services, { from: a.from, to: a.to, filter: a.filter, dims: a.dims, interval: a.interval });
+  const planned = { scope: ctx.scope, filter: a.filter, names, dims: a.dims, interval: a.interval };
+  // Bins, labels and scored traces are read only when selected (default: all, as before).
+  const want = { bins: opts.bins ?? true, labels: opts.labels ?? true, scored: opts.scored ?? true };
   const [traffic, data] = await Promise.all([
     computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false }),
-    withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
-      sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval }),
-      bins: await countScoreBins(trx, q),
-      labels: await countScoreLabels(trx, q),
-      scored: await countScoredTraces(trx, { scope: ctx.scope, filter }),
-    })),
+    withStatementTimeout(database, database.readDb, 'aggregate', async (trx) =>
+      plans
+        ? {
+            sums: await sumScoresPlanned(trx, planned, plans.scores),
+            bins: want.bins ? await countScoreBinsPlanned(trx, planned, plans.score_values) : [],
+            labels: want.labels ? await countScoreLabelsPlanned(trx, planned, plans.scores) : [],
+            scored: want.scored ? await countScoredTracesPlanned(trx, planned, plans.scored_traces) : { scored: 0, human: 0 },
+          }
+        : {
+            sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval }),
+            bins: want.bins ? await countScoreBins(trx, q) : [],
+            labels: want.labels ? await countScoreLabels(trx, q) : [],
+            scored: want.scored ? await countScoredTraces(trx, { scope: ctx.scope, filter }) : { scored: 0, human: 0 },
+          },
+    ),
   ]);
 
   const byName = new Map<string, { total: Sum; groups: Map<string, { values: (string | null)[]; sum: Sum }>; series: Map<number, Sum> }>();
@@ -132,5 +200,7 @@ export async function qualityReport(ctx: RequestContext, args: ReportArgs & { na
     tracesWithScores: data.scored.scored,
     feedbackShare: traceCount ? data.scored.human / traceCount : 0,
     scores,
+    // The sums' plan; percentiles do not apply to scores (bins are exact value counts).
+    plan: { pieces: plans ? plans.scores : [{ source: 'traces', from: a.from, to: a.to }], percentileMethod: 'EXACT' },
   };
 }

@@ -35,6 +35,8 @@ export function createProjectStatsByRangeLoader(deps: { database: DatabaseHandle
           dims: ['PROJECT'],
           interval: null,
           percentiles: true,
+          // p95 per project only.
+          percentileLevels: { total: false, group: true, series: false, groupSeries: false },
           groupLimit: 1000,
         });
         for (const g of stats.groups) results.set(`${g.key.projectId}|${r}`, g.acc);

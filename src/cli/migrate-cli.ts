@@ -31,7 +31,7 @@ export interface MigrateArgs {
 export class MigrateUsageError extends Error {}
 
 export function parseMigrateArgs(argv: readonly string[]): MigrateArgs {
-  let action: MigrateArgs['action'] = 'up';
+  let action = 'up' as MigrateArgs['action'];
   let yes = false;
   const set = (a: MigrateArgs['action'], flag: string) => {
     if (action !== 'up' && action !== a) throw new MigrateUsageError(`${flag} cannot be combined with --${action}`);

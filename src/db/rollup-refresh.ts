@@ -1,3 +1,4 @@
+import { asMaintenance } from './maintenance-scope';
 import { sql, type Kysely } from 'kysely';
 import { ROLLUPS, rollupSelectSql } from '../../db/migrations/rollup-definitions';
 import type { DatabaseHandle } from './database';
@@ -154,7 +155,7 @@ export function startRollupMaintenance(
   let running: Promise<void> | null = null;
   const tick = () => {
     if (running) return;
-    running = (async () => {
+    running = asMaintenance('rollup maintenance', async () => {
       try {
         await refreshRollups(handle);
         await applyRetention(handle, opts.retentionDays);
@@ -163,7 +164,7 @@ export function startRollupMaintenance(
       } finally {
         running = null;
       }
-    })();
+    });
   };
   const timer = setInterval(tick, opts.intervalMs);
   timer.unref();

@@ -55,10 +55,9 @@ export function startupBanner(config: Config, gw: Pick<RunningGateway, 'url' | '
       '  Demo API keys (send as "Authorization: Bearer <key>"):',
       ...gw.demoKeys.map((k) => `    ${k.role.padEnd(9)} ${k.orgId.padEnd(14)} ${k.key}`),
       '',
-      '  Try:',
-      `    KEY=${gw.demoKeys[0]!.key}`,
-      `    curl -s ${gw.url} -H 'content-type: application/json' -H "authorization: Bearer $KEY" \\`,
-      `      -d '{"query":"{ viewer { orgId role } traces(first: 3) { nodes { id model totalCostUsd } } }"}'`,
+      `  KEY=${gw.demoKeys[0]!.key}`,
+      `  Try: curl -s ${gw.url} -H 'content-type: application/json' -H "authorization: Bearer $KEY" \\`,
+      `         -d '{"query":"{ viewer { orgId role } traces(first: 3) { nodes { id model totalCostUsd } } }"}'`,
     );
   } else if (startup.activeApiKeys === 0) {
     const org = startup.orgIds[0];

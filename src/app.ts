@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { AppServices } from './context';
 import { openDatabase } from './db/database';
-import { migrateToLatest } from './db/migrator';
+import { asMaintenance } from './db/maintenance-scope';
+import { migrateToLatest, migrationStatus } from './db/migrator';
+import { assertPortFree, listen } from './http-port';
 import { startRollupMaintenance } from './db/rollup-refresh';
 import { ensureDemoData, type DemoKey } from './demo/demo-bootstrap';
 import { createGatewayServer, type GatewayServer } from './server';
@@ -28,11 +30,26 @@ export interface RunningGateway {
   readonly metricsUrl?: string;
   /** Settles when the start-up cache warming is done (absent when warming is off). */
   readonly cacheWarming?: WarmingRun['done'];
+  /** What the start-up banner reports (main.ts). */
+  readonly startup: StartupReport;
   stop(): Promise<void>;
 }
 
-/** config → db → migrations → (demo data) → maintenance → HTTP. main.ts and e2e tests share it. */
+export interface StartupReport {
+  /** Every applied migration, in order, and those this start applied. */
+  readonly migrations: { readonly applied: readonly string[]; readonly appliedNow: readonly string[] };
+  /** Active (unrevoked) API keys, and the orgs that exist: a first start has neither key nor hint. */
+  readonly activeApiKeys: number;
+  readonly orgIds: readonly string[];
+  /** Redis at start: absent (no REDIS_URL), connected, or unreachable (limits and cache per instance). */
+  readonly redis: 'none' | 'connected' | 'unreachable';
+}
+
+/** config → ports → db → migrations → (demo data) → maintenance → HTTP. main.ts and e2e tests share it. */
 export async function startGateway(config: Config, logger: Logger, opts: { inMemory?: boolean } = {}): Promise<RunningGateway> {
+  // Before anything slow: a port in use fails the start at once (http-port.ts).
+  await assertPortFree(config.port, config.host);
+  if (config.telemetry.metrics.enabled && config.telemetry.metrics.port !== undefined) await assertPortFree(config.telemetry.metrics.port, config.host, 'metrics');
   const database = await openDatabase(config, { inMemory: opts.inMemory });
   const uninstrument = instrumentDatabase(database, {
     logger,
@@ -45,25 +62,39 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   const unobserveEmbedded = database.mode === 'embedded' ? observeEmbeddedMemory(() => database.embeddedMemory()) : () => undefined;
   let fieldCache: ReturnType<typeof createFieldCache> | undefined;
   try {
-    await migrateToLatest(database);
+    // The gateway's own statements (CREATE, ANALYZE, CALL): not logged as slow queries.
+    const appliedNow = (await asMaintenance('migrations', () => migrateToLatest(database))).map((r) => r.migrationName);
     let demoKeys: DemoKey[] = [];
     if (database.mode === 'embedded' && config.demo.enabled) {
-      demoKeys = await ensureDemoData(database, {
-        dataDir: opts.inMemory ? null : config.dataDir,
-        traces: config.demo.traces,
-        days: config.demo.days,
-        logger,
-      });
+      demoKeys = await asMaintenance('demo data', () =>
+        ensureDemoData(database, {
+          dataDir: opts.inMemory ? null : config.dataDir,
+          traces: config.demo.traces,
+          days: config.demo.days,
+          logger,
+        }),
+      );
     }
+    const { applied, activeApiKeys, orgIds } = await asMaintenance('start-up report', async () => ({
+      applied: (await migrationStatus(database)).filter((m) => m.executedAt).map((m) => m.name),
+      activeApiKeys: Number((await database.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n')).where('revoked_at', 'is', null).executeTakeFirst())?.n ?? 0),
+      orgIds: (await database.db.selectFrom('orgs').select('id').orderBy('id').limit(20).execute()).map((o) => o.id),
+    }));
     const maintenance = startRollupMaintenance(database, {
       intervalMs: config.database.rollupRefreshIntervalMs,
       retentionDays: config.database.retentionDays,
       logger,
     });
     // One Redis connection per instance for cache and limits; its absence or loss is never fatal.
+    // Unreachable Redis: warn once when it goes (or is gone at start), info when it is back.
+    let redisDown = false;
     redis = config.redisUrl
       ? await connectRedis(config.redisUrl, {
-          onError: (err) => logger.debug({ err }, 'redis connection error'),
+          onError: (err) => {
+            if (redisDown) return logger.debug({ err }, 'redis connection error');
+            redisDown = true;
+            logger.warn({ err: { message: err.message }, redis: redactUrl(config.redisUrl!) }, 'redis unreachable: rate limits use per-instance memory and the cache is skipped until it answers');
+          },
           breakerThreshold: config.redisBreaker.threshold,
           breakerProbeIntervalMs: config.redisBreaker.probeIntervalMs,
           breakerProbeTimeoutMs: config.telemetry.healthCheckTimeoutMs,
@@ -77,6 +108,12 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
           },
         })
       : undefined;
+    const redisAtStart: StartupReport['redis'] = !redis ? 'none' : redis.client.isReady ? 'connected' : 'unreachable';
+    redis?.client.on('ready', () => {
+      if (!redisDown) return;
+      redisDown = false;
+      logger.info('redis connected: shared rate limits and cache in use');
+    });
     const liveRedis = redis;
     if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
     fieldCache = createFieldCache(config, redis, logger);
@@ -91,7 +128,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     let metricsUrl: string | undefined;
     if (config.telemetry.metrics.enabled && config.telemetry.metrics.port !== undefined) {
       metricsServer = createMetricsServer();
-      await listen(metricsServer, config.telemetry.metrics.port, config.host);
+      await listen(metricsServer, config.telemetry.metrics.port, config.host, 'metrics');
       metricsUrl = `http://${host}:${(metricsServer.address() as AddressInfo).port}/metrics`;
     }
     // In the background: a slow or failing warm-up never delays or fails the start.
@@ -106,6 +143,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
       demoKeys,
       metricsUrl,
       cacheWarming: warming?.done,
+      startup: { migrations: { applied, appliedNow }, activeApiKeys, orgIds, redis: redisAtStart },
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -137,14 +175,15 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   }
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+/** A URL without its password, for logs and banners. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
 }
 
 function closeServer(server: http.Server): Promise<void> {

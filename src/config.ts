@@ -43,7 +43,8 @@ const httpUrl = z.string().refine((v) => {
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Default: 127.0.0.1 for the embedded database (a demo on this machine), 0.0.0.0 with DATABASE_URL. */
+  HOST: z.string().min(1).optional(),
   PORT: int(4000, 0, 65535),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./.data'),
@@ -72,7 +73,8 @@ const EnvSchema = z.object({
   EXACT_PERCENTILES_MAX_HOURS: int(6, 0, 24 * 90),
   /** Off: every aggregation reads raw traces (diagnosing rollups; the raw-vs-rollup benchmark). */
   ANALYTICS_USE_ROLLUPS: bool.default(true),
-  DEMO_DATA: bool.default(true),
+  /** Default: on, except with NODE_ENV=production (demo keys are printed). */
+  DEMO_DATA: bool.optional(),
   DEMO_TRACES: int(60000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
   REDIS_URL: redisUrl.optional(),
@@ -96,6 +98,8 @@ const EnvSchema = z.object({
   METRICS_ENABLED: bool.default(true),
   /** Serve /metrics on its own port instead of the public one (0 picks a free port). */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** /metrics on the public port asks for `Authorization: Bearer <this>` (needed there unless HOST is loopback). */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Statements slower than this are logged with their name; 0 turns the log off. */
   SLOW_QUERY_MS: int(500, 0),
   ACCESS_LOG_LEVEL: z.enum(['info', 'debug', 'silent']).default('debug'),
@@ -187,6 +191,8 @@ export interface Config {
   readonly dataDir: string;
   readonly database: {
     readonly mode: Env['DATABASE_MODE'];
+    /** Without DATABASE_URL: the embedded database was asked for (DATABASE_MODE=embedded), not fallen back to. */
+    readonly embeddedChosen: boolean;
     readonly url?: string;
     readonly readonlyUrl?: string;
     readonly pool: {
@@ -229,7 +235,13 @@ export interface Config {
   };
   readonly playground: { readonly enabled: boolean };
   readonly telemetry: {
-    readonly metrics: { readonly enabled: boolean; readonly port?: number };
+    readonly metrics: {
+      readonly enabled: boolean;
+      readonly port?: number;
+      readonly token?: string;
+      /** /metrics answers on the public port: with a token, or without one only on a loopback HOST. */
+      readonly onPublicPort: 'open' | 'token' | 'off';
+    };
     readonly tracing: {
       readonly enabled: boolean;
       readonly serviceName: string;
@@ -296,6 +308,9 @@ function parseFieldNumbers(text: string): Record<string, number> {
   return out;
 }
 
+/** Only this machine can reach a listener on these. */
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
 /** Parses an environment (process.env by default); throws ConfigError naming every bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings mean "unset", as they do in most deployment tools.
@@ -332,15 +347,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   if (problems.length) throw new ConfigError(problems);
 
+  const host = e.HOST ?? (e.DATABASE_URL ? '0.0.0.0' : '127.0.0.1');
   return deepFreeze({
     env: e.NODE_ENV,
     isProduction: e.NODE_ENV === 'production',
-    host: e.HOST,
+    host,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     dataDir: e.DATA_DIR,
     database: {
       mode: e.DATABASE_MODE,
+      embeddedChosen: e.DATABASE_MODE === 'embedded',
       url: e.DATABASE_URL,
       readonlyUrl: e.DATABASE_READONLY_URL,
       pool: {
@@ -359,7 +376,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       embedded: { wasmOptimize: e.EMBEDDED_WASM_OPTIMIZE, workerYoungMb: e.EMBEDDED_WORKER_YOUNG_MB },
     },
     analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },
-    demo: { enabled: e.DEMO_DATA, traces: e.DEMO_TRACES, days: e.DEMO_DAYS },
+    demo: { enabled: e.DEMO_DATA ?? e.NODE_ENV !== 'production', traces: e.DEMO_TRACES, days: e.DEMO_DAYS },
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisBreaker: { threshold: e.REDIS_BREAKER_THRESHOLD, probeIntervalMs: e.REDIS_BREAKER_PROBE_INTERVAL_MS },
@@ -382,7 +399,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS, drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS },
     playground: { enabled: e.PLAYGROUND_ENABLED },
     telemetry: {
-      metrics: { enabled: e.METRICS_ENABLED, port: e.METRICS_PORT },
+      metrics: {
+        enabled: e.METRICS_ENABLED,
+        port: e.METRICS_PORT,
+        token: e.METRICS_TOKEN,
+        onPublicPort: e.METRICS_PORT !== undefined ? 'off' : e.METRICS_TOKEN ? 'token' : isLoopback(host) ? 'open' : 'off',
+      },
       tracing: {
         enabled: !e.OTEL_SDK_DISABLED,
         serviceName: e.OTEL_SERVICE_NAME,

@@ -5,6 +5,9 @@ import { shutdownTracing } from './telemetry/tracing';
 import { createLogger } from './logger';
 import { startGateway } from './app';
 import { IDLE_GRACE_MS } from './http-drain';
+import { startupBanner, startupRefusal } from './startup-banner';
+import { PortUnavailableError } from './http-port';
+import { DataDirInUseError } from './db/embedded/data-dir-lock';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -17,27 +20,42 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const refusal = startupRefusal(config);
+  if (refusal) {
+    process.stderr.write(`Refusing to start: ${refusal}\n`);
+    process.exit(1);
+  }
   const logger = createLogger(config);
   const started = Date.now();
-  const gateway = await startGateway(config, logger);
-  logger.info({ url: gateway.url, playground: gateway.playgroundUrl, mode: gateway.services.database.mode, startupMs: Date.now() - started }, 'gateway listening');
-
-  if (gateway.demoKeys.length) {
-    const lines = [
-      '',
-      `  Observatory Analytics Gateway is running at ${gateway.url}`,
-      ...(gateway.playgroundUrl ? [`  Playground (GraphiQL, sign in with a key below): ${gateway.playgroundUrl}`] : []),
-      `  Storage: embedded PGlite + TimescaleDB in ${config.dataDir} (demo data)`,
-      '  Demo API keys (send as "Authorization: Bearer <key>"):',
-      ...gateway.demoKeys.map((k) => `    ${k.role.padEnd(9)} ${k.orgId.padEnd(14)} ${k.key}`),
-      '',
-      `  Try: curl -s ${gateway.url} -H 'content-type: application/json' \\`,
-      `         -H 'authorization: Bearer ${gateway.demoKeys[0]?.key}' \\`,
-      `         -d '{"query":"{ viewer { orgId role } traces(first: 3) { nodes { id model totalCostUsd } } }"}'`,
-      '',
-    ];
-    process.stdout.write(lines.join('\n') + '\n');
+  let gateway;
+  try {
+    gateway = await startGateway(config, logger);
+  } catch (err) {
+    // What an operator fixes by hand gets one line, not a stack trace.
+    if (err instanceof PortUnavailableError || err instanceof DataDirInUseError) {
+      process.stderr.write(`Failed to start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
   }
+  const { startup } = gateway;
+  logger.info(
+    {
+      url: gateway.url,
+      playground: gateway.playgroundUrl,
+      metrics: gateway.metricsUrl,
+      mode: gateway.services.database.mode,
+      migrations: startup.migrations.applied.length,
+      migrationsApplied: startup.migrations.appliedNow,
+      apiKeys: startup.activeApiKeys,
+      redis: startup.redis,
+      startupMs: Date.now() - started,
+    },
+    'gateway listening',
+  );
+  if (startup.activeApiKeys === 0) logger.warn({ orgs: startup.orgIds }, 'no API key exists yet: every request is refused until one is created (npx analytics-gateway keys create --org <org> --name admin --role admin)');
+  // Plain text for a person at a terminal; a production log stream gets the JSON lines above.
+  if (!config.isProduction || process.stdout.isTTY) process.stdout.write(startupBanner(config, gateway));
 
   let stopping = false;
   const stop = (signal: string) => {

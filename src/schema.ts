@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { GraphQLScalarType, Kind } from 'graphql';
 import type { Resolvers } from './__generated__/resolvers-types';
 import { viewerResolvers } from './modules/viewer/viewer.resolvers';
@@ -15,13 +13,7 @@ import { apiKeyResolvers } from './modules/api-keys/api-keys.resolvers';
 import { badInput } from './shared/errors';
 import { isCalendarDate, isClockTime } from './shared/calendar';
 
-export const SCHEMA_DIR = path.resolve(__dirname, '..', 'schema');
-
-/** The SDL files, base first: the contract lives there, not in code. */
-export function loadTypeDefs(dir = SCHEMA_DIR): string {
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
-  return files.map((f) => fs.readFileSync(path.join(dir, f), 'utf8')).join('\n');
-}
+export { SCHEMA_DIR, loadTypeDefs } from './schema-sdl';
 
 const DateTime = new GraphQLScalarType<Date, string>({
   name: 'DateTime',

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { ApolloServer, HeaderMap, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { AppServices, RequestContext } from './context';
@@ -41,6 +41,13 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown, heade
   res.setHeader('content-length', Buffer.byteLength(text));
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(text);
+}
+
+/** Constant-time comparison of a Bearer credential with the expected token. */
+function bearerIs(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer\s+(.+)$/i.exec(header ?? '')?.[1]?.trim() ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 const errorBody = (message: string, code: string, extra: Record<string, unknown> = {}) => ({
@@ -250,7 +257,11 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
         return sendJson(res, r.status === 'unhealthy' ? 503 : 200, { ...r, limits: pipeline.limitsMode() });
       }
       case '/metrics': {
-        if (!metricsOn || telemetry.metrics.port !== undefined) break;
+        // Off the public port unless a token guards it or only this machine can reach it (config.ts).
+        if (!metricsOn || telemetry.metrics.onPublicPort === 'off') break;
+        if (telemetry.metrics.onPublicPort === 'token' && !bearerIs(req.headers.authorization, telemetry.metrics.token!)) {
+          return sendJson(res, 401, errorBody('/metrics needs "Authorization: Bearer <METRICS_TOKEN>"', 'UNAUTHENTICATED'), { 'www-authenticate': 'Bearer' });
+        }
         const m = await renderMetrics();
         res.setHeader('content-length', Buffer.byteLength(m.body));
         res.writeHead(200, { 'content-type': m.contentType });

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database';
-import { migrateToLatest } from '../../src/db/migrator';
+import { sql } from 'kysely';
+import { migrateAllDown, migrateToLatest } from '../../src/db/migrator';
 import { seedDatabase, type SeedProgress } from './loader';
 import type { SeedOptions } from './generator';
 
@@ -10,19 +11,26 @@ import type { SeedOptions } from './generator';
  * The rollup refresh is injected by cli.ts so that this module can be tested on its own.
  */
 
-export const USAGE = `Usage: npm run seed -- [--traces N] [--days D] [--orgs K] [--seed S] [--database-url URL]
+export const USAGE = `Usage: npm run seed -- [--traces N] [--days D] [--orgs K] [--seed S] [--database-url URL] [--append | --reset]
 
   --traces N         trace rows (spans) to generate            (default 100000)
   --days D           spread them over the last D days          (default 30)
   --orgs K           number of organisations                   (default 3)
   --seed S           random seed; same seed, same rows         (default 42)
   --database-url URL PostgreSQL/TimescaleDB to seed (overrides DATABASE_URL);
-                     without either, the embedded database in DATA_DIR is seeded`;
+                     without either, the embedded database in DATA_DIR is seeded
+  --append           add the rows to a database that already holds traces
+  --reset            drop all data first (every table, API keys included) and seed from scratch
+A database that already holds traces is refused unless --append or --reset is given.
+The progress line's rows/s is the loading rate (rows written so far / time so far); the summary
+gives it again with the time indexes and ANALYZE took after it, and the end-to-end rate.`;
 
 export class UsageError extends Error {}
 
 export interface SeedCliArgs extends Required<Omit<SeedOptions, 'endAt'>> {
   databaseUrl?: string;
+  /** What to do with traces already there (default: refuse). */
+  existing: 'refuse' | 'append' | 'reset';
 }
 
 function integerArg(name: string, raw: string | undefined, fallback: number, min: number): number {
@@ -44,6 +52,8 @@ export function parseSeedArgs(argv: string[]): SeedCliArgs | 'help' {
         orgs: { type: 'string' },
         seed: { type: 'string' },
         'database-url': { type: 'string' },
+        append: { type: 'boolean' },
+        reset: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -54,6 +64,7 @@ export function parseSeedArgs(argv: string[]): SeedCliArgs | 'help' {
   }
   const v = parsed.values;
   if (v.help) return 'help';
+  if (v.append && v.reset) throw new UsageError('--append and --reset exclude each other');
   return {
     traces: integerArg('traces', v.traces, 100_000, 1),
     days: integerArg('days', v.days, 30, 1),
@@ -61,6 +72,7 @@ export function parseSeedArgs(argv: string[]): SeedCliArgs | 'help' {
     // 0 is a perfectly good seed.
     seed: integerArg('seed', v.seed, 42, 0),
     databaseUrl: v['database-url'],
+    existing: v.append ? 'append' : v.reset ? 'reset' : 'refuse',
   };
 }
 
@@ -79,7 +91,7 @@ export function progressWriter(out: NodeJS.WriteStream): ProgressWriter {
     update(p) {
       const fraction = p.total > 0 ? p.traces / p.total : 1;
       const rate = p.elapsedMs > 0 ? (p.traces * 1000) / p.elapsedMs : 0;
-      const text = `${(fraction * 100).toFixed(1).padStart(5)}%  ${fmt(p.traces)}/${fmt(p.total)} traces  ${fmt(rate)} rows/s`;
+      const text = `${(fraction * 100).toFixed(1).padStart(5)}%  ${fmt(p.traces)}/${fmt(p.total)} traces  ${fmt(rate)} rows/s loading`;
       if (out.isTTY) {
         // Redrawing every batch would cost more than it shows.
         if (p.elapsedMs - lastDraw < 100 && fraction < 1) return;
@@ -141,6 +153,19 @@ export async function runSeedCli(argv: string[], deps: SeedCliDeps): Promise<num
   }
   try {
     await migrateToLatest(handle);
+    const existing = await countTraces(handle);
+    if (existing > 0 && args.existing === 'refuse') {
+      stderr.write(
+        `seed: the database already holds ${existing.toLocaleString('en-US')} traces: nothing written. ` +
+          `--append adds ${args.traces.toLocaleString('en-US')} more; --reset drops all data (API keys too) and seeds from scratch.\n`,
+      );
+      return 1;
+    }
+    if (existing > 0 && args.existing === 'reset') {
+      await migrateAllDown(handle);
+      await migrateToLatest(handle);
+      stderr.write(`Reset: dropped ${existing.toLocaleString('en-US')} traces and every other row (tables re-created)\n`);
+    }
     const target = config.database.url ? `${handle.mode} database ${redact(config.database.url)}` : `embedded database in ${config.dataDir}`;
     stderr.write(`Seeding ${args.traces.toLocaleString('en-US')} traces over ${args.days} days for ${args.orgs} orgs (seed ${args.seed}) into ${target}\n`);
     const progress = progressWriter(stderr);
@@ -149,9 +174,12 @@ export async function runSeedCli(argv: string[], deps: SeedCliDeps): Promise<num
     const refreshStarted = performance.now();
     await deps.refreshRollups(handle);
     const refreshSeconds = (performance.now() - refreshStarted) / 1000;
+    const rate = (n: number) => Math.round(n).toLocaleString('en-US');
     stdout.write(
       `Seeded ${result.traces.toLocaleString('en-US')} traces and ${result.scores.toLocaleString('en-US')} scores ` +
-        `in ${result.seconds.toFixed(1)} s (${Math.round(result.rowsPerSecond).toLocaleString('en-US')} rows/s, ${result.method}); ` +
+        `in ${result.seconds.toFixed(1)} s (${rate(result.rowsPerSecond)} rows/s end to end, ${result.method}): ` +
+        `loading ${result.loadSeconds.toFixed(1)} s at ${rate(result.loadRowsPerSecond)} rows/s (the progress rate), ` +
+        `then indexes and ANALYZE ${(result.seconds - result.loadSeconds).toFixed(1)} s; ` +
         `rollups refreshed in ${refreshSeconds.toFixed(1)} s\n`,
     );
     return 0;
@@ -161,6 +189,11 @@ export async function runSeedCli(argv: string[], deps: SeedCliDeps): Promise<num
   } finally {
     await handle.close();
   }
+}
+
+async function countTraces(handle: DatabaseHandle): Promise<number> {
+  const { rows } = await sql<{ n: string }>`SELECT count(*)::text AS n FROM traces`.execute(handle.db);
+  return Number(rows[0]?.n ?? 0);
 }
 
 function redact(url: string): string {

@@ -182,9 +182,12 @@ export function generateSpan(rng: Prng, world: World, req: SpanRequest): SeedTra
   const cost = computeCosts(price, promptTokens, completionTokens, cachedTokens);
 
   const [prompt, answer] = rng.pick(EXCHANGES[operation]);
-  const tags = [...ctx.project.kind.tags];
-  if (req.agent) tags.push('agent');
-  if (rng.chance(0.1)) tags.push(rng.pick(EXTRA_TAGS));
+  // A set: an agents project's kind already carries "agent". The random draws stay the same, so
+  // every other column (and the distribution the tests rely on) is unchanged.
+  const tagSet = new Set(ctx.project.kind.tags);
+  if (req.agent) tagSet.add('agent');
+  if (rng.chance(0.1)) tagSet.add(rng.pick(EXTRA_TAGS));
+  const tags = [...tagSet];
 
   return {
     ts: new Date(req.tsMs),

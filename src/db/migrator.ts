@@ -30,3 +30,15 @@ export async function migrateAllDown(handle: DatabaseHandle): Promise<MigrationR
   const { error, results } = await migratorFor(handle).migrateTo(NO_MIGRATIONS);
   return check(results, error);
 }
+
+export interface MigrationState {
+  readonly name: string;
+  /** When it was applied; absent: pending. */
+  readonly executedAt?: Date;
+}
+
+/** Every known migration, applied or pending, in order; reads only (creates no table). */
+export async function migrationStatus(handle: DatabaseHandle): Promise<MigrationState[]> {
+  const infos = await migratorFor(handle).getMigrations();
+  return infos.map((m) => ({ name: m.name, executedAt: m.executedAt }));
+}

@@ -1,3 +1,4 @@
+import { asMaintenance } from './maintenance-scope';
 import { sql, type Kysely } from 'kysely';
 import { FAMILY_ROLLUPS, ROLLUPS, familyGroupBy, familySelectSql, rollupSelectSql } from '../../db/migrations/rollup-definitions';
 import type { DatabaseHandle } from './database';
@@ -255,7 +256,7 @@ export function startRollupMaintenance(
   let running: Promise<void> | null = null;
   const tick = () => {
     if (running) return;
-    running = (async () => {
+    running = asMaintenance('rollup maintenance', async () => {
       try {
         await runMaintenance(handle, { retentionDays: opts.retentionDays, minGapMs: opts.intervalMs / 2 });
       } catch (err) {
@@ -263,7 +264,7 @@ export function startRollupMaintenance(
       } finally {
         running = null;
       }
-    })();
+    });
   };
   const timer = setInterval(tick, opts.intervalMs);
   timer.unref();

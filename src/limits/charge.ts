@@ -37,7 +37,13 @@ export const budgetBucketOf = (config: LimitsConfig, viewer: Viewer): BucketSpec
 };
 
 /** The most one operation may cost for this role (never above the role's burst). */
-export const maxCostFor = (config: LimitsConfig, viewer: Viewer): number => Math.min(config.limits.maxCostPerOperation, config.limits.budgets[viewer.role].burst);
+export const maxCostForRole = (config: Pick<Config, 'limits'>, role: Viewer['role']): number => Math.min(config.limits.maxCostPerOperation, config.limits.budgets[role].burst);
+
+export const maxCostFor = (config: LimitsConfig, viewer: Viewer): number => maxCostForRole(config, viewer.role);
+
+/** The most any caller may spend on one operation: above it the server refuses every role. */
+export const maxCostForAnyRole = (config: Pick<Config, 'limits'>): number =>
+  Math.max(...(Object.keys(config.limits.budgets) as Viewer['role'][]).map((role) => maxCostForRole(config, role)));
 
 export function costLimitExceeded(price: OperationPrice, maxCost: number): AppError {
   return new AppError(ErrorCode.COST_LIMIT_EXCEEDED, `The operation costs ${price.cost} points; at most ${maxCost} are allowed for one operation`, {

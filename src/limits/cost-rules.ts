@@ -1,5 +1,5 @@
 import { badInput } from '../shared/errors';
-import { MAX_PAGE_SIZE } from '../modules/traces/traces.service';
+import { MAX_PAGE_SIZE } from '../shared/page-size';
 import { getDirective } from '@graphql-tools/utils';
 import { getNamedType, isCompositeType, isListType, isNonNullType, type GraphQLField, type GraphQLSchema, type GraphQLType } from 'graphql';
 import { estimateAnalyticsWork, type AnalyticsPricingSettings } from './analytics-work';

@@ -1,6 +1,7 @@
 import type { LogEvent } from 'kysely';
 import type { Logger } from 'pino';
 import type { DatabaseHandle } from '../db/database';
+import { maintenanceTask } from '../db/maintenance-scope';
 import { ErrorCode, fromDatabaseError } from '../shared/errors';
 import { BoundedLabel } from './labels';
 import { dbErrorsTotal, dbQueriesTotal, dbQueryDuration, observePool } from './metrics';
@@ -71,10 +72,11 @@ export function instrumentDatabase(handle: DatabaseHandle, opts: DatabaseTelemet
         if (event.level === 'error') dbErrorsTotal.inc({ error_type: databaseErrorType(event.error) });
       }
       if (slowQueryMs > 0 && event.queryDurationMillis >= slowQueryMs) {
-        logger.warn(
-          { query: labels.query, operation: labels.operation, durationMs: Math.round(event.queryDurationMillis), failed: event.level === 'error' },
-          'slow query',
-        );
+        const fields = { query: labels.query, operation: labels.operation, durationMs: Math.round(event.queryDurationMillis), failed: event.level === 'error' };
+        // The gateway's own migrations, ANALYZE and rollup CALLs are slow by nature: debug only.
+        const task = maintenanceTask();
+        if (task) logger.debug({ ...fields, task }, 'slow maintenance statement');
+        else logger.warn(fields, 'slow query');
       }
     } catch {
       // Telemetry must not fail a query.

@@ -193,8 +193,11 @@ describe('npm run seed', () => {
   it('migrates, seeds, refreshes rollups and reports the rate', async () => {
     const res = run(['--traces', '3000', '--days', '2', '--orgs', '2', '--seed', '3', '--database-url', (d as TestDatabase).url]);
     expect(res.stderr).toMatch(/100\.0%\s+3,000\/3,000 traces/);
-    expect(res.stdout).toMatch(/^Seeded 3,000 traces and [\d,]+ scores in [\d.]+ s \([\d,]+ rows\/s, copy\)/);
+    expect(res.stdout).toMatch(/^Seeded 3,000 traces and [\d,]+ scores in [\d.]+ s \([\d,]+ rows\/s end to end, copy\): loading [\d.]+ s at [\d,]+ rows\/s \(the progress rate\), then indexes and ANALYZE [\d.]+ s/);
     expect(res.status).toBe(0);
+    // The progress line's last rate is the summary's loading rate: one definition, printed twice.
+    const progressRates = [...res.stderr.matchAll(/([\d,]+) rows\/s loading/g)].map((m) => m[1]);
+    expect(progressRates.at(-1)).toBe(/loading [\d.]+ s at ([\d,]+) rows\/s/.exec(res.stdout)?.[1]);
     const handle = await openDatabase(loadConfig({ DATABASE_URL: (d as TestDatabase).url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' }));
     try {
       const { rows } = await sql<{ n: string }>`SELECT sum(request_count)::text AS n FROM traces_1hour`.execute(handle.db);
@@ -203,6 +206,34 @@ describe('npm run seed', () => {
       await handle.close();
     }
   });
+
+  it('refuses to append to a database that holds traces unless --append or --reset', async () => {
+    const url = (d as TestDatabase).url;
+    const count = async () => {
+      const handle = await openDatabase(loadConfig({ DATABASE_URL: url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' }));
+      try {
+        const { rows } = await sql<{ n: string; keys: string }>`SELECT (SELECT count(*) FROM traces)::text AS n, (SELECT count(*) FROM api_keys)::text AS keys`.execute(handle.db);
+        return { traces: Number(rows[0]?.n), keys: Number(rows[0]?.keys) };
+      } finally {
+        await handle.close();
+      }
+    };
+    const before = await count();
+    expect(before.traces).toBe(3000);
+    const again = run(['--traces', '3000', '--days', '2', '--orgs', '2', '--seed', '3', '--database-url', url]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already holds 3,000 traces: nothing written\. --append adds 3,000 more; --reset drops all data/);
+    expect(await count()).toEqual(before);
+
+    const appended = run(['--traces', '500', '--days', '2', '--orgs', '2', '--seed', '4', '--append', '--database-url', url]);
+    expect(appended.status).toBe(0);
+    expect((await count()).traces).toBe(3500);
+
+    const reset = run(['--traces', '700', '--days', '2', '--orgs', '2', '--seed', '5', '--reset', '--database-url', url]);
+    expect(reset.status).toBe(0);
+    expect(reset.stderr).toMatch(/Reset: dropped 3,500 traces/);
+    expect((await count()).traces).toBe(700);
+  }, 120_000);
 
   it('exits with code 2 on bad arguments', () => {
     const res = run(['--traces', 'lots']);

@@ -50,3 +50,31 @@ describe('the gateway process with bad configuration', () => {
     expect(r.stderr).toContain('DATABASE_MODE');
   });
 });
+
+describe('safe defaults for where the gateway listens and what it shows (issue 17)', () => {
+  it('the embedded database binds 127.0.0.1, a server database 0.0.0.0; HOST always wins', () => {
+    expect(loadConfig({}).host).toBe('127.0.0.1');
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+  });
+
+  it('demo data is on by default, off in production unless asked for', () => {
+    expect(loadConfig({}).demo.enabled).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', DATABASE_MODE: 'embedded' }).demo.enabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', DATABASE_MODE: 'embedded', DEMO_DATA: 'true' }).demo.enabled).toBe(true);
+  });
+
+  it('/metrics on the public port: open on loopback, token-guarded with METRICS_TOKEN, else not served there', () => {
+    const on = (env: Record<string, string>) => loadConfig(env).telemetry.metrics.onPublicPort;
+    expect(on({})).toBe('open');
+    expect(on({ DATABASE_URL: 'postgres://h/db' })).toBe('off');
+    expect(on({ DATABASE_URL: 'postgres://h/db', METRICS_TOKEN: 'a-long-enough-token' })).toBe('token');
+    expect(on({ HOST: '127.0.0.1', METRICS_PORT: '9464' })).toBe('off');
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
+
+  it('records whether the embedded database was chosen or fallen back to', () => {
+    expect(loadConfig({}).database.embeddedChosen).toBe(false);
+    expect(loadConfig({ DATABASE_MODE: 'embedded' }).database.embeddedChosen).toBe(true);
+  });
+});

@@ -77,7 +77,8 @@ describe('deploy/prometheus', () => {
     expect(prom.rule_files).toContain('alerts.yml');
     const job = prom.scrape_configs.find((j: any) => j.job_name === 'analytics-gateway');
     expect(job.metrics_path).toBe('/metrics');
-    expect(job.static_configs[0].targets).toEqual(['gateway:4000']);
+    // /metrics is not on the public port: the compose gateway serves it on METRICS_PORT.
+    expect(job.static_configs[0].targets).toEqual([`gateway:${yamlOf('docker-compose.yml').services.gateway.environment.METRICS_PORT}`]);
   });
 
   const tool = promtool();
@@ -126,6 +127,10 @@ describe('deploy/k8s', () => {
     expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
     const port = container.ports.find((p: any) => p.name === 'http');
     expect(port.containerPort).toBe(Number(configMap.data.PORT));
+    // Prometheus scrapes METRICS_PORT (the annotations), never the public port.
+    const metricsPort = container.ports.find((p: any) => p.name === 'metrics');
+    expect(metricsPort.containerPort).toBe(Number(configMap.data.METRICS_PORT));
+    expect(deployment.spec.template.metadata.annotations['prometheus.io/port']).toBe(configMap.data.METRICS_PORT);
     expect(container.envFrom.map((e: any) => e.configMapRef?.name ?? e.secretRef?.name)).toEqual([configMap.metadata.name, byKind('Secret')[0].metadata.name]);
     expect(deployment.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
     expect(deployment.spec.selector.matchLabels).toEqual(expect.objectContaining({ 'app.kubernetes.io/name': 'analytics-gateway' }));
@@ -179,6 +184,7 @@ describe('docker-compose.yml and Dockerfile', () => {
     for (const m of mounts) expect(fs.existsSync(path.join(ROOT, m.split(':')[0] as string))).toBe(true);
     expect(mounts.some((m) => m.includes('alerts.yml:/etc/prometheus/alerts.yml'))).toBe(true);
     expect(compose.services.gateway.environment.PORT).toBe('4000');
+    expect(loadConfig(compose.services.gateway.environment).telemetry.metrics.onPublicPort).toBe('off');
     expect(() => loadConfig(compose.services.gateway.environment)).not.toThrow();
   });
 

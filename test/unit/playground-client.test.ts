@@ -118,7 +118,7 @@ describe('example tabs (built from examples/operations)', () => {
     expect(doc.definitions.map((d: any) => d.name.value)).toEqual(['DashboardPerformance', 'LatencyFields']);
     expect(perf.query).toContain('plan {');
     const detail = tabs.find((t) => t.title === 'TraceDetail')!;
-    expect(JSON.parse(detail.variables)).toEqual({ id: '00000000-0000-0000-0000-000000000000' });
+    expect(JSON.parse(detail.variables)).toEqual({ id: '<the id of a row from RecentTraces>' });
     expect(parse(detail.query).definitions.map((d: any) => d.name.value)).toEqual(['TraceDetail', 'TraceSummary']);
     expect(tabs.find((t) => t.title === 'RecentTraces')!.query).not.toContain('plan {');
   });

@@ -15,13 +15,15 @@ function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: () => string }
 
 describe('seed CLI arguments', () => {
   it('applies the documented defaults', () => {
-    expect(parseSeedArgs([])).toEqual({ traces: 100_000, days: 30, orgs: 3, seed: 42, databaseUrl: undefined });
+    expect(parseSeedArgs([])).toEqual({ traces: 100_000, days: 30, orgs: 3, seed: 42, databaseUrl: undefined, existing: 'refuse' });
   });
 
   it('reads every option, including --seed 0', () => {
     expect(
       parseSeedArgs(['--traces', '500', '--days', '7', '--orgs', '2', '--seed', '0', '--database-url', 'postgres://h/db']),
-    ).toEqual({ traces: 500, days: 7, orgs: 2, seed: 0, databaseUrl: 'postgres://h/db' });
+    ).toEqual({ traces: 500, days: 7, orgs: 2, seed: 0, databaseUrl: 'postgres://h/db', existing: 'refuse' });
+    expect(parseSeedArgs(['--append'])).toMatchObject({ existing: 'append' });
+    expect(parseSeedArgs(['--reset'])).toMatchObject({ existing: 'reset' });
     expect(parseSeedArgs(['--traces=20'])).toMatchObject({ traces: 20 });
     expect(parseSeedArgs(['--help'])).toBe('help');
   });
@@ -36,6 +38,7 @@ describe('seed CLI arguments', () => {
     [['--traces', '99999999999999999999'], /--traces/],
     [['--bogus', '1'], /bogus/],
     [['positional'], /positional/],
+    [['--append', '--reset'], /--append and --reset exclude each other/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseSeedArgs(argv as string[])).toThrow(UsageError);
     expect(() => parseSeedArgs(argv as string[])).toThrow(message);
@@ -71,7 +74,7 @@ describe('seed progress', () => {
     feed(out, 10_000, 250);
     const lines = out.text().trim().split('\n');
     expect(lines).toHaveLength(10);
-    expect(lines[0]).toMatch(/^\s*10\.0%\s+1,000\/10,000 traces\s+1,000 rows\/s$/);
+    expect(lines[0]).toMatch(/^\s*10\.0%\s+1,000\/10,000 traces\s+1,000 rows\/s loading$/);
     expect(lines[9]).toMatch(/100\.0%/);
   });
 

@@ -273,6 +273,9 @@ describe('seed generator', () => {
       expect(t.metadata.app_version).toMatch(/^\d+\.\d+\.\d+$/);
       expect(data.traces.filter((x) => x.input?.includes('refund policy')).length).toBeGreaterThan(50);
       expect(data.traces.some((x) => x.tags.includes('agent'))).toBe(true);
+      // An agent call in an agents project is tagged "agent" once, not twice.
+      expect(data.traces.filter((x) => new Set(x.tags).size !== x.tags.length).map((x) => x.tags)).toEqual([]);
+      expect(data.traces.some((x) => x.project_id.includes('agents') && x.tags.includes('agent'))).toBe(true);
     });
   });
 

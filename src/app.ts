@@ -15,6 +15,7 @@ import { observeRedisCircuit, redisCircuitOpenedTotal } from './telemetry/metric
 import { createMetricsServer } from './telemetry/metrics-server';
 import { createFieldCache, startCacheWarming, type WarmingRun } from './cache';
 import { createAuthenticator } from './auth';
+import { createIngestServices } from './ingest';
 
 export interface RunningGateway {
   readonly url: string;
@@ -80,7 +81,9 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
     fieldCache = createFieldCache(config, redis, logger);
     const base = { config, database, logger, redis, cache: fieldCache };
-    const services: AppServices = { ...base, authenticator: createAuthenticator(base) };
+    const authenticator = createAuthenticator(base);
+    const ingest = config.ingest.enabled ? createIngestServices({ config, database, logger, authenticator }) : undefined;
+    const services: AppServices = { ...base, authenticator, ingest };
     const probes: ReadinessProbe[] = [];
     if (liveRedis) probes.push(redisProbe(liveRedis, config.telemetry.healthCheckTimeoutMs));
     const server = await createGatewayServer(services, probes);

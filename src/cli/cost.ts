@@ -69,7 +69,7 @@ export function parseCostArgs(argv: readonly string[]): CostCliOptions {
       opts.budget = n;
     } else if (a === '--role') {
       const r = value().toUpperCase();
-      if (!['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING'].includes(r)) throw new Error(`unknown role ${r}`);
+      if (!['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING', 'INGEST'].includes(r)) throw new Error(`unknown role ${r}`);
       opts.role = r as Role;
     } else if (a === '--json') opts.json = true;
     else if (a === '--schema') opts.schemaPath = value();

@@ -40,7 +40,7 @@ describe('OTLP ingestion on PostgreSQL (server mode)', () => {
     const db = gw.services.database.db;
     await db.insertInto('orgs').values({ id: ORG, name: 'Ingest' }).execute();
     await db.insertInto('projects').values([{ id: 'srv-app', org_id: ORG, name: 'App' }]).execute();
-    await db.insertInto('model_prices').values({ provider: 'openai', model: 'gpt-4o', prompt_usd_per_1k: 0.0025, completion_usd_per_1k: 0.01, cached_usd_per_1k: 0.00125 }).execute();
+    await db.insertInto('model_prices').values({ provider: 'openai', model: 'gpt-4o', prompt_usd_per_1k: 0.0025, completion_usd_per_1k: 0.01, cached_usd_per_1k: 0.00125, effective_from: '1970-01-01' }).execute();
     key = (await createApiKey(db, { orgId: ORG, name: 'ingest', role: 'INGEST', projectIds: ['srv-app'] })).key;
     admin = (await createApiKey(db, { orgId: ORG, name: 'admin', role: 'ADMIN' })).key;
   });

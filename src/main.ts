@@ -6,6 +6,23 @@ import { createLogger } from './logger';
 import { startGateway } from './app';
 import { IDLE_GRACE_MS } from './http-drain';
 
+/** Where instrumented applications send spans, and the exporter settings that do it. */
+function otlpBanner(gateway: Awaited<ReturnType<typeof startGateway>>): string[] {
+  if (!gateway.otlpUrl) return [];
+  const key = gateway.demoKeys.find((k) => k.role === 'INGEST') ?? gateway.demoKeys.find((k) => k.role === 'DEVELOPER');
+  const project = gateway.liveDemo?.projectIds[0] ?? '<project id>';
+  return [
+    `  OTLP/HTTP traces endpoint: ${gateway.otlpUrl}` +
+      (gateway.liveDemo ? ` (live demo: ${gateway.liveDemo.perSecond} synthetic calls/s through it; DEMO_LIVE=false stops it)` : ''),
+    '  Point an OpenTelemetry SDK (GenAI, OpenInference or OpenLLMetry instrumentation) at it:',
+    `    export OTEL_EXPORTER_OTLP_ENDPOINT=${gateway.otlpUrl.replace(/\/v1\/traces$/, '')}`,
+    `    export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer ${key?.key ?? '<INGEST key>'}"`,
+    '    export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf   # or http/json',
+    `    export OTEL_RESOURCE_ATTRIBUTES=observatory.project.id=${project}`,
+    '',
+  ];
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -35,6 +52,7 @@ async function main(): Promise<void> {
       `         -H 'authorization: Bearer ${gateway.demoKeys[0]?.key}' \\`,
       `         -d '{"query":"{ viewer { orgId role } traces(first: 3) { nodes { id model totalCostUsd } } }"}'`,
       '',
+      ...otlpBanner(gateway),
     ];
     process.stdout.write(lines.join('\n') + '\n');
   }

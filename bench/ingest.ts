@@ -231,7 +231,7 @@ async function main() {
       DATABASE_MODE: 'postgres',
       PORT: '0',
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       ACCESS_LOG_LEVEL: 'silent',
       CACHE_ENABLED: 'false',
       RATE_LIMIT_ADMIN_PER_MINUTE: '100000000',

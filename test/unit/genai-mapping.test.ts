@@ -199,3 +199,12 @@ describe('GenAI attribute mapping', () => {
     expect(rowIdFor('org_a', 'a'.repeat(32), 'c'.repeat(16))).not.toBe(id);
   });
 });
+
+describe('README mapping table', () => {
+  it('names every attribute the mapping reads', () => {
+    const readme = require('node:fs').readFileSync(require('node:path').resolve(__dirname, '../../README.md'), 'utf8') as string;
+    const section = readme.slice(readme.indexOf('### Attribute mapping'), readme.indexOf('### Live demo'));
+    const all = [...Object.values(ATTRIBUTE_MAP).flat(), ...Object.values(RESOURCE_MAP).flat()];
+    expect(all.filter((a) => !section.includes(`\`${a}\``))).toEqual([]);
+  });
+});

@@ -8,6 +8,7 @@ import { ProjectDirectory } from './project-directory';
 import { SpanWriter } from './span-writer';
 import { createOtlpReceiver, type OtlpReceiver } from './otlp-receiver';
 import { preloadOtlpTypes } from './otlp-decode';
+import { ingestSpansTotal, observeIngestQueue } from '../telemetry/metrics';
 
 /** OTLP ingestion's long-lived parts: the write queue, prices and project lists, the HTTP handler. */
 export interface IngestServices {
@@ -33,7 +34,17 @@ export function createIngestServices(deps: { config: Config; database: DatabaseH
   });
   const prices = new PriceBook(database.db);
   const projects = new ProjectDirectory(database.db);
+  const metrics = config.telemetry.metrics.enabled;
+  const unobserve = metrics ? observeIngestQueue(() => writer.queued()) : () => undefined;
   const receiver = createOtlpReceiver({
+    onOutcome: metrics
+      ? (o) => {
+          if (o.accepted) ingestSpansTotal.inc({ outcome: 'accepted' }, o.accepted);
+          if (o.rejected) ingestSpansTotal.inc({ outcome: 'rejected' }, o.rejected);
+          if (o.skipped) ingestSpansTotal.inc({ outcome: 'skipped' }, o.skipped);
+          if (o.refused) ingestSpansTotal.inc({ outcome: 'refused' }, o.refused);
+        }
+      : undefined,
     authenticator: deps.authenticator,
     writer,
     prices,
@@ -41,5 +52,14 @@ export function createIngestServices(deps: { config: Config; database: DatabaseH
     logger,
     options: { maxBodyBytes: c.maxBodyBytes, nonLlmSpans: c.nonLlmSpans, maxContentChars: c.maxContentChars, maxAgeMs: c.maxAgeMs, maxFutureMs: c.maxFutureMs },
   });
-  return { writer, prices, projects, receiver, stop: () => writer.stop() };
+  return {
+    writer,
+    prices,
+    projects,
+    receiver,
+    async stop() {
+      await writer.stop();
+      unobserve();
+    },
+  };
 }

@@ -63,6 +63,8 @@ export interface OtlpReceiverDeps {
   readonly projects: ProjectDirectory;
   readonly logger: Logger;
   readonly options: OtlpReceiverOptions;
+  /** Per request, for metrics. */
+  readonly onOutcome?: (o: IngestOutcome & { refused: number }) => void;
 }
 
 type Format = 'protobuf' | 'json';
@@ -158,6 +160,8 @@ export interface IngestOutcome {
   readonly skipped: number;
 }
 
+
+
 export function createOtlpReceiver(deps: OtlpReceiverDeps) {
   const { authenticator, writer, prices, projects, logger, options } = deps;
 
@@ -234,6 +238,13 @@ export function createOtlpReceiver(deps: OtlpReceiverDeps) {
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, requestId: string): Promise<IngestOutcome | null> {
+    let decodedSpans = 0;
+    const result = await handleRequest(req, res, requestId, (n) => (decodedSpans = n));
+    deps.onOutcome?.(result ? { ...result, refused: 0 } : { accepted: 0, rejected: 0, skipped: 0, refused: decodedSpans });
+    return result;
+  }
+
+  async function handleRequest(req: http.IncomingMessage, res: http.ServerResponse, requestId: string, decoded: (spans: number) => void): Promise<IngestOutcome | null> {
     const format = formatOf(req.headers['content-type']);
     const replyFormat: Format = format ?? 'json';
     try {
@@ -260,6 +271,7 @@ export function createOtlpReceiver(deps: OtlpReceiverDeps) {
         if (err instanceof OtlpDecodeError) throw new HttpRefusal(400, 'BAD_REQUEST', err.message.slice(0, 500), RPC.INVALID_ARGUMENT);
         throw err;
       }
+      decoded(payload.reduce((a, rs) => a + rs.scopes.reduce((b, sc) => b + sc.spans.length, 0), 0));
       const rejections: Rejections = { total: 0, byCode: new Map() };
       const { rows, spans, skipped } = await toRows(viewer, payload, rejections);
       try {

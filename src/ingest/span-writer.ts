@@ -67,6 +67,11 @@ export class SpanWriter {
     private readonly opts: SpanWriterOptions,
   ) {}
 
+  /** Spans queued or being written. */
+  queued(): { queuedRows: number } {
+    return { queuedRows: this.queuedRows };
+  }
+
   /** Queued plus in-flight work, 0..1 of the bound (readiness and metrics). */
   load(): number {
     return Math.max(this.queuedRows / this.opts.maxQueuedRows, this.queuedBytes / this.opts.maxQueuedBytes);

@@ -212,5 +212,13 @@ describe('OTLP /v1/traces over HTTP (embedded)', () => {
     expect(ready.status).toBe(200);
     const r = await gql(gw.url, developerA, '{ viewer { orgId } }');
     expect(r.body.data.viewer.orgId).toBe(orgA);
+    // What happened is counted.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const value = (outcome: string) => Number(new RegExp(`^ingest_spans_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(value('accepted')).toBeGreaterThan(20);
+    expect(value('rejected')).toBeGreaterThanOrEqual(6);
+    expect(value('skipped')).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^ingest_queue_spans 0$/m);
+    expect(metrics).toMatch(/^http_requests_total\{endpoint="\/v1\/traces",status="413"\} \d+$/m);
   });
 });

@@ -47,6 +47,7 @@ const BATCH = Number(process.env.BENCH_INGEST_BATCH ?? 512);
 const CONNECTIONS = Number(process.env.BENCH_INGEST_CONNECTIONS ?? 8);
 const DURATION_S = Number(process.env.BENCH_INGEST_DURATION_S ?? 20);
 const BASELINE_S = Number(process.env.BENCH_INGEST_BASELINE_S ?? 10);
+const BASELINE_ROWS = Number(process.env.BENCH_INGEST_BASELINE_ROWS ?? 30_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const TARGET = 20_000;
 const ORG = 'org_bench';
@@ -201,29 +202,42 @@ async function main() {
     const batches = Array.from({ length: needed }, (_, i) => buildBatch(type, BATCH, PROJECTS[i % PROJECTS.length]!));
     const bytes = batches.reduce((a, b) => a + b.length, 0);
 
-    // Baseline B: the same rows written straight with the gateway's statement.
-    const baselineRows: IngestRow[] = [];
+    // Baseline B: the same rows written straight with the gateway's statement, with every index
+    // of `traces`, then without the trigram search index, then with only the unique (id, ts)
+    // index: where the database's time goes. Indexes are restored before the gateway starts.
     const ctx = { orgId: ORG, resource: {}, scopeName: 'bench', serviceName: 'bench-app' };
     const opts = { nonLlmSpans: 'drop' as const, maxContentChars: 32_768, maxAgeMs: 170 * 60_000, maxFutureMs: 600_000, now: Date.now() };
-    for (const b of batches.slice(0, Math.ceil((TARGET * BASELINE_S) / BATCH))) {
+    const baseRows: IngestRow[] = [];
+    for (const b of batches.slice(0, Math.ceil(BASELINE_ROWS / BATCH))) {
       for (const rs of decodeProtobufRequest(b)) for (const s of rs.scopes[0]!.spans) {
         const r = mapSpan(s, ctx, () => null, opts);
-        if (r.kind === 'row') baselineRows.push({ ...r.row, id: randomUUIDv4(), org_id: 'org_baseline', project_id: 'baseline' });
+        if (r.kind === 'row') baseRows.push({ ...r.row, org_id: 'org_baseline', project_id: 'baseline' });
       }
     }
-    process.stderr.write(`baseline B: ${baselineRows.length} rows straight into traces…\n`);
-    const tB = performance.now();
-    const chunks: IngestRow[][] = [];
-    for (let i = 0; i < baselineRows.length; i += 4096) chunks.push(baselineRows.slice(i, i + 4096));
-    let next = 0;
-    await Promise.all(
-      [0, 1].map(async () => {
-        while (next < chunks.length) await insertIngestedTraces(db, chunks[next++]!);
-      }),
-    );
-    const directRate = baselineRows.length / ((performance.now() - tB) / 1000);
-    await sql`DELETE FROM traces WHERE org_id = 'org_baseline'`.execute(db);
-    await sql`VACUUM ANALYZE traces`.execute(db);
+    const directInsert = async () => {
+      const rows = baseRows.map((r) => ({ ...r, id: randomUUIDv4() }));
+      const chunks: IngestRow[][] = [];
+      for (let i = 0; i < rows.length; i += 4096) chunks.push(rows.slice(i, i + 4096));
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(
+        [0, 1].map(async () => {
+          while (next < chunks.length) await insertIngestedTraces(db, chunks[next++]!);
+        }),
+      );
+      const rate = rows.length / ((performance.now() - t) / 1000);
+      await sql`DELETE FROM traces WHERE org_id = 'org_baseline'`.execute(db);
+      await sql`VACUUM ANALYZE traces`.execute(db);
+      return Math.round(rate);
+    };
+    const indexDefs = (await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'`.execute(db)).rows;
+    process.stderr.write(`baseline B: ${baseRows.length} rows straight into traces (${indexDefs.length} indexes)…\n`);
+    const directRate = await directInsert();
+    await sql`DROP INDEX traces_search_trgm_idx`.execute(db);
+    const directNoTrgm = await directInsert();
+    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq' && ix.indexname !== 'traces_search_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
+    const directUniqueOnly = await directInsert();
+    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq') await sql.raw(ix.indexdef).execute(db);
 
     const gw = await startGateway({
       NODE_ENV: 'production',
@@ -316,7 +330,7 @@ async function main() {
         peakRssMiB: Math.round(peakRss / 1048576),
         benchClientCpuS: Math.round((clientCpu.user + clientCpu.system) / 1e4) / 100,
       },
-      baselineDirectInsert: { rowsPerSecond: Math.round(directRate), ratio: Math.round((spansPerSecond / directRate) * 100) / 100 },
+      baselineDirectInsert: { rows: baseRows.length, rowsPerSecond: directRate, ratio: Math.round((spansPerSecond / directRate) * 100) / 100, withoutTrigramIndex: directNoTrgm, uniqueIndexOnly: directUniqueOnly },
       dashboard: {
         alone: dashAlone,
         whileIngesting: dashIngest,
@@ -332,7 +346,9 @@ async function main() {
       '| measure | value |',
       '|---|---|',
       `| spans/s accepted through POST /v1/traces | **${result.ingest.spansPerSecond}** (target ${TARGET}: ${result.ingest.meetsTarget ? 'met' : 'NOT met'}) |`,
-      `| baseline B: the same INSERT straight from Node | ${result.baselineDirectInsert.rowsPerSecond} rows/s (ingest/baseline = ${result.baselineDirectInsert.ratio}) |`,
+      `| baseline B: the same INSERT straight from Node, all ${indexDefs.length} indexes | ${directRate} rows/s (ingest/baseline = ${result.baselineDirectInsert.ratio}) |`,
+      `| … without the trigram search index | ${directNoTrgm} rows/s |`,
+      `| … with only the unique (id, ts) index | ${directUniqueOnly} rows/s |`,
       `| responses | ${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ')} |`,
       `| request p50 / p95 | ${result.ingest.requestP50Ms} / ${result.ingest.requestP95Ms} ms |`,
       `| accepted spans stored exactly once | ${result.ingest.everyAcceptedSpanStoredOnce} (${result.ingest.rowsWritten} rows) |`,

@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json codegen.yml ./
 COPY schema ./schema
+# The OTLP protobuf definitions the /v1/traces receiver decodes with.
+COPY proto ./proto
 COPY src ./src
 COPY db ./db
 # The self-contained cost CLI (dist/analytics-gateway-cost.cjs) is bundled by tools/build-cost-cli.ts.

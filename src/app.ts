@@ -17,6 +17,8 @@ import { observeEmbeddedMemory, observeRedisCircuit, redisCircuitOpenedTotal } f
 import { createMetricsServer } from './telemetry/metrics-server';
 import { createFieldCache, startCacheWarming, type WarmingRun } from './cache';
 import { createAuthenticator } from './auth';
+import { createIngestServices } from './ingest';
+import { startLiveDemo, type LiveDemo } from './demo/live-demo';
 
 export interface RunningGateway {
   readonly url: string;
@@ -28,6 +30,10 @@ export interface RunningGateway {
   readonly demoKeys: DemoKey[];
   /** Set when METRICS_PORT puts /metrics on its own listener. */
   readonly metricsUrl?: string;
+  /** POST here to ingest OTLP spans (absent when OTLP_ENABLED=false). */
+  readonly otlpUrl?: string;
+  /** The live demo generator (embedded demo with DEMO_LIVE on). */
+  readonly liveDemo?: LiveDemo;
   /** Settles when the start-up cache warming is done (absent when warming is off). */
   readonly cacheWarming?: WarmingRun['done'];
   /** What the start-up banner reports (main.ts). */
@@ -118,7 +124,9 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
     fieldCache = createFieldCache(config, redis, logger);
     const base = { config, database, logger, redis, cache: fieldCache };
-    const services: AppServices = { ...base, authenticator: createAuthenticator(base) };
+    const authenticator = createAuthenticator(base);
+    const ingest = config.ingest.enabled ? createIngestServices({ config, database, logger, authenticator }) : undefined;
+    const services: AppServices = { ...base, authenticator, ingest };
     const probes: ReadinessProbe[] = [];
     if (liveRedis) probes.push(redisProbe(liveRedis, config.telemetry.healthCheckTimeoutMs));
     const server = await createGatewayServer(services, probes);
@@ -133,6 +141,15 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     }
     // In the background: a slow or failing warm-up never delays or fails the start.
     const warming: WarmingRun | undefined = config.cache.enabled && config.cache.warmOnStart ? startCacheWarming(services, server.apollo) : undefined;
+    const otlpUrl = ingest ? `http://${host}:${port}/v1/traces` : undefined;
+    let liveDemo: LiveDemo | undefined;
+    const demoIngestKey = demoKeys.find((k) => k.role === 'INGEST') ?? demoKeys.find((k) => k.role === 'DEVELOPER');
+    if (ingest && demoIngestKey && config.demo.live) {
+      const projectIds = (await database.db.selectFrom('projects').select('id').where('org_id', '=', demoIngestKey.orgId).orderBy('id').execute()).map((p) => p.id);
+      // The generator talks to this listener; 127.0.0.1 whatever HOST is, unless bound elsewhere.
+      const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
+      if (projectIds.length) liveDemo = startLiveDemo({ endpoint: `http://${local}:${port}/v1/traces`, key: demoIngestKey.key, projectIds, perSecond: config.demo.livePerSecond, logger });
+    }
     let stopped = false;
     return {
       url: `http://${host}:${port}/graphql`,
@@ -142,6 +159,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
       server,
       demoKeys,
       metricsUrl,
+      otlpUrl,
+      liveDemo,
       cacheWarming: warming?.done,
       startup: { migrations: { applied, appliedNow }, activeApiKeys, orgIds, redis: redisAtStart },
       async stop() {
@@ -149,6 +168,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         stopped = true;
         // Readiness turns 503 at once: the drain starts first; warming and maintenance stop beside it.
         warming?.stop();
+        await liveDemo?.stop();
         await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop()]);
         logger.debug('HTTP server closed');
         await database.close();

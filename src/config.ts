@@ -77,6 +77,27 @@ const EnvSchema = z.object({
   DEMO_DATA: bool.optional(),
   DEMO_TRACES: int(60000, 0, 2_000_000),
   DEMO_DAYS: int(14, 1, 90),
+  /** With demo data: a generator sends a few synthetic calls per second through POST /v1/traces. */
+  DEMO_LIVE: bool.default(true),
+  DEMO_LIVE_PER_SECOND: int(3, 1, 1000),
+  // OTLP/HTTP ingestion (POST /v1/traces, src/ingest).
+  OTLP_ENABLED: bool.default(true),
+  /** Request body limit, compressed and decompressed. */
+  OTLP_MAX_BODY_BYTES: int(16 * 1_048_576, 1024, 256 * 1_048_576),
+  /** Non-LLM spans (no gen_ai.* / llm.* attributes) of the same traces: dropped, or kept as operation "span". */
+  OTLP_NON_LLM_SPANS: z.enum(['drop', 'keep']).default('drop'),
+  /** input/output beyond this many characters are cut (metadata.truncated records the original length). */
+  OTLP_MAX_CONTENT_CHARS: int(32_768, 256, 10_000_000),
+  /** Spans that started longer ago are refused (the 1-minute rollup recomputes 3 h back). */
+  OTLP_MAX_SPAN_AGE_MINUTES: int(170, 1, 170),
+  OTLP_MAX_SPAN_FUTURE_MINUTES: int(10, 0, 1440),
+  /** Bounds of the write queue; beyond them requests get 429 with Retry-After. */
+  OTLP_QUEUE_MAX_SPANS: int(50_000, 100),
+  OTLP_QUEUE_MAX_BYTES: int(128 * 1_048_576, 1_048_576),
+  /** Rows per INSERT statement (whole requests are never split). */
+  OTLP_BATCH_MAX_SPANS: int(4096, 1, 100_000),
+  /** Statements in flight at once (server modes; the embedded database has one connection). */
+  OTLP_WRITERS: int(2, 1, 64),
   REDIS_URL: redisUrl.optional(),
   /** Consecutive Redis command timeouts that open the circuit breaker (limits and cache then skip Redis at once). */
   REDIS_BREAKER_THRESHOLD: int(3, 1, 1000),
@@ -138,6 +159,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_VIEWER_BURST: int(1_200, 1),
   RATE_LIMIT_BILLING_PER_MINUTE: int(1_000, 1),
   RATE_LIMIT_BILLING_BURST: int(1_200, 1),
+  RATE_LIMIT_INGEST_PER_MINUTE: int(100, 1),
+  RATE_LIMIT_INGEST_BURST: int(120, 1),
   /** Per-user per-minute limits of single root fields, e.g. "searchTraces=100,exportTraces=10". */
   RATE_LIMIT_FIELD_LIMITS: z
     .string()
@@ -208,7 +231,19 @@ export interface Config {
     readonly embedded: { readonly wasmOptimize: boolean; readonly workerYoungMb: number };
   };
   readonly analytics: { readonly maxSeriesPoints: number; readonly exactPercentilesMaxMs: number; readonly useRollups: boolean };
-  readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number };
+  readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number; readonly live: boolean; readonly livePerSecond: number };
+  readonly ingest: {
+    readonly enabled: boolean;
+    readonly maxBodyBytes: number;
+    readonly nonLlmSpans: 'drop' | 'keep';
+    readonly maxContentChars: number;
+    readonly maxAgeMs: number;
+    readonly maxFutureMs: number;
+    readonly queueMaxSpans: number;
+    readonly queueMaxBytes: number;
+    readonly batchMaxSpans: number;
+    readonly writers: number;
+  };
   readonly redisUrl?: string;
   readonly redisKeyPrefix: string;
   readonly redisBreaker: { readonly threshold: number; readonly probeIntervalMs: number };
@@ -269,7 +304,7 @@ export interface Config {
   readonly limits: {
     readonly enabled: boolean;
     /** Points per minute and burst capacity per role. */
-    readonly budgets: Readonly<Record<'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING', { readonly perMinute: number; readonly burst: number }>>;
+    readonly budgets: Readonly<Record<'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING' | 'INGEST', { readonly perMinute: number; readonly burst: number }>>;
     /** Root field name → calls per user per minute. */
     readonly fieldLimits: Readonly<Record<string, number>>;
     readonly maxCostPerOperation: number;
@@ -340,7 +375,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   if (e.JWT_SECRET && e.JWT_JWKS_URL) {
     problems.push('JWT_SECRET: give either JWT_SECRET (HS256) or JWT_JWKS_URL, not both');
   }
-  for (const role of ['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING'] as const) {
+  for (const role of ['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING', 'INGEST'] as const) {
     if (e[`RATE_LIMIT_${role}_BURST`] < e[`RATE_LIMIT_${role}_PER_MINUTE`]) {
       problems.push(`RATE_LIMIT_${role}_BURST: ${e[`RATE_LIMIT_${role}_BURST`]} is below RATE_LIMIT_${role}_PER_MINUTE ${e[`RATE_LIMIT_${role}_PER_MINUTE`]}`);
     }
@@ -376,7 +411,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       embedded: { wasmOptimize: e.EMBEDDED_WASM_OPTIMIZE, workerYoungMb: e.EMBEDDED_WORKER_YOUNG_MB },
     },
     analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },
-    demo: { enabled: e.DEMO_DATA ?? e.NODE_ENV !== 'production', traces: e.DEMO_TRACES, days: e.DEMO_DAYS },
+    demo: { enabled: e.DEMO_DATA ?? e.NODE_ENV !== 'production', traces: e.DEMO_TRACES, days: e.DEMO_DAYS, live: e.DEMO_LIVE, livePerSecond: e.DEMO_LIVE_PER_SECOND },
+    ingest: {
+      enabled: e.OTLP_ENABLED,
+      maxBodyBytes: e.OTLP_MAX_BODY_BYTES,
+      nonLlmSpans: e.OTLP_NON_LLM_SPANS,
+      maxContentChars: e.OTLP_MAX_CONTENT_CHARS,
+      maxAgeMs: e.OTLP_MAX_SPAN_AGE_MINUTES * 60_000,
+      maxFutureMs: e.OTLP_MAX_SPAN_FUTURE_MINUTES * 60_000,
+      queueMaxSpans: e.OTLP_QUEUE_MAX_SPANS,
+      queueMaxBytes: e.OTLP_QUEUE_MAX_BYTES,
+      batchMaxSpans: e.OTLP_BATCH_MAX_SPANS,
+      writers: e.OTLP_WRITERS,
+    },
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     redisBreaker: { threshold: e.REDIS_BREAKER_THRESHOLD, probeIntervalMs: e.REDIS_BREAKER_PROBE_INTERVAL_MS },
@@ -436,6 +483,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         DEVELOPER: { perMinute: e.RATE_LIMIT_DEVELOPER_PER_MINUTE, burst: e.RATE_LIMIT_DEVELOPER_BURST },
         VIEWER: { perMinute: e.RATE_LIMIT_VIEWER_PER_MINUTE, burst: e.RATE_LIMIT_VIEWER_BURST },
         BILLING: { perMinute: e.RATE_LIMIT_BILLING_PER_MINUTE, burst: e.RATE_LIMIT_BILLING_BURST },
+        INGEST: { perMinute: e.RATE_LIMIT_INGEST_PER_MINUTE, burst: e.RATE_LIMIT_INGEST_BURST },
       },
       fieldLimits: Object.fromEntries(
         e.RATE_LIMIT_FIELD_LIMITS.split(',')

@@ -9,6 +9,7 @@ import { startupBanner, startupRefusal } from './startup-banner';
 import { PortUnavailableError } from './http-port';
 import { DataDirInUseError } from './db/embedded/data-dir-lock';
 
+/** Where instrumented applications send spans, and the exporter settings that do it. */
 async function main(): Promise<void> {
   let config: Config;
   try {

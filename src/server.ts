@@ -249,6 +249,10 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     switch (url.pathname) {
       case '/graphql':
         return handleGraphQL(req, res, url, requestId);
+      case '/v1/traces':
+        if (!services.ingest) break;
+        await services.ingest.receiver.handle(req, res, requestId);
+        return;
       case '/health/live':
         return sendJson(res, 200, { status: 'ok' });
       case '/health/ready': {
@@ -268,7 +272,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
         return res.end(m.body);
       }
       case '/':
-        return sendJson(res, 200, { service: 'analytics-gateway', graphql: '/graphql', ...(config.playground.enabled ? { playground: '/playground' } : {}), health: ['/health/live', '/health/ready'] });
+        return sendJson(res, 200, { service: 'analytics-gateway', graphql: '/graphql', ...(config.playground.enabled ? { playground: '/playground' } : {}), ...(services.ingest ? { otlpTraces: '/v1/traces' } : {}), health: ['/health/live', '/health/ready'] });
     }
     return sendJson(res, 404, errorBody(`No route for ${url.pathname}`, 'NOT_FOUND'));
   }
@@ -283,7 +287,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     const responseBytes = Number(res.getHeader('content-length') ?? 0) || 0;
     if (metricsOn) recordHttpRequest(endpoint, status, seconds, requestBytes, responseBytes);
     // Probes and scrapes arrive every few seconds: they are logged at debug only.
-    const level = accessLog && (endpoint === '/graphql' || endpoint === 'other' ? accessLog : 'debug');
+    const level = accessLog && (endpoint === '/graphql' || endpoint === '/v1/traces' || endpoint === 'other' ? accessLog : 'debug');
     if (level && logger.isLevelEnabled(level)) {
       logger[level](
         { requestId, traceId, method: req.method, path: endpoint === 'other' ? undefined : endpoint, status, durationMs: Math.round(seconds * 10000) / 10, requestBytes, responseBytes },
@@ -336,6 +340,8 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
     async shutdown(deadlineMs: number) {
       const { cut } = await drain.drain({ delayMs: config.http.drainDelayMs, deadlineMs });
       if (cut > 0) logger.warn({ cut, deadlineMs }, 'shutdown deadline reached: requests still in flight were cut');
+      // Spans accepted into the queue are written before the database closes.
+      await services.ingest?.stop();
       await apollo.stop();
     },
   };

@@ -18,7 +18,7 @@ export function startupRefusal(config: Config): string | null {
 const list = (names: readonly string[]) => (names.length > 4 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', '));
 
 /** What a person starting the gateway needs to know, as printed on stdout. */
-export function startupBanner(config: Config, gw: Pick<RunningGateway, 'url' | 'playgroundUrl' | 'metricsUrl' | 'demoKeys' | 'services' | 'startup'>): string {
+export function startupBanner(config: Config, gw: Pick<RunningGateway, 'url' | 'playgroundUrl' | 'metricsUrl' | 'demoKeys' | 'services' | 'startup' | 'otlpUrl' | 'liveDemo'>): string {
   const { startup } = gw;
   const mode = gw.services.database.mode;
   const { applied, appliedNow } = startup.migrations;
@@ -66,8 +66,27 @@ export function startupBanner(config: Config, gw: Pick<RunningGateway, 'url' | '
       '  No API key exists yet: every request is refused (UNAUTHENTICATED) until you create one:',
       org
         ? `    npx analytics-gateway keys create --org ${org} --name admin --role admin${startup.orgIds.length > 1 ? `   (orgs: ${list(startup.orgIds)})` : ''}`
-        : '    no org exists either: load data first (npm run seed), then: npx analytics-gateway keys create --org <org> --name admin --role admin',
+        : '    no org exists either: npx analytics-gateway orgs create --id <org> --name <name>, then: npx analytics-gateway keys create --org <org> --name admin --role admin',
     );
   }
+  const otlp = otlpBanner(gw);
+  if (otlp.length) lines.push('', ...otlp);
   return `${lines.join('\n')}\n\n`;
+}
+
+/** The OTLP endpoint and the environment an OpenTelemetry SDK needs (with demo data: the demo INGEST key). */
+function otlpBanner(gateway: Pick<RunningGateway, 'otlpUrl' | 'liveDemo' | 'demoKeys'>): string[] {
+  if (!gateway.otlpUrl) return [];
+  const key = gateway.demoKeys.find((k) => k.role === 'INGEST') ?? gateway.demoKeys.find((k) => k.role === 'DEVELOPER');
+  const project = gateway.liveDemo?.projectIds[0] ?? '<project id>';
+  return [
+    `  OTLP/HTTP traces endpoint: ${gateway.otlpUrl}` +
+      (gateway.liveDemo ? ` (live demo: ${gateway.liveDemo.perSecond} synthetic calls/s through it; DEMO_LIVE=false stops it)` : ''),
+    '  Point an OpenTelemetry SDK (GenAI, OpenInference or OpenLLMetry instrumentation) at it:',
+    `    export OTEL_EXPORTER_OTLP_ENDPOINT=${gateway.otlpUrl.replace(/\/v1\/traces$/, '')}`,
+    `    export OTEL_EXPORTER_OTLP_HEADERS="authorization=Bearer ${key?.key ?? '<INGEST key>'}"`,
+    '    export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf   # or http/json',
+    `    export OTEL_RESOURCE_ATTRIBUTES=observatory.project.id=${project}`,
+    '',
+  ];
 }

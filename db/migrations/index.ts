@@ -7,6 +7,7 @@ import { traceSearch } from './20261126000400_trace_search';
 import { scoreDimensions } from './20261203090000_score_dimensions';
 import { familyRollups } from './20261203090100_family_rollups';
 import { valueSearch } from './20261203130000_value_search';
+import { ingestRole } from './20261203150000_ingest_role';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
 export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
@@ -18,5 +19,6 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261203090000_score_dimensions': scoreDimensions(opts),
     '20261203090100_family_rollups': familyRollups(opts),
     '20261203130000_value_search': valueSearch(opts),
+    '20261203150000_ingest_role': ingestRole(opts),
   };
 }

@@ -8,10 +8,11 @@ export const HELP_TITLE = 'What can I ask';
 export const RUN_TITLE = 'Run details';
 
 const ROLE_NOTES: Record<string, string> = {
-  ADMIN: 'everything in the org, including API keys (apiKeys, createApiKey, revokeApiKey) and cache purges.',
+  ADMIN: 'everything in the org, including API keys (apiKeys, createApiKey, revokeApiKey), projects (createProject, renameProject) and cache purges.',
   DEVELOPER: 'traces with prompt and completion text, all metrics, exports.',
   VIEWER: 'traces without content, and all metrics and costs.',
   BILLING: 'costs and usage (costs, projects with their spend); no traces or latency.',
+  INGEST: 'sends spans to POST /v1/traces only; reads nothing here.',
 };
 
 const FIELDS: readonly [string, string][] = [

@@ -10,6 +10,10 @@ import type { Role } from '../db/schema';
  * - BILLING sees spend and usage (costs, projects with request/token/cost stats, viewer,
  *   rateLimit) but no traces, sessions, quality, latency or error details.
  * - VIEWER reads traces and all metrics (costs included) but no content, and cannot export.
+ * - INGEST (permission) sends spans to POST /v1/traces. The INGEST role holds nothing else, so
+ *   a key baked into an application cannot read anything back; DEVELOPER and ADMIN may ingest
+ *   too, VIEWER and BILLING may not.
+ * - PROJECTS_MANAGE (createProject, renameProject) is ADMIN only, like key management.
  */
 export const Permission = {
   VIEWER_READ: 'VIEWER_READ',
@@ -21,6 +25,8 @@ export const Permission = {
   EXPORT: 'EXPORT',
   KEYS_MANAGE: 'KEYS_MANAGE',
   CACHE_PURGE: 'CACHE_PURGE',
+  INGEST: 'INGEST',
+  PROJECTS_MANAGE: 'PROJECTS_MANAGE',
 } as const;
 export type Permission = (typeof Permission)[keyof typeof Permission];
 
@@ -28,9 +34,10 @@ const ALL = Object.values(Permission);
 
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   ADMIN: new Set(ALL),
-  DEVELOPER: new Set(ALL.filter((p) => p !== 'KEYS_MANAGE' && p !== 'CACHE_PURGE')),
+  DEVELOPER: new Set(ALL.filter((p) => p !== 'KEYS_MANAGE' && p !== 'CACHE_PURGE' && p !== 'PROJECTS_MANAGE')),
   VIEWER: new Set<Permission>(['VIEWER_READ', 'PROJECTS_READ', 'COSTS_READ', 'METRICS_READ', 'TRACES_READ']),
   BILLING: new Set<Permission>(['VIEWER_READ', 'PROJECTS_READ', 'COSTS_READ']),
+  INGEST: new Set<Permission>(['INGEST']),
 };
 
 export const ROLES = Object.keys(ROLE_PERMISSIONS) as Role[];

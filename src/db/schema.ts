@@ -8,7 +8,7 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, Date | string>;
 type Numeric = ColumnType<string, number | string, number | string>;
 type BigIntCol = ColumnType<string, number | string | bigint, number | string | bigint>;
 
-export type Role = 'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING';
+export type Role = 'ADMIN' | 'DEVELOPER' | 'VIEWER' | 'BILLING' | 'INGEST';
 
 export interface OrgsTable {
   id: string;

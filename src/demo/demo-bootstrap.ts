@@ -13,7 +13,8 @@ export interface DemoKey {
   key: string;
 }
 
-const ROLES: Role[] = ['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING'];
+// INGEST last: the key an instrumented application (and the live demo generator) sends spans with.
+const ROLES: Role[] = ['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING', 'INGEST'];
 
 /**
  * First start of the embedded default: generate a small data set and demo API keys. The keys

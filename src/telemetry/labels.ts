@@ -33,6 +33,7 @@ export function endpointOf(pathname: string): string {
     case '/health/live':
     case '/health/ready':
     case '/metrics':
+    case '/v1/traces':
       return pathname;
     default:
       return 'other';

@@ -242,3 +242,31 @@ export const embeddedMemoryBytes = new Gauge({
     this.set({ part: 'relay' }, m.relayPendingBytes);
   },
 });
+
+// OTLP ingestion (src/ingest) ------------------------------------------------------------------
+
+export const ingestSpansTotal = new Counter({
+  name: 'ingest_spans_total',
+  help: 'Spans received on POST /v1/traces by outcome: accepted (written or already there), rejected (partial_success), skipped (non-LLM spans dropped), refused (whole request answered 4xx/5xx after decoding)',
+  labelNames: ['outcome'],
+  registers: [metricsRegistry],
+});
+
+const observedWriters = new Set<() => { queuedRows: number }>();
+
+/** Reports an ingestion write queue until the returned function is called. */
+export function observeIngestQueue(read: () => { queuedRows: number }): () => void {
+  observedWriters.add(read);
+  return () => observedWriters.delete(read);
+}
+
+export const ingestQueueSpans = new Gauge({
+  name: 'ingest_queue_spans',
+  help: 'Spans waiting in or being written by the ingestion write queue',
+  registers: [metricsRegistry],
+  collect() {
+    let n = 0;
+    for (const read of observedWriters) n += read().queuedRows;
+    this.set(n);
+  },
+});

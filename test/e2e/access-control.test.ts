@@ -29,6 +29,8 @@ const ROOT_FIELDS: Record<string, { query: string; allowed: string[] }> = {
   apiKeys: { query: '{ apiKeys { id } }', allowed: ['ADMIN'] },
   createApiKey: { query: 'mutation { createApiKey(name: "acl", role: VIEWER) { apiKey { id } } }', allowed: ['ADMIN'] },
   revokeApiKey: { query: 'mutation { revokeApiKey(id: "00000000-0000-0000-0000-000000000000") { id } }', allowed: ['ADMIN'] },
+  createProject: { query: 'mutation { createProject(id: "acl-project", name: "acl") { id } }', allowed: ['ADMIN'] },
+  renameProject: { query: 'mutation { renameProject(id: "p", name: "acl") { id } }', allowed: ['ADMIN'] },
 };
 
 describe('access control over HTTP', () => {
@@ -56,7 +58,8 @@ describe('access control over HTTP', () => {
     expect(names).toEqual(Object.keys(ROOT_FIELDS).sort());
   });
 
-  it.each(['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING'])('%s: root fields answer or refuse per the permission table', async (role) => {
+  // INGEST (the OTLP role) may read nothing at all.
+  it.each(['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING', 'INGEST'])('%s: root fields answer or refuse per the permission table', async (role) => {
     const outcome: Record<string, string> = {};
     const expected: Record<string, string> = {};
     for (const [field, { query, allowed }] of Object.entries(ROOT_FIELDS)) {
@@ -113,6 +116,8 @@ describe('access control over HTTP', () => {
       apiKeys: ['{ apiKeys(includeRevoked: true) { id } }', (d) => !d.apiKeys.some((k: any) => bKeyIds.includes(k.id))],
       createApiKey: [`mutation { createApiKey(name: "cross", role: VIEWER, projectIds: ["${bTrace.project_id}"]) { key } }`, () => true],
       revokeApiKey: [`mutation { revokeApiKey(id: "${bKeyIds[0]}") { id } }`, () => true],
+      createProject: [`mutation { createProject(id: "${bTrace.project_id}", name: "taken") { id } }`, () => true],
+      renameProject: [`mutation { renameProject(id: "${bTrace.project_id}", name: "stolen") { id } }`, () => true],
     };
     expect(Object.keys(attempts).sort()).toEqual(Object.keys(ROOT_FIELDS).sort());
     for (const [field, [query, check]] of Object.entries(attempts)) {
@@ -123,8 +128,9 @@ describe('access control over HTTP', () => {
         continue;
       }
       // Another org's project cannot be granted, nor its key revoked: refused as unknown here.
-      if (field === 'createApiKey' || field === 'revokeApiKey') {
-        expect([field, r.body.errors?.[0]?.extensions?.code]).toEqual([field, field === 'createApiKey' ? 'BAD_USER_INPUT' : 'NOT_FOUND']);
+      // … nor its project renamed (unknown here) or its id taken (ids are global).
+      if (field === 'createApiKey' || field === 'revokeApiKey' || field === 'createProject' || field === 'renameProject') {
+        expect([field, r.body.errors?.[0]?.extensions?.code]).toEqual([field, field === 'createApiKey' || field === 'createProject' ? 'BAD_USER_INPUT' : 'NOT_FOUND']);
         continue;
       }
       expect([field, r.body.errors ?? null]).toEqual([field, null]);

@@ -20,7 +20,7 @@ describe('HTTP end to end on the embedded database with demo data', () => {
   });
 
   it('prints demo keys for every role', () => {
-    expect(new Set(gw.demoKeys.filter((k) => k.orgId === orgId).map((k) => k.role))).toEqual(new Set(['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING']));
+    expect(new Set(gw.demoKeys.filter((k) => k.orgId === orgId).map((k) => k.role))).toEqual(new Set(['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING', 'INGEST']));
   });
 
   it('answers viewer for a demo key', async () => {

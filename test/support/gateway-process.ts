@@ -23,7 +23,7 @@ export function startGatewayProcess(
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROLLUP_REFRESH_INTERVAL_MS: '0', ...env },
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ROLLUP_REFRESH_INTERVAL_MS: '0', DEMO_LIVE: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,0 +1,379 @@
+/**
+ * `npm run bench:ingest`: OTLP ingestion in server mode (plain PostgreSQL, no Redis), the
+ * gateway in its own process (`node --import tsx src/main.ts`), driven from this process with
+ * pre-encoded OTLP/protobuf batches of BENCH_INGEST_BATCH (512) GenAI spans — unique ids, the
+ * attributes a GenAI instrumentation sets, ~300 characters of content each — over
+ * BENCH_INGEST_CONNECTIONS (8) keep-alive connections for BENCH_INGEST_DURATION_S (20 s).
+ *
+ * Measured in the same run:
+ *   baseline A  dashboard p95 with no ingestion (one client asking `performance(last: "1h",
+ *               groupBy: MODEL)` and `costs(last: "1h")` back to back, field cache off);
+ *   baseline B  the database's own ceiling: the same rows written straight with the gateway's
+ *               insert statement (insertIngestedTraces, 2 connections, 4096 rows a statement),
+ *               no HTTP, decoding or mapping;
+ *   ingest      spans/s accepted through POST /v1/traces, 429s, peak RSS of the gateway, the
+ *               dashboard p95 while ingesting, and that every accepted span is in `traces` once.
+ * Reported: spans/s, ratio to baseline B, dashboard p95 and its ratio to baseline A, peak RSS.
+ * Results: bench/results/ingest.json and ingest.md. BENCH_PROFILE=1 runs the gateway under
+ * --cpu-prof and prints its top self-time functions.
+ *
+ *   /work/tools/heavy npm run bench:ingest        # on the shared machine: under the lock
+ *   BENCH_INGEST_DURATION_S=10 BENCH_INGEST_CONNECTIONS=4 npm run bench:ingest
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import pg from 'pg';
+import protobuf from 'protobufjs';
+import { sql } from 'kysely';
+import { loadConfig } from '../src/config';
+import { openDatabase } from '../src/db/database';
+import { migrateToLatest } from '../src/db/migrator';
+import { createApiKey } from '../src/auth/api-keys';
+import { insertIngestedTraces, type IngestRow } from '../src/ingest/ingest.repository';
+import { mapSpan } from '../src/ingest/genai-mapping';
+import { decodeProtobufRequest, PROTO_DIR } from '../src/ingest/otlp-decode';
+import { startSampler } from './support/process-stats';
+import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
+import { MODELS } from '../db/seed/catalog';
+
+const ROOT = path.resolve(__dirname, '..');
+const RESULTS = path.join(__dirname, 'results');
+const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB_NAME = process.env.BENCH_INGEST_DB ?? `gw_i15_bench_ingest_${process.pid}`;
+const BATCH = Number(process.env.BENCH_INGEST_BATCH ?? 512);
+const CONNECTIONS = Number(process.env.BENCH_INGEST_CONNECTIONS ?? 8);
+const DURATION_S = Number(process.env.BENCH_INGEST_DURATION_S ?? 20);
+const BASELINE_S = Number(process.env.BENCH_INGEST_BASELINE_S ?? 10);
+const BASELINE_ROWS = Number(process.env.BENCH_INGEST_BASELINE_ROWS ?? 30_000);
+const PROFILE = process.env.BENCH_PROFILE === '1';
+const TARGET = 20_000;
+const ORG = 'org_bench';
+const PROJECTS = ['bench-web', 'bench-api', 'bench-batch'];
+
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+const kv = (key: string, v: string | number) => ({ key, value: typeof v === 'string' ? { stringValue: v } : { intValue: v } });
+
+function loadRequestType(): protobuf.Type {
+  const root = new protobuf.Root();
+  root.resolvePath = (_o, t) => path.join(PROTO_DIR, t);
+  root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+  return root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+}
+
+/** One ExportTraceServiceRequest of `n` GenAI spans with fresh ids, starting around now. */
+function buildBatch(type: protobuf.Type, n: number, project: string): Buffer {
+  const now = Date.now();
+  const spans = Array.from({ length: n }, (_, i) => {
+    const m = pick(MODELS);
+    const start = now - 2000 - i;
+    const input = 100 + Math.floor(Math.random() * 1500);
+    return {
+      traceId: randomBytes(16),
+      spanId: randomBytes(8),
+      name: `chat ${m.model}`,
+      kind: 3,
+      startTimeUnixNano: (BigInt(start) * 1_000_000n).toString(),
+      endTimeUnixNano: (BigInt(start + 400 + Math.floor(Math.random() * 1500)) * 1_000_000n).toString(),
+      attributes: [
+        kv('gen_ai.provider.name', m.provider),
+        kv('gen_ai.operation.name', 'chat'),
+        kv('gen_ai.request.model', m.model),
+        kv('gen_ai.response.model', m.model),
+        kv('gen_ai.usage.input_tokens', input),
+        kv('gen_ai.usage.output_tokens', 20 + Math.floor(Math.random() * 400)),
+        kv('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `Summarise ticket ${randomBytes(6).toString('hex')}: the customer reports that the export page times out after a minute when the date range spans more than a quarter.` }] }])),
+        kv('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'Export times out for long ranges; suggest narrowing the range.' }] }])),
+        kv('user.id', `user_${Math.floor(Math.random() * 500)}`),
+        kv('session.id', `sess_${Math.floor(Math.random() * 2000)}`),
+      ],
+      status: { code: 1 },
+    };
+  });
+  const msg = {
+    resourceSpans: [
+      {
+        resource: { attributes: [kv('service.name', 'bench-app'), kv('observatory.project.id', project), kv('deployment.environment.name', 'production')] },
+        scopeSpans: [{ scope: { name: 'bench' }, spans }],
+      },
+    ],
+  };
+  return Buffer.from(type.encode(type.fromObject(msg)).finish());
+}
+
+function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; profileDir?: string }> {
+  const profileDir = PROFILE ? fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ingest-prof-')) : undefined;
+  const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}`)), 90_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /"url":"(http[^"]+)\/graphql"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve({ child, base: m[1]!, profileDir });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}:\n${out}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+const percentile = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+const DASHBOARD = JSON.stringify({
+  query: '{ performance(range: { last: "1h" }, groupBy: [MODEL]) { totals { requestCount latency { p95Ms } } groups { key { model } stats { errorRate } } } costs(range: { last: "1h" }) { totals { totalUsd requestCount } } }',
+});
+
+/** One client asking the dashboard questions back to back until `stop()`. */
+function dashboardLoop(url: string, key: string) {
+  const latencies: number[] = [];
+  let errors = 0;
+  let running = true;
+  const done = (async () => {
+    while (running) {
+      const t = performance.now();
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: DASHBOARD });
+      const body = (await res.json()) as { errors?: unknown[] };
+      if (!res.ok || body.errors) errors++;
+      latencies.push(performance.now() - t);
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return { n: latencies.length, errors, p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
+    },
+  };
+}
+
+async function main() {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE ${DB_NAME}`);
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${DB_NAME}`;
+  const dbUrl = u.toString();
+  const handle = await openDatabase(loadConfig({ DATABASE_URL: dbUrl, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0', DB_POOL_MAX: '4', LOG_LEVEL: 'silent' }));
+  let gateway: ChildProcess | undefined;
+  try {
+    await migrateToLatest(handle);
+    const db = handle.db;
+    await db.insertInto('orgs').values({ id: ORG, name: 'Bench' }).execute();
+    await db.insertInto('projects').values(PROJECTS.map((id) => ({ id, org_id: ORG, name: id }))).execute();
+    await db
+      .insertInto('model_prices')
+      .values(MODELS.map((m) => ({ provider: m.provider, model: m.model, prompt_usd_per_1k: m.promptPer1k, completion_usd_per_1k: m.completionPer1k, cached_usd_per_1k: m.cachedPer1k, effective_from: '1970-01-01' })))
+      .execute();
+    const ingestKey = (await createApiKey(db, { orgId: ORG, name: 'bench-ingest', role: 'INGEST' })).key;
+    const adminKey = (await createApiKey(db, { orgId: ORG, name: 'bench-admin', role: 'ADMIN' })).key;
+
+    const type = loadRequestType();
+    // Enough distinct batches for the run at twice the target rate, built before anything is timed.
+    const needed = Math.ceil((TARGET * 2 * DURATION_S) / BATCH);
+    process.stderr.write(`building ${needed} batches of ${BATCH} spans…\n`);
+    const batches = Array.from({ length: needed }, (_, i) => buildBatch(type, BATCH, PROJECTS[i % PROJECTS.length]!));
+    const bytes = batches.reduce((a, b) => a + b.length, 0);
+
+    // Baseline B: the same rows written straight with the gateway's statement, with every index
+    // of `traces`, then without the trigram search index, then with only the unique (id, ts)
+    // index: where the database's time goes. Indexes are restored before the gateway starts.
+    const ctx = { orgId: ORG, resource: {}, scopeName: 'bench', serviceName: 'bench-app' };
+    const opts = { nonLlmSpans: 'drop' as const, maxContentChars: 32_768, maxAgeMs: 170 * 60_000, maxFutureMs: 600_000, now: Date.now() };
+    const baseRows: IngestRow[] = [];
+    for (const b of batches.slice(0, Math.ceil(BASELINE_ROWS / BATCH))) {
+      for (const rs of decodeProtobufRequest(b)) for (const s of rs.scopes[0]!.spans) {
+        const r = mapSpan(s, ctx, () => null, opts);
+        if (r.kind === 'row') baseRows.push({ ...r.row, org_id: 'org_baseline', project_id: 'baseline' });
+      }
+    }
+    const directInsert = async () => {
+      const rows = baseRows.map((r) => ({ ...r, id: randomUUIDv4() }));
+      const chunks: IngestRow[][] = [];
+      for (let i = 0; i < rows.length; i += 4096) chunks.push(rows.slice(i, i + 4096));
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(
+        [0, 1].map(async () => {
+          while (next < chunks.length) await insertIngestedTraces(db, chunks[next++]!);
+        }),
+      );
+      const rate = rows.length / ((performance.now() - t) / 1000);
+      await sql`DELETE FROM traces WHERE org_id = 'org_baseline'`.execute(db);
+      await sql`VACUUM ANALYZE traces`.execute(db);
+      return Math.round(rate);
+    };
+    const indexDefs = (await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'`.execute(db)).rows;
+    process.stderr.write(`baseline B: ${baseRows.length} rows straight into traces (${indexDefs.length} indexes)…\n`);
+    const directRate = await directInsert();
+    await sql`DROP INDEX traces_search_trgm_idx`.execute(db);
+    const directNoTrgm = await directInsert();
+    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq' && ix.indexname !== 'traces_search_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
+    const directUniqueOnly = await directInsert();
+    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq') await sql.raw(ix.indexdef).execute(db);
+
+    const gw = await startGateway({
+      NODE_ENV: 'production',
+      DATABASE_URL: dbUrl,
+      DATABASE_MODE: 'postgres',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      ACCESS_LOG_LEVEL: 'silent',
+      CACHE_ENABLED: 'false',
+      RATE_LIMIT_ADMIN_PER_MINUTE: '100000000',
+      RATE_LIMIT_ADMIN_BURST: '100000000',
+      ROLLUP_REFRESH_INTERVAL_MS: '60000',
+      OTEL_SDK_DISABLED: 'true',
+      OTLP_WRITERS: process.env.OTLP_WRITERS ?? '2',
+      OTLP_BATCH_MAX_SPANS: process.env.OTLP_BATCH_MAX_SPANS ?? '4096',
+    });
+    gateway = gw.child;
+    const sampler = startSampler(gw.child.pid!, [5432]);
+    const graphqlUrl = `${gw.base}/graphql`;
+
+    // Warm-up: a few batches and dashboard questions (JIT, plans, pools).
+    for (let i = 0; i < 4; i++) await fetch(`${gw.base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${ingestKey}` }, body: batches[batches.length - 1 - i] });
+    const warm = dashboardLoop(graphqlUrl, adminKey);
+    await new Promise((r) => setTimeout(r, 2000));
+    await warm.stop();
+
+    process.stderr.write(`baseline A: dashboard alone for ${BASELINE_S} s…\n`);
+    const alone = dashboardLoop(graphqlUrl, adminKey);
+    await new Promise((r) => setTimeout(r, BASELINE_S * 1000));
+    const dashAlone = await alone.stop();
+
+    process.stderr.write(`ingesting for ${DURATION_S} s over ${CONNECTIONS} connections…\n`);
+    const statuses: Record<number, number> = {};
+    let accepted = 0;
+    let sentBatch = 0;
+    const latencies: number[] = [];
+    const before = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
+    const during = dashboardLoop(graphqlUrl, adminKey);
+    const cpuStart = process.cpuUsage();
+    const t0 = performance.now();
+    const deadline = t0 + DURATION_S * 1000;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (performance.now() < deadline && sentBatch < batches.length - 4) {
+          const body = batches[sentBatch++]!;
+          const t = performance.now();
+          const res = await fetch(`${gw.base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${ingestKey}` }, body });
+          await res.arrayBuffer();
+          latencies.push(performance.now() - t);
+          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          if (res.status === 200) accepted += BATCH;
+          else if (res.status === 429) {
+            // As an exporter would: wait as told, then the next batch (this one counts as refused).
+            await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 100));
+          }
+        }
+      }),
+    );
+    const elapsed = (performance.now() - t0) / 1000;
+    const clientCpu = process.cpuUsage(cpuStart);
+    const dashIngest = await during.stop();
+    const peak = sampler.stop();
+    const after = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
+    const spansPerSecond = accepted / elapsed;
+    const peakRss = peak.rss;
+
+    await stopChild(gw.child);
+    gateway = undefined;
+    let profile: string | undefined;
+    if (gw.profileDir) {
+      const file = fs.readdirSync(gw.profileDir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) profile = profileTable(summarizeProfileFile(path.join(gw.profileDir, file), 15));
+    }
+
+    const result = {
+      when: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version },
+      settings: { batch: BATCH, connections: CONNECTIONS, durationS: DURATION_S, writers: Number(process.env.OTLP_WRITERS ?? 2), batchMaxSpans: Number(process.env.OTLP_BATCH_MAX_SPANS ?? 4096), payloadBytesPerBatch: Math.round(bytes / batches.length) },
+      ingest: {
+        spansPerSecond: Math.round(spansPerSecond),
+        target: TARGET,
+        meetsTarget: spansPerSecond >= TARGET,
+        statuses,
+        requestP50Ms: Math.round(percentile(latencies, 50)),
+        requestP95Ms: Math.round(percentile(latencies, 95)),
+        rowsWritten: after - before,
+        acceptedSpans: accepted,
+        everyAcceptedSpanStoredOnce: after - before === accepted,
+        peakRssMiB: Math.round(peakRss / 1048576),
+        benchClientCpuS: Math.round((clientCpu.user + clientCpu.system) / 1e4) / 100,
+      },
+      baselineDirectInsert: { rows: baseRows.length, rowsPerSecond: directRate, ratio: Math.round((spansPerSecond / directRate) * 100) / 100, withoutTrigramIndex: directNoTrgm, uniqueIndexOnly: directUniqueOnly },
+      dashboard: {
+        alone: dashAlone,
+        whileIngesting: dashIngest,
+        p95Ratio: Math.round((dashIngest.p95 / dashAlone.p95) * 100) / 100,
+      },
+    };
+    fs.writeFileSync(path.join(RESULTS, 'ingest.json'), `${JSON.stringify(result, null, 2)}\n`);
+    const md = [
+      `# bench:ingest (${result.when})`,
+      '',
+      `Server mode (plain PostgreSQL 15, no Redis, field cache off), ${result.machine.cpus} shared cores, Node ${result.machine.node}; batches of ${BATCH} spans (${result.settings.payloadBytesPerBatch} B protobuf), ${CONNECTIONS} connections, ${DURATION_S} s, OTLP_WRITERS=${result.settings.writers}, OTLP_BATCH_MAX_SPANS=${result.settings.batchMaxSpans}.`,
+      '',
+      '| measure | value |',
+      '|---|---|',
+      `| spans/s accepted through POST /v1/traces | **${result.ingest.spansPerSecond}** (target ${TARGET}: ${result.ingest.meetsTarget ? 'met' : 'NOT met'}) |`,
+      `| baseline B: the same INSERT straight from Node, all ${indexDefs.length} indexes | ${directRate} rows/s (ingest/baseline = ${result.baselineDirectInsert.ratio}) |`,
+      `| … without the trigram search index | ${directNoTrgm} rows/s |`,
+      `| … with only the unique (id, ts) index | ${directUniqueOnly} rows/s |`,
+      `| responses | ${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ')} |`,
+      `| request p50 / p95 | ${result.ingest.requestP50Ms} / ${result.ingest.requestP95Ms} ms |`,
+      `| accepted spans stored exactly once | ${result.ingest.everyAcceptedSpanStoredOnce} (${result.ingest.rowsWritten} rows) |`,
+      `| gateway peak RSS | ${result.ingest.peakRssMiB} MiB |`,
+      `| dashboard p95 alone (baseline A) | ${dashAlone.p95.toFixed(1)} ms (${dashAlone.n} requests) |`,
+      `| dashboard p95 while ingesting | ${dashIngest.p95.toFixed(1)} ms (${dashIngest.n} requests, ${dashIngest.errors} errors; ratio ${result.dashboard.p95Ratio}) |`,
+      '',
+      ...(profile ? ['Gateway CPU profile (top self time):', '', profile, ''] : []),
+    ].join('\n');
+    fs.writeFileSync(path.join(RESULTS, 'ingest.md'), md);
+    process.stdout.write(`${md}\n`);
+  } finally {
+    if (gateway) await stopChild(gateway);
+    await handle.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function randomUUIDv4(): string {
+  const h = randomBytes(16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});

@@ -124,6 +124,22 @@ describe('server mode start-up: banner, migrations, key hint, Redis at warn', ()
   }, 60_000);
 });
 
+describe('a second gateway on a DATA_DIR in use', () => {
+  it('is refused with one line naming the holder', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dd-in-use-'));
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      fs.writeFileSync(path.join(dir, '.gateway.lock'), JSON.stringify({ pid: holder.pid, holder: 'gateway', since: new Date().toISOString() }));
+      const r = await runToExit({ NODE_ENV: 'test', PORT: '0', DATA_DIR: dir });
+      expect(r.code).toBe(1);
+      expect(r.out.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^Failed to start: DATA_DIR .* is in use by the gateway \\(pid ${holder.pid}`))]);
+    } finally {
+      holder.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe('production without DATABASE_URL', () => {
   let dataDir: string;
   beforeEach(() => {

@@ -58,7 +58,8 @@ describe('per-field cache over Redis', () => {
   });
 
   it('keeps roles apart: a VIEWER never gets the entry a DEVELOPER filled', async () => {
-    const id = (await gql(f.plain.url, key(a, 'ADMIN'), '{ traces(first: 1) { nodes { id } } }')).body.data.traces.nodes[0].id;
+    // A trace inside the scoped key's project, so that every key below can read it (the newest trace of the org may lie outside it).
+    const id = (await gql(f.plain.url, key(a, 'SCOPED'), '{ traces(first: 1) { nodes { id } } }')).body.data.traces.nodes[0].id;
     const q = `query($id: ID!) { trace(id: $id) { id model input output } }`;
     const dev = await debugGql(f.gw.url, key(a, 'DEVELOPER'), q, { id });
     expect(dev.body.extensions?.cache.trace.hit).toBe(false);
@@ -73,7 +74,7 @@ describe('per-field cache over Redis', () => {
     for (const role of ['DEVELOPER', 'VIEWER']) expect((await debugGql(f.gw.url, key(a, role), q2, { id })).body.extensions?.cache.trace.hit).toBe(false);
     expect(await keysWithPrefix(f.redis, `${f.prefix}analytics:trace:${a}:all:`)).toHaveLength(3);
     // A project-scoped key has its own scope segment.
-    await gql(f.gw.url, key(a, 'SCOPED'), q, { id });
+    await gql(f.gw.url, key(a, 'SCOPED'), q2, { id }); // a VIEWER: the selection it may read (content would be refused, and refusals are not stored)
     expect((await keysWithPrefix(f.redis, `${f.prefix}analytics:trace:${a}:p`)).length).toBe(1);
   });
 

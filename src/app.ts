@@ -145,7 +145,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     let liveDemo: LiveDemo | undefined;
     const demoIngestKey = demoKeys.find((k) => k.role === 'INGEST') ?? demoKeys.find((k) => k.role === 'DEVELOPER');
     if (ingest && demoIngestKey && config.demo.live) {
-      const projectIds = (await database.db.selectFrom('projects').select('id').where('org_id', '=', demoIngestKey.orgId).orderBy('id').execute()).map((p) => p.id);
+      const projectIds = (await asMaintenance('live demo', () => database.db.selectFrom('projects').select('id').where('org_id', '=', demoIngestKey.orgId).orderBy('id').execute())).map((p) => p.id);
       // The generator talks to this listener; 127.0.0.1 whatever HOST is, unless bound elsewhere.
       const local = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : host;
       if (projectIds.length) liveDemo = startLiveDemo({ endpoint: `http://${local}:${port}/v1/traces`, key: demoIngestKey.key, projectIds, perSecond: config.demo.livePerSecond, logger });

@@ -280,9 +280,12 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       expect(body.data.traces.nodes).toHaveLength(first);
       return statements.filter((s) => !/^(begin|commit|rollback)$/i.test(s.trim()) && !/set_config/.test(s)).length;
     };
+    // Batched loaders: one statement per relation, whatever the page size (one per row would be 100+ here).
+    // Not `large === small`: whether the first 10 traces have a session at all depends on the seeded clock,
+    // and a relation with no keys issues no statement.
     const small = await count(10);
     const large = await count(100);
-    expect(large).toBe(small);
+    expect(small).toBeLessThanOrEqual(6);
     expect(large).toBeLessThanOrEqual(6);
   });
 });

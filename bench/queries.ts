@@ -139,7 +139,7 @@ type Case = { field: string; aggregation: boolean; queries: (i: number, ctx: Ctx
 const GROUPS = ['', 'groupBy: [MODEL]', 'groupBy: [PROVIDER, ENVIRONMENT]', 'groupBy: [PROJECT]', 'groupBy: [USER], groupLimit: 10'];
 const CASES: Case[] = [
   { field: 'traces', aggregation: false, queries: (i, c) => `{ traces(first: ${[20, 50, 100][i % 3]}, filter: ${c.filterRange(['1h', '24h', '7d', '30d'][i % 4]!)}) { nodes { id model totalCostUsd durationMs } pageInfo { endCursor } } }` },
-  { field: 'traces (filtered, by cost)', aggregation: false, queries: (i) => `{ traces(first: 50, filter: {models: ["gpt-4o"], status: ${i % 2 ? 'OK' : 'ERROR'}}, orderBy: {field: COST}) { nodes { id totalCostUsd } } }` },
+  { field: 'traces (filtered, by cost)', aggregation: false, queries: (i, c) => `{ traces(first: 50, filter: {${c.filterRange('7d').slice(1, -1)}, models: ["gpt-4o"], status: ${i % 2 ? 'OK' : 'ERROR'}}, orderBy: {field: COST}) { nodes { id totalCostUsd } } }` },
   { field: 'trace', aggregation: false, queries: (_i, c) => `{ trace(id: "${c.traceId}") { id model input output project { name } scores { name value } session { traceCount } related { id } } }` },
   { field: 'sessions', aggregation: false, queries: () => `{ sessions(first: 20) { nodes { id traceCount totalCostUsd } } }` },
   { field: 'projects', aggregation: true, queries: (_i, c, r) => `{ projects { id name stats(range: ${c.range(r)}) { requestCount totalCostUsd p95LatencyMs } } }` },
@@ -200,7 +200,13 @@ async function main() {
   try {
     for (const c of CASES.filter((x) => !FIELDS || FIELDS.includes(x.field))) {
       for (const r of c.aggregation ? RANGES : ['—']) {
-        const a = await measure(after, key, c, ctx, r, RUNS);
+        let a: Stat;
+        try {
+          a = await measure(after, key, c, ctx, r, RUNS);
+        } catch (err) {
+          say(`| ${c.field} | ${r} | failed: ${String(err).slice(0, 120).replace(/\n/g, ' ')} |`);
+          continue;
+        }
         const w = raw && c.aggregation ? await measure(raw, key, c, ctx, r, Math.min(RUNS, BASELINE_RUNS)) : null;
         const inBaseline = (!BASELINE_FIELDS || BASELINE_FIELDS.includes(c.field)) && (!BASELINE_RANGES || !c.aggregation || BASELINE_RANGES.includes(r));
         const b = baseline && inBaseline ? await measure(baseline, key, c, ctx, r, BASELINE_RUNS) : null;

@@ -64,7 +64,7 @@ describe.each(MODES)('migrations in %s mode', (mode) => {
       const jobs = await sql<{ proc_name: string; hypertable_name: string }>`
         SELECT proc_name, hypertable_name FROM timescaledb_information.jobs WHERE proc_name LIKE 'policy_%'`.execute(f.handle.db);
       const procs = jobs.rows.map((r) => r.proc_name);
-      expect(procs.filter((p) => p === 'policy_refresh_continuous_aggregate')).toHaveLength(3);
+      expect(procs.filter((p) => p === 'policy_refresh_continuous_aggregate')).toHaveLength(ROLLUPS.length);
       expect(procs).toContain('policy_compression');
       expect(procs).toContain('policy_retention');
       const comp = await sql<{ segmentby: string | null; orderby: string | null }>`

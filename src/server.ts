@@ -187,7 +187,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
       }
       const refusal = jsonContentTypeRefusal(req.headers['content-type']);
       if (refusal) {
-        sendJson(res, 415, errorBody(refusal, 'BAD_REQUEST'), { accept: 'application/json' });
+        sendJson(res, 415, errorBody(refusal, 'BAD_REQUEST'));
         return;
       }
       try {

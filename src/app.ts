@@ -8,7 +8,8 @@ import { migrateToLatest } from './db/migrator';
 import { startRollupMaintenance } from './db/rollup-refresh';
 import { ensureDemoData, type DemoKey } from './demo/demo-bootstrap';
 import { createGatewayServer, type GatewayServer } from './server';
-import { redisProbe, type ReadinessProbe } from './health';
+import { exportQueueProbe, redisProbe, type ReadinessProbe } from './health';
+import { startExportSystem, type ExportSystem } from './modules/exports/export-system';
 import { connectRedis, type RedisConnection } from './redis/redis-connection';
 import { instrumentDatabase } from './telemetry/database-metrics';
 import { observeRedisCircuit, redisCircuitOpenedTotal } from './telemetry/metrics';
@@ -43,6 +44,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   let redis: RedisConnection | undefined;
   let unobserveCircuit: () => void = () => undefined;
   let fieldCache: ReturnType<typeof createFieldCache> | undefined;
+  let exportSystem: ExportSystem | undefined;
   try {
     await migrateToLatest(database);
     let demoKeys: DemoKey[] = [];
@@ -79,10 +81,13 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     const liveRedis = redis;
     if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
     fieldCache = createFieldCache(config, redis, logger);
-    const base = { config, database, logger, redis, cache: fieldCache };
+    // The queue (pg-boss in the same database) and this instance's export workers.
+    exportSystem = await startExportSystem({ config, database, logger });
+    const base = { config, database, logger, redis, cache: fieldCache, exports: exportSystem };
     const services: AppServices = { ...base, authenticator: createAuthenticator(base) };
     const probes: ReadinessProbe[] = [];
     if (liveRedis) probes.push(redisProbe(liveRedis, config.telemetry.healthCheckTimeoutMs));
+    probes.push(exportQueueProbe(exportSystem, config.exports.workerEnabled));
     const server = await createGatewayServer(services, probes);
     await listen(server.httpServer, config.port, config.host);
     const port = (server.httpServer.address() as AddressInfo).port;
@@ -110,7 +115,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         stopped = true;
         // Readiness turns 503 at once: the drain starts first; warming and maintenance stop beside it.
         warming?.stop();
-        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop()]);
+        // Export attempts stop at their next batch and return to the queue while HTTP drains.
+        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop(), services.exports?.stop()]);
         logger.debug('HTTP server closed');
         await database.close();
         // The cache's invalidation subscriber first: it is a second connection to the same Redis.
@@ -125,6 +131,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     };
   } catch (err) {
     if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
+    await exportSystem?.stop().catch(() => undefined);
     unobserveCircuit();
     await fieldCache?.close().catch(() => undefined);
     await redis?.close().catch(() => undefined);

@@ -4,6 +4,7 @@ import type { DatabaseHandle } from './db/database';
 import type { RedisConnection } from './redis/redis-connection';
 import type { FieldCache } from './cache/field-cache';
 import type { Authenticator } from './auth/authenticator';
+import type { ExportSystem } from './modules/exports/export-system';
 import { scopeOf, type Scope, type Viewer } from './auth/viewer';
 import { createLoaders, type Loaders } from './loaders';
 import { newOperationRecord, type OperationRecord } from './pipeline/operation-record';
@@ -19,6 +20,8 @@ export interface AppServices {
   readonly cache?: FieldCache;
   /** This instance's credential lookups; key management forgets a revoked key here at once. */
   readonly authenticator?: Authenticator;
+  /** The export queue, workers and storage (absent in tools that build services by hand). */
+  readonly exports?: ExportSystem;
 }
 
 /** Built once per request and never mutated by resolvers. */

@@ -4,6 +4,7 @@ import { coreTables } from './20261126000100_core_tables';
 import { rollups } from './20261126000200_rollups';
 import { storagePolicies } from './20261126000300_storage_policies';
 import { traceSearch } from './20261126000400_trace_search';
+import { exportJobsQueue } from './20261203110000_export_jobs_queue';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
 export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
@@ -12,5 +13,6 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261126000200_rollups': rollups(opts),
     '20261126000300_storage_policies': storagePolicies(opts),
     '20261126000400_trace_search': traceSearch(opts),
+    '20261203110000_export_jobs_queue': exportJobsQueue(opts),
   };
 }

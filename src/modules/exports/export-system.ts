@@ -26,6 +26,9 @@ export interface ExportSystem {
   /** Wakes this instance's workers now instead of at their next poll. */
   nudge(): void;
   cancelQueued(trx: Parameters<typeof transactionExecutor>[0], bossJobId: string): Promise<void>;
+  /** Stops this instance's workers from taking jobs (running ones finish), and starts them again. */
+  pauseWorkers(): Promise<void>;
+  resumeWorkers(): Promise<void>;
   /** Restarts stalled jobs now (also runs on a timer). */
   restartStalled(): Promise<number>;
   /** Deletes files past their lifetime now (also the scheduled job's work). */
@@ -56,8 +59,8 @@ export async function startExportSystem(
   const inFlight = new Map<string, AbortController>();
   const workerIds: string[] = [];
 
-  if (ec.workerEnabled) {
-    for (let i = 0; i < concurrency; i++) {
+  async function startWorkers() {
+    while (workerIds.length < concurrency) {
       const id = await boss.work<ExportJobData>(EXPORT_QUEUE, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 }, async ([job]) => {
         if (!job) return;
         const abort = new AbortController();
@@ -73,6 +76,7 @@ export async function startExportSystem(
       workerIds.push(id);
     }
   }
+  if (ec.workerEnabled) await startWorkers();
 
   async function restartStalled(): Promise<number> {
     let restarted = 0;
@@ -137,6 +141,10 @@ export async function startExportSystem(
     async cancelQueued(trx, bossJobId) {
       await boss.cancel(EXPORT_QUEUE, bossJobId, { db: transactionExecutor(trx) });
     },
+    async pauseWorkers() {
+      for (const id of workerIds.splice(0)) await boss.offWork({ id });
+    },
+    resumeWorkers: startWorkers,
     restartStalled,
     sweepExpired,
     depth,

@@ -223,6 +223,21 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
     }
   });
 
+  it('reports exports in /metrics and the queue in readiness', async () => {
+    const base = f.gw.url.replace('/graphql', '');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^export_jobs_total\{status="created"\} [1-9]/m);
+    expect(metrics).toMatch(/^export_jobs_total\{status="succeeded"\} [1-9]/m);
+    expect(metrics).toMatch(/^export_jobs_total\{status="cancelled"\} [1-9]/m);
+    expect(metrics).toMatch(/^export_rows_total [1-9]/m);
+    expect(metrics).toMatch(/^export_duration_seconds_count\{format="CSV",outcome="succeeded"\} [1-9]/m);
+    expect(metrics).toMatch(/^export_queue_depth\{state="queued"\} \d+/m);
+    expect(metrics).toMatch(/^export_queue_depth\{state="active"\} \d+/m);
+    const ready = (await (await fetch(`${base}/health/ready`)).json()) as any;
+    expect(ready.checks.export_queue).toMatchObject({ status: 'up', storage: 'local', workers: mode === 'embedded' ? 1 : 2 });
+    expect(typeof ready.checks.export_queue.queued).toBe('number');
+  });
+
   it('deletes expired files from the scheduled sweep job on the real queue', async () => {
     const started = await gql(f.gw.url, admin, START, { filter: { last: '1h' }, format: 'CSV' });
     const job = await waitForExport(f.gw.url, admin, started.body.data.exportTraces.id);

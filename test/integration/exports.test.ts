@@ -43,6 +43,7 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
   }, 180_000);
   afterAll(async () => {
     await f?.stop();
+    (await import('node:fs')).rmSync(dir, { recursive: true, force: true });
   });
 
   const expected = async (columns = 'id::text AS id, total_cost_usd::text AS cost, input, metadata::text AS metadata') =>

@@ -12,10 +12,36 @@ export interface ExportJobData {
   exportId: string;
 }
 
-/** pg-boss runs its statements through the gateway's own pool (or a transaction of it). */
-export function poolExecutor(pool: pg.Pool): PgBoss.Db {
-  return { executeSql: (text, values) => pool.query(text, values) as Promise<{ rows: any[] }> };
+/**
+ * pg-boss runs its statements through the gateway's own pool. Its worker loop calls
+ * complete() and fail() without awaiting them (pg-boss 10, manager.js), so a rejection there
+ * would be an unhandled rejection and end the process: those two statements are retried a few
+ * times on failure (a saturated pool, a database restart) and then given up with a log line.
+ * A job left active that way is failed by pg-boss's expiry and retried; the export's lease
+ * keeps the outcome exact.
+ */
+export function poolExecutor(pool: pg.Pool, logger?: Logger): PgBoss.Db {
+  return {
+    executeSql: async (text, values) => {
+      const settle = isSettlement(text);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await pool.query(text, values)) as { rows: any[] };
+        } catch (err) {
+          if (!settle) throw err;
+          if (attempt >= 4) {
+            logger?.warn({ err }, 'export queue: could not record a job outcome; pg-boss expiry will retry the job');
+            return { rows: [] };
+          }
+          await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        }
+      }
+    },
+  };
 }
+
+/** pg-boss's complete and fail statements (the ones its worker loop does not await). */
+const isSettlement = (text: string) => /UPDATE \S+\.job\s+SET completed_on = now\(\),\s+state = 'completed'/.test(text) || text.includes('WITH deleted_jobs AS');
 
 /** The same inside a Kysely transaction: a job is queued atomically with its export_jobs row. */
 export function transactionExecutor(trx: Kysely<any>): PgBoss.Db {
@@ -41,7 +67,7 @@ export interface QueueSettings {
  */
 export async function startBoss(pool: pg.Pool, logger: Logger, s: QueueSettings, opts: { schedule: boolean }): Promise<PgBoss> {
   const boss = new PgBoss({
-    db: poolExecutor(pool),
+    db: poolExecutor(pool, logger),
     schema: PGBOSS_SCHEMA,
     // Maintenance (expiry, archive) and cron run on one instance at a time (advisory locks).
     supervise: true,

@@ -33,6 +33,7 @@ export interface ExportSystem {
   restartStalled(): Promise<number>;
   /** Deletes files past their lifetime now (also the scheduled job's work). */
   sweepExpired(): Promise<number>;
+  /** The last sampled depth (every 5 s); throws when the queue has not been readable for 15 s. */
   depth(): Promise<{ queued: number; active: number }>;
   stop(): Promise<void>;
 }
@@ -121,7 +122,27 @@ export async function startExportSystem(
   }, Math.max(1000, Math.floor(ec.stallTimeoutMs / 2)));
   stallTimer.unref();
 
-  const depth = () => queueDepth(database.pool);
+  // Depth is sampled in the background, never at probe or scrape time: a saturated pool must
+  // not make readiness or /metrics wait (busy is not dead).
+  let sampled: { queued: number; active: number; at: number } | undefined;
+  let sampleError: unknown;
+  const sample = () =>
+    queueDepth(database.pool).then(
+      (d) => {
+        sampled = { ...d, at: Date.now() };
+        sampleError = undefined;
+      },
+      (err) => {
+        sampleError = err;
+      },
+    );
+  await sample();
+  const sampler = setInterval(() => void sample(), 5000);
+  sampler.unref();
+  const depth = async () => {
+    if (!sampled || (sampleError && Date.now() - sampled.at > 15_000)) throw new Error('the export queue could not be read');
+    return { queued: sampled.queued, active: sampled.active };
+  };
   const unobserve = metrics ? observeExportQueue(depth) : () => undefined;
 
   function nudge() {
@@ -152,6 +173,7 @@ export async function startExportSystem(
       if (stopped) return;
       stopped = true;
       clearInterval(stallTimer);
+      clearInterval(sampler);
       unobserve();
       // Running attempts stop at their next batch and go back to the queue (retried elsewhere
       // or after the next start); pg-boss waits for them, then fails whatever is still active.

@@ -19,8 +19,9 @@ const TS_KEY = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 function selection(format: ExportFormat, columns: readonly ExportColumn[]) {
   if (format === 'CSV') return [sql<string>`${sql.raw(columns.map((c) => c.csv).join(` || ',' || `))}`.as('line')];
   if (format === 'JSONL') {
-    const pairs = columns.map((c) => `'${c.name}', ${c.json}`).join(', ');
-    return [sql<string>`json_build_object(${sql.raw(pairs)})::text`.as('line')];
+    // Concatenated rather than json_build_object: compact (`{"ts":…,"id":…}`), keys in column order.
+    const parts = columns.map((c, i) => `'${i ? ',' : '{'}"${c.name}":' || COALESCE(to_json(${c.json})::text, 'null')`).join(' || ');
+    return [sql<string>`${sql.raw(parts)} || '}'`.as('line')];
   }
   return columns.map((c) => sql`${sql.raw(c.parquet)}`.as(`p_${c.name}`));
 }

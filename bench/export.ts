@@ -9,7 +9,7 @@
  * p95 of `performance(last 24h)` + `traces(first: 50)` with no export, and while a JSONL export
  * runs (ratio). Writes bench/results/export.json and .md. Run under /work/tools/heavy.
  *
- * Settings: BENCH_EXPORT_TRACES (1000000), BENCH_EXPORT_DB (gw_bench_export_1m).
+ * Settings: BENCH_EXPORT_TRACES (1000000), BENCH_EXPORT_DB (gw_bench_export_1m), BENCH_EXPORT_DASHBOARD_MS (15000).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +27,7 @@ import { openDatabase } from '../src/db/database';
 const TRACES = Number(process.env.BENCH_EXPORT_TRACES ?? 1_000_000);
 const DB = process.env.BENCH_EXPORT_DB ?? 'gw_bench_export_1m';
 const RESULTS = path.resolve(__dirname, 'results');
+const DASHBOARD_MS = Number(process.env.BENCH_EXPORT_DASHBOARD_MS ?? 15_000);
 const EXPORT_DIR = path.resolve(__dirname, '..', '.data', 'bench-exports');
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -74,7 +75,7 @@ async function runExport(gw: GatewayProcess, key: string, format: string, compre
 async function dashboard(url: string, key: string, ms: number, concurrency = 4): Promise<number[]> {
   const lat: number[] = [];
   const until = Date.now() + ms;
-  const q = '{ performance(range: {last: "24h"}) { totals { requestCount p95LatencyMs } } traces(first: 50) { nodes { id model totalCostUsd } } }';
+  const q = '{ performance(range: {last: "24h"}) { totals { requestCount latency { p95Ms } } } traces(first: 50) { nodes { id model totalCostUsd } } }';
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (Date.now() < until) {
@@ -108,7 +109,7 @@ async function main() {
       DATABASE_URL: url,
       DATABASE_MODE: 'postgres',
       DEMO_DATA: 'false',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
       EXPORT_DIR,
       EXPORT_MAX_ROWS: String(Math.max(rows + 1, 2_000_000)),
       EXPORT_CONCURRENCY: '1',
@@ -130,10 +131,10 @@ async function main() {
       results.push({ ...r, vsCopy: round(r.rowsPerSecond / baselineRate, 2) });
     }
     // Dashboard p95 alone, then while an export runs (same duration).
-    await dashboard(gw.url, key, 3000); // warm-up
-    const alone = await dashboard(gw.url, key, 15_000);
+    await dashboard(gw.url, key, Math.min(3000, DASHBOARD_MS)); // warm-up
+    const alone = await dashboard(gw.url, key, DASHBOARD_MS);
     const exporting = runExport(gw, key, 'JSONL', 'NONE');
-    const during = await dashboard(gw.url, key, 15_000);
+    const during = await dashboard(gw.url, key, DASHBOARD_MS);
     await exporting;
     const dash = { requestsAlone: alone.length, requestsDuring: during.length, p95AloneMs: round(p95(alone)), p95DuringMs: round(p95(during)), ratio: round(p95(during) / p95(alone), 2) };
     process.stderr.write(`dashboard p95: ${dash.p95AloneMs} ms alone, ${dash.p95DuringMs} ms during an export (×${dash.ratio})\n`);

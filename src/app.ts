@@ -10,7 +10,8 @@ import { assertPortFree, listen } from './http-port';
 import { startRollupMaintenance } from './db/rollup-refresh';
 import { ensureDemoData, type DemoKey } from './demo/demo-bootstrap';
 import { createGatewayServer, type GatewayServer } from './server';
-import { redisProbe, type ReadinessProbe } from './health';
+import { exportQueueProbe, redisProbe, type ReadinessProbe } from './health';
+import { startExportSystem, type ExportSystem } from './modules/exports/export-system';
 import { connectRedis, type RedisConnection } from './redis/redis-connection';
 import { instrumentDatabase } from './telemetry/database-metrics';
 import { observeEmbeddedMemory, observeRedisCircuit, redisCircuitOpenedTotal } from './telemetry/metrics';
@@ -67,6 +68,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
   let unobserveCircuit: () => void = () => undefined;
   const unobserveEmbedded = database.mode === 'embedded' ? observeEmbeddedMemory(() => database.embeddedMemory()) : () => undefined;
   let fieldCache: ReturnType<typeof createFieldCache> | undefined;
+  let exportSystem: ExportSystem | undefined;
   try {
     // The gateway's own statements (CREATE, ANALYZE, CALL): not logged as slow queries.
     const appliedNow = (await asMaintenance('migrations', () => migrateToLatest(database))).map((r) => r.migrationName);
@@ -123,12 +125,15 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     const liveRedis = redis;
     if (liveRedis) unobserveCircuit = observeRedisCircuit(() => liveRedis.circuit());
     fieldCache = createFieldCache(config, redis, logger);
-    const base = { config, database, logger, redis, cache: fieldCache };
+    // The queue (pg-boss in the same database) and this instance's export workers.
+    exportSystem = await startExportSystem({ config, database, logger });
+    const base = { config, database, logger, redis, cache: fieldCache, exports: exportSystem };
     const authenticator = createAuthenticator(base);
     const ingest = config.ingest.enabled ? createIngestServices({ config, database, logger, authenticator }) : undefined;
     const services: AppServices = { ...base, authenticator, ingest };
     const probes: ReadinessProbe[] = [];
     if (liveRedis) probes.push(redisProbe(liveRedis, config.telemetry.healthCheckTimeoutMs));
+    probes.push(exportQueueProbe(exportSystem, config.exports.workerEnabled));
     const server = await createGatewayServer(services, probes);
     await listen(server.httpServer, config.port, config.host);
     const port = (server.httpServer.address() as AddressInfo).port;
@@ -169,7 +174,8 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
         // Readiness turns 503 at once: the drain starts first; warming and maintenance stop beside it.
         warming?.stop();
         await liveDemo?.stop();
-        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop()]);
+        // Export attempts stop at their next batch and return to the queue while HTTP drains.
+        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop(), services.exports?.stop()]);
         logger.debug('HTTP server closed');
         await database.close();
         // The cache's invalidation subscriber first: it is a second connection to the same Redis.
@@ -185,6 +191,7 @@ export async function startGateway(config: Config, logger: Logger, opts: { inMem
     };
   } catch (err) {
     if (metricsServer) await closeServer(metricsServer).catch(() => undefined);
+    await exportSystem?.stop().catch(() => undefined);
     unobserveCircuit();
     unobserveEmbedded();
     await fieldCache?.close().catch(() => undefined);

@@ -199,6 +199,44 @@ const EnvSchema = z.object({
   PERSISTED_QUERIES_TTL_S: int(86_400, 0),
   /** An Apollo persisted query manifest; when set, only its operations are accepted. */
   PERSISTED_QUERIES_SAFELIST: z.string().min(1).optional(),
+  // Trace exports (src/modules/exports): jobs on pg-boss in the same database.
+  /** Off: this instance runs no export worker (it still accepts and serves exports). */
+  EXPORT_WORKER_ENABLED: bool.default(true),
+  /** Exports this instance runs at once; the embedded database (one connection) always runs 1. */
+  EXPORT_CONCURRENCY: int(2, 1, 32),
+  /** An export whose filter matches more rows is refused up front (EXPORT_TOO_LARGE). */
+  EXPORT_MAX_ROWS: int(5_000_000, 1),
+  /** PENDING or RUNNING exports one org may have at once (TOO_MANY_EXPORTS beyond). */
+  EXPORT_MAX_CONCURRENT_PER_ORG: int(3, 1, 1000),
+  /** Rows per keyset batch read from the database. */
+  EXPORT_BATCH_ROWS: int(10_000, 100, 100_000),
+  /** Statement timeout of each batch read (and of the up-front count). */
+  EXPORT_BATCH_TIMEOUT_MS: int(30_000, 100),
+  /** Retries after a failed attempt (exponential backoff from EXPORT_RETRY_DELAY_S). */
+  EXPORT_RETRY_LIMIT: int(3, 0, 20),
+  EXPORT_RETRY_DELAY_S: int(5, 1, 3600),
+  /** An attempt running longer than this is stopped and retried. */
+  EXPORT_JOB_TIMEOUT_S: int(3600, 10, 86_400),
+  /** A RUNNING export whose worker has not reported for this long (a killed gateway) is restarted. */
+  EXPORT_STALL_TIMEOUT_MS: int(60_000, 1000, 3_600_000),
+  /** Finished files are deleted this long after they were completed. */
+  EXPORT_TTL_HOURS: int(24, 1, 24 * 90),
+  /** Lifetime of a signed download URL. */
+  EXPORT_URL_TTL_S: int(900, 10, 7 * 86_400),
+  /** HMAC key of signed download URLs; unset: a random key kept in the database (shared by every instance). */
+  EXPORT_SIGNING_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  EXPORT_STORAGE: z.enum(['local', 's3']).default('local'),
+  /** Local storage folder (default DATA_DIR/exports). */
+  EXPORT_DIR: z.string().min(1).optional(),
+  EXPORT_S3_BUCKET: z.string().min(3).optional(),
+  EXPORT_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** An S3-compatible endpoint (MinIO, Ceph, R2…); unset: AWS. */
+  EXPORT_S3_ENDPOINT: httpUrl.optional(),
+  EXPORT_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  EXPORT_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  EXPORT_S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Key prefix of export objects in the bucket. */
+  EXPORT_S3_PREFIX: z.string().max(200).regex(/^[A-Za-z0-9/_.-]*$/, 'letters, digits, / _ . -').default('exports/'),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -316,6 +354,35 @@ export interface Config {
   };
   /** Compiled operations kept per instance. */
   readonly operationCacheMaxEntries: number;
+  readonly exports: ExportConfig;
+}
+
+export interface ExportConfig {
+  readonly workerEnabled: boolean;
+  readonly concurrency: number;
+  readonly maxRows: number;
+  readonly maxConcurrentPerOrg: number;
+  readonly batchRows: number;
+  readonly batchTimeoutMs: number;
+  readonly retryLimit: number;
+  readonly retryDelaySeconds: number;
+  readonly jobTimeoutSeconds: number;
+  readonly stallTimeoutMs: number;
+  readonly ttlMs: number;
+  readonly urlTtlSeconds: number;
+  readonly signingSecret?: string;
+  readonly storage:
+    | { readonly kind: 'local'; readonly dir: string }
+    | {
+        readonly kind: 's3';
+        readonly bucket: string;
+        readonly region: string;
+        readonly endpoint?: string;
+        readonly accessKeyId?: string;
+        readonly secretAccessKey?: string;
+        readonly forcePathStyle: boolean;
+        readonly prefix: string;
+      };
 }
 
 export class ConfigError extends Error {
@@ -379,6 +446,14 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (e[`RATE_LIMIT_${role}_BURST`] < e[`RATE_LIMIT_${role}_PER_MINUTE`]) {
       problems.push(`RATE_LIMIT_${role}_BURST: ${e[`RATE_LIMIT_${role}_BURST`]} is below RATE_LIMIT_${role}_PER_MINUTE ${e[`RATE_LIMIT_${role}_PER_MINUTE`]}`);
     }
+  }
+  if (e.EXPORT_STORAGE === 's3' && !e.EXPORT_S3_BUCKET) problems.push('EXPORT_S3_BUCKET: required when EXPORT_STORAGE=s3');
+  if (Boolean(e.EXPORT_S3_ACCESS_KEY_ID) !== Boolean(e.EXPORT_S3_SECRET_ACCESS_KEY)) {
+    problems.push('EXPORT_S3_ACCESS_KEY_ID: give both EXPORT_S3_ACCESS_KEY_ID and EXPORT_S3_SECRET_ACCESS_KEY, or neither (the SDK\'s default chain)');
+  }
+  // A batch that is still running must not look like a dead worker.
+  if (e.EXPORT_STALL_TIMEOUT_MS <= e.EXPORT_BATCH_TIMEOUT_MS) {
+    problems.push(`EXPORT_STALL_TIMEOUT_MS: ${e.EXPORT_STALL_TIMEOUT_MS} must be above EXPORT_BATCH_TIMEOUT_MS ${e.EXPORT_BATCH_TIMEOUT_MS}`);
   }
   if (problems.length) throw new ConfigError(problems);
 
@@ -502,5 +577,33 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       headerFormat: e.RATE_LIMIT_HEADERS,
     },
     operationCacheMaxEntries: e.OPERATION_CACHE_MAX_ENTRIES,
+    exports: {
+      workerEnabled: e.EXPORT_WORKER_ENABLED,
+      concurrency: e.EXPORT_CONCURRENCY,
+      maxRows: e.EXPORT_MAX_ROWS,
+      maxConcurrentPerOrg: e.EXPORT_MAX_CONCURRENT_PER_ORG,
+      batchRows: e.EXPORT_BATCH_ROWS,
+      batchTimeoutMs: e.EXPORT_BATCH_TIMEOUT_MS,
+      retryLimit: e.EXPORT_RETRY_LIMIT,
+      retryDelaySeconds: e.EXPORT_RETRY_DELAY_S,
+      jobTimeoutSeconds: e.EXPORT_JOB_TIMEOUT_S,
+      stallTimeoutMs: e.EXPORT_STALL_TIMEOUT_MS,
+      ttlMs: e.EXPORT_TTL_HOURS * 3_600_000,
+      urlTtlSeconds: e.EXPORT_URL_TTL_S,
+      signingSecret: e.EXPORT_SIGNING_SECRET,
+      storage:
+        e.EXPORT_STORAGE === 's3'
+          ? {
+              kind: 's3' as const,
+              bucket: e.EXPORT_S3_BUCKET as string,
+              region: e.EXPORT_S3_REGION,
+              endpoint: e.EXPORT_S3_ENDPOINT,
+              accessKeyId: e.EXPORT_S3_ACCESS_KEY_ID,
+              secretAccessKey: e.EXPORT_S3_SECRET_ACCESS_KEY,
+              forcePathStyle: e.EXPORT_S3_FORCE_PATH_STYLE,
+              prefix: e.EXPORT_S3_PREFIX,
+            }
+          : { kind: 'local' as const, dir: e.EXPORT_DIR ?? `${e.DATA_DIR.replace(/\/+$/, '')}/exports` },
+    },
   });
 }

@@ -5,6 +5,7 @@ import type { RedisConnection } from './redis/redis-connection';
 import type { FieldCache } from './cache/field-cache';
 import type { Authenticator } from './auth/authenticator';
 import type { IngestServices } from './ingest';
+import type { ExportSystem } from './modules/exports/export-system';
 import { scopeOf, type Scope, type Viewer } from './auth/viewer';
 import { createLoaders, type Loaders } from './loaders';
 import { newOperationRecord, type OperationRecord } from './pipeline/operation-record';
@@ -22,6 +23,8 @@ export interface AppServices {
   readonly authenticator?: Authenticator;
   /** OTLP ingestion (POST /v1/traces); absent when OTLP_ENABLED=false or in hand-built services. */
   readonly ingest?: IngestServices;
+  /** The export queue, workers and storage (absent in tools that build services by hand). */
+  readonly exports?: ExportSystem;
 }
 
 /** Built once per request and never mutated by resolvers. */

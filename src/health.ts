@@ -71,3 +71,20 @@ export async function checkReadiness(probes: ReadinessProbe[], timeoutMs = 1000)
 export function redisProbe(redis: Pick<RedisConnection, 'ping' | 'circuit'>, timeoutMs: number): ReadinessProbe {
   return { name: 'redis', required: false, check: () => redis.ping(timeoutMs), details: () => ({ circuit: redis.circuit() }) };
 }
+
+/**
+ * The export queue: optional (exports wait, nothing else does). Reports how many jobs wait and
+ * run, and whether this instance runs workers; down when the queue's tables cannot be read.
+ */
+export function exportQueueProbe(exports: { depth(): Promise<{ queued: number; active: number }>; concurrency: number; storage: { kind: string; check(): Promise<void> } }, workers: boolean): ReadinessProbe {
+  let last: { queued: number; active: number } | undefined;
+  return {
+    name: 'export_queue',
+    required: false,
+    check: async () => {
+      last = await exports.depth();
+      await exports.storage.check();
+    },
+    details: () => ({ ...(last ?? {}), workers: workers ? exports.concurrency : 0, storage: exports.storage.kind }),
+  };
+}

@@ -22,6 +22,7 @@ import { graphqlTelemetryPlugin, withGraphQLSpan } from './telemetry/graphql-tel
 import { PersistedQueryStore } from './persisted-queries/apq-cache';
 import { loadSafelist } from './persisted-queries/safelist';
 import { createPlaygroundHandler } from './playground/playground-handler';
+import { createDownloadHandler, isDownloadPath } from './modules/exports/download-route';
 
 export interface GatewayServer {
   readonly httpServer: http.Server;
@@ -166,6 +167,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   await apollo.start();
 
   const probes = [...databaseProbes(database), ...extraProbes];
+  const download = createDownloadHandler({ database, authenticator, exports: services.exports, logger }, sendJson);
 
   async function handleGraphQL(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -246,6 +248,7 @@ export async function createGatewayServer(services: AppServices, extraProbes: Re
   async function route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, requestId: string) {
     // The bundled GraphiQL; GET /graphql from a browser navigation (Accept: text/html) gets it too.
     if (playground.handles(req, url)) return playground.serve(req, res, url);
+    if (isDownloadPath(url.pathname)) return download(req, res, url);
     switch (url.pathname) {
       case '/graphql':
         return handleGraphQL(req, res, url, requestId);

@@ -10,9 +10,9 @@ export const BENCH_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@
 
 /**
  * A plain-mode benchmark database on the local PostgreSQL holding at least `traces` rows
- * (seed 42, 3 orgs), kept between runs; rollups refreshed and statistics fresh. Returns its URL.
+ * (seed 42, 3 orgs unless told), kept between runs; rollups refreshed and statistics fresh. Returns its URL.
  */
-export async function ensureSeededDatabase(opts: { traces: number; days: number; dbName?: string }): Promise<string> {
+export async function ensureSeededDatabase(opts: { traces: number; days: number; dbName?: string; orgs?: number }): Promise<string> {
   const dbName = opts.dbName ?? process.env.BENCH_DB ?? `gw_bench_${opts.traces}`;
   const admin = new pg.Client({ connectionString: BENCH_ADMIN_URL });
   await admin.connect();
@@ -33,7 +33,7 @@ export async function ensureSeededDatabase(opts: { traces: number; days: number;
       await h.db.deleteFrom('scores').execute();
       await h.db.deleteFrom('traces').execute();
       await h.db.deleteFrom('rollup_state').execute();
-      const r = await seedDatabase(h, { traces: opts.traces, days: opts.days, orgs: 3, seed: 42 });
+      const r = await seedDatabase(h, { traces: opts.traces, days: opts.days, orgs: opts.orgs ?? 3, seed: 42 });
       process.stderr.write(`seeded at ${Math.round(r.rowsPerSecond)} rows/s in ${r.seconds.toFixed(1)} s\n`);
     }
     const t = Date.now();

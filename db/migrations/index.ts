@@ -6,6 +6,7 @@ import { storagePolicies } from './20261126000300_storage_policies';
 import { traceSearch } from './20261126000400_trace_search';
 import { scoreDimensions } from './20261203090000_score_dimensions';
 import { familyRollups } from './20261203090100_family_rollups';
+import { exportJobsQueue } from './20261203110000_export_jobs_queue';
 import { valueSearch } from './20261203130000_value_search';
 import { ingestRole } from './20261203150000_ingest_role';
 
@@ -18,6 +19,7 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261126000400_trace_search': traceSearch(opts),
     '20261203090000_score_dimensions': scoreDimensions(opts),
     '20261203090100_family_rollups': familyRollups(opts),
+    '20261203110000_export_jobs_queue': exportJobsQueue(opts),
     '20261203130000_value_search': valueSearch(opts),
     '20261203150000_ingest_role': ingestRole(opts),
   };

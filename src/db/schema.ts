@@ -108,6 +108,26 @@ export interface ExportJobsTable {
   error: string | null;
   created_at: CreatedAt;
   finished_at: ColumnType<Date | null, Date | string | null, Date | string | null>;
+  columns: ColumnType<string[], string[] | undefined, string[]>;
+  compression: ColumnType<string, string | undefined, string>;
+  scope_project_ids: ColumnType<string[] | null, string[] | null | undefined, string[] | null>;
+  window_from: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  window_to: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  rows_total: BigIntCol | null;
+  rows_written: ColumnType<string, string | number | undefined, string | number>;
+  bytes: BigIntCol | null;
+  file_key: string | null;
+  started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  heartbeat_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  attempts: ColumnType<number, number | undefined, number>;
+  boss_job_id: string | null;
+}
+
+export interface GatewaySecretsTable {
+  name: string;
+  value: string;
+  created_at: CreatedAt;
 }
 
 /** One row per (bucket, org, project, provider, model, environment); same columns in every rollup. */
@@ -186,6 +206,7 @@ export interface Database {
   traces: TracesTable;
   scores: ScoresTable;
   export_jobs: ExportJobsTable;
+  gateway_secrets: GatewaySecretsTable;
   traces_1min: RollupTable;
   traces_1hour: RollupTable;
   traces_1day: RollupTable;

@@ -21,6 +21,12 @@ export const ErrorCode = {
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
   /** Safelist mode: the operation's sha256 is not in the persisted query manifest (HTTP 400). */
   PERSISTED_QUERY_NOT_IN_SAFELIST: 'PERSISTED_QUERY_NOT_IN_SAFELIST',
+  /** exportTraces: the filter matches more rows than EXPORT_MAX_ROWS (nothing was queued). */
+  EXPORT_TOO_LARGE: 'EXPORT_TOO_LARGE',
+  /** exportTraces: the org already has EXPORT_MAX_CONCURRENT_PER_ORG exports pending or running. */
+  TOO_MANY_EXPORTS: 'TOO_MANY_EXPORTS',
+  /** Download of an export that has not succeeded (yet), or whose file has expired (HTTP 409 / 410). */
+  EXPORT_NOT_READY: 'EXPORT_NOT_READY',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -211,6 +211,58 @@ export const rateLimitRemaining = new Histogram({
   registers: [metricsRegistry],
 });
 
+// Exports ------------------------------------------------------------------------------------
+
+export const exportJobsTotal = new Counter({
+  name: 'export_jobs_total',
+  help: 'Export jobs by outcome: created, succeeded, failed (after the last attempt), retried, cancelled, expired, restarted (stalled worker)',
+  labelNames: ['status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const exportRowsTotal = new Counter({
+  name: 'export_rows_total',
+  help: 'Rows written to export files (attempts that were retried count again)',
+  registers: [metricsRegistry],
+});
+
+export const exportDurationSeconds = new Histogram({
+  name: 'export_duration_seconds',
+  help: 'Duration of export attempts, by format and outcome',
+  labelNames: ['format', 'outcome'] as const,
+  buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+  registers: [metricsRegistry],
+});
+
+type QueueDepthReader = () => Promise<{ queued: number; active: number }>;
+const exportQueues = new Set<QueueDepthReader>();
+
+/** Reports the export queue's depth on each scrape until the returned function is called. */
+export function observeExportQueue(read: QueueDepthReader): () => void {
+  exportQueues.add(read);
+  return () => exportQueues.delete(read);
+}
+
+export const exportQueueDepth = new Gauge({
+  name: 'export_queue_depth',
+  help: 'Export jobs in the queue, by state (queued: waiting or between retries; active: running)',
+  labelNames: ['state'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    this.reset();
+    // One reader per database is enough (every instance sees the same queue).
+    const [read] = [...exportQueues];
+    if (!read) return;
+    try {
+      const d = await read();
+      this.set({ state: 'queued' }, d.queued);
+      this.set({ state: 'active' }, d.active);
+    } catch {
+      // A database that cannot answer leaves the gauge empty for this scrape.
+    }
+  },
+});
+
 /** The text exposition and its content type, for the /metrics route. */
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   return { contentType: metricsRegistry.contentType, body: await metricsRegistry.metrics() };

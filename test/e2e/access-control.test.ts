@@ -24,7 +24,9 @@ const ROOT_FIELDS: Record<string, { query: string; allowed: string[] }> = {
   compareModels: { query: '{ compareModels(models: ["gpt-4o"], range: {last: "24h"}) { models { model } } }', allowed: ['ADMIN', 'DEVELOPER', 'VIEWER'] },
   searchTraces: { query: '{ searchTraces(query: "status", first: 2) { nodes { id } } }', allowed: ['ADMIN', 'DEVELOPER'] },
   exportJob: { query: '{ exportJob(id: "00000000-0000-0000-0000-000000000000") { id } }', allowed: ['ADMIN', 'DEVELOPER'] },
-  exportTraces: { query: 'mutation { exportTraces { id } }', allowed: ['ADMIN', 'DEVELOPER'] },
+  exportJobs: { query: '{ exportJobs(first: 2) { nodes { id } } }', allowed: ['ADMIN', 'DEVELOPER'] },
+  exportTraces: { query: 'mutation { exportTraces(filter: {last: "1h"}) { id } }', allowed: ['ADMIN', 'DEVELOPER'] },
+  cancelExport: { query: 'mutation { cancelExport(id: "00000000-0000-0000-0000-000000000000") { id } }', allowed: ['ADMIN', 'DEVELOPER'] },
   purgeCache: { query: 'mutation { purgeCache(resource: "costs") { deleted } }', allowed: ['ADMIN'] },
   apiKeys: { query: '{ apiKeys { id } }', allowed: ['ADMIN'] },
   createApiKey: { query: 'mutation { createApiKey(name: "acl", role: VIEWER) { apiKey { id } } }', allowed: ['ADMIN'] },
@@ -93,6 +95,8 @@ describe('access control over HTTP', () => {
     const bTrace = (await sql<{ id: string; session_id: string; project_id: string }>`SELECT id, session_id, project_id FROM traces WHERE org_id = ${orgB} AND session_id IS NOT NULL LIMIT 1`.execute(db)).rows[0]!;
     const job = await db.insertInto('export_jobs').values({ org_id: orgB, requested_by: 'test', format: 'JSONL', filter: '{}', status: 'SUCCEEDED' }).returning('id').executeTakeFirstOrThrow();
     const a = keys.ADMIN!;
+    const jobsOfA = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM export_jobs WHERE org_id = ${orgA}`.execute(db)).rows[0]!.n;
+    const jobsBefore = await jobsOfA();
     const onB = `{projectIds: ["${bTrace.project_id}"]}`;
     const bKeyIds = (await db.selectFrom('api_keys').select('id').where('org_id', '=', orgB).execute()).map((r) => r.id);
     expect(bKeyIds.length).toBeGreaterThan(0);
@@ -111,7 +115,9 @@ describe('access control over HTTP', () => {
       compareModels: [`{ compareModels(models: ["gpt-4o"], range: {last: "30d"}, filter: ${onB}) { models { requestCount } } }`, (d) => d.compareModels.models.every((m: any) => m.requestCount === 0)],
       searchTraces: [`{ searchTraces(query: "the", first: 10, filter: ${onB}) { nodes { id } } }`, (d) => d.searchTraces.nodes.length === 0],
       exportJob: [`{ exportJob(id: "${job.id}") { id } }`, (d) => d.exportJob === null],
+      exportJobs: ['{ exportJobs(first: 100) { nodes { id } } }', (d) => !d.exportJobs.nodes.some((n: any) => n.id === job.id)],
       exportTraces: [`mutation { exportTraces(filter: ${onB}) { id } }`, () => true],
+      cancelExport: [`mutation { cancelExport(id: "${job.id}") { id } }`, () => true],
       purgeCache: ['mutation { purgeCache { deleted } }', () => true],
       apiKeys: ['{ apiKeys(includeRevoked: true) { id } }', (d) => !d.apiKeys.some((k: any) => bKeyIds.includes(k.id))],
       createApiKey: [`mutation { createApiKey(name: "cross", role: VIEWER, projectIds: ["${bTrace.project_id}"]) { key } }`, () => true],
@@ -123,8 +129,9 @@ describe('access control over HTTP', () => {
     for (const [field, [query, check]] of Object.entries(attempts)) {
       const r = await gql(gw.url, a, query);
       expect([field, r.status]).not.toEqual([field, 500]);
-      if (field === 'exportTraces') {
-        expect(r.body.errors?.[0]?.extensions?.code).toBe('NOT_IMPLEMENTED');
+      // Another org's projects cannot be exported (refused as outside the scope), nor its job cancelled.
+      if (field === 'exportTraces' || field === 'cancelExport') {
+        expect([field, r.body.errors?.[0]?.extensions?.code]).toEqual([field, field === 'exportTraces' ? 'BAD_USER_INPUT' : 'NOT_FOUND']);
         continue;
       }
       // Another org's project cannot be granted, nor its key revoked: refused as unknown here.
@@ -139,7 +146,8 @@ describe('access control over HTTP', () => {
     // and the other org's own key does see its data (the attempts above were not vacuous)
     const own = await gql(gw.url, otherKey, `{ trace(id: "${bTrace.id}") { id } }`);
     expect(own.body.data.trace).toEqual({ id: bTrace.id });
-    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM export_jobs WHERE org_id = ${orgA}`.execute(db)).rows[0]!.n).toBe(0);
+    expect(await jobsOfA()).toBe(jobsBefore);
+    expect((await db.selectFrom('export_jobs').select('status').where('id', '=', job.id).executeTakeFirstOrThrow()).status).toBe('SUCCEEDED');
   });
 
   it('accepts HS256 JWTs with mapped claims; refuses bad signatures, unknown orgs and expired tokens with 401', async () => {

@@ -106,7 +106,9 @@ describe('readiness under saturation: busy is not dead', () => {
       // Before: SELECT 1 through the pool missed HEALTH_CHECK_TIMEOUT_MS and this was 503.
       expect(busy.status).toBe(200);
       expect(busy.body.status).toBe('healthy');
-      expect(busy.body.checks.database).toMatchObject({ status: 'up', pool: { max: 1, inUse: 1, idle: 0, waiting: 1, saturated: true } });
+      expect(busy.body.checks.database).toMatchObject({ status: 'up', pool: { max: 1, inUse: 1, idle: 0, saturated: true } });
+      // The queued statement, and possibly the export queue's background polls behind it.
+      expect(busy.body.checks.database.pool.waiting).toBeGreaterThanOrEqual(1);
       const m = await (await fetch(`${ops.base}/metrics`)).text();
       expect(m).toMatch(/^db_pool_saturated\{pool="primary"\} 1$/m);
       expect(m).toMatch(/^db_pool_in_use\{pool="primary"\} 1$/m);

@@ -41,7 +41,8 @@ describe('analytics API: bad input, timeouts and pagination under inserts (plain
     ['short search', '{ searchTraces(query: "ab") { nodes { id } } }', 'BAD_USER_INPUT'],
     ['negative cost filter', '{ traces(filter: {minCostUsd: -1}) { nodes { id } } }', 'BAD_USER_INPUT'],
     ['too many models', `{ compareModels(models: [${Array.from({ length: 11 }, (_, i) => `"m${i}"`).join(',')}], range: {last: "1h"}) { models { model } } }`, 'BAD_USER_INPUT'],
-    ['export not built yet', 'mutation { exportTraces(format: CSV) { id } }', 'NOT_IMPLEMENTED'],
+    ['unknown export column', 'mutation { exportTraces(format: CSV, columns: ["ts", "password"]) { id } }', 'BAD_USER_INPUT'],
+    ['unknown export format', 'mutation { exportTraces(format: XLSX) { id } }', 'GRAPHQL_VALIDATION_FAILED'],
     ['wrong variable type', 'query($n: Int) { traces(first: $n) { nodes { id } } }', 'BAD_USER_INPUT'],
   ])('%s → %s', async (_name, query, code) => {
     const vars = query.includes('$n') ? { n: 'ten' } : undefined;

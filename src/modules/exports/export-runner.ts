@@ -1,0 +1,141 @@
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { PassThrough } from 'node:stream';
+import { sql, type Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/schema';
+import type { ExportConfig } from '../../config';
+import type { TraceFilter } from '../traces/traces.repository';
+import { fromDatabaseError } from '../../shared/errors';
+import { exportDurationSeconds, exportJobsTotal, exportRowsTotal } from '../../telemetry/metrics';
+import { readExportBatch, type KeysetPosition } from './export-reader';
+import { createBatchWriter, type ExportFormat } from './export-writers';
+import type { ExportStorage, ExportUpload } from './export-storage';
+import { claimExportJob, completeExportJob, failExportAttempt, reportExportProgress, type ExportJobRow, type ExportLease } from './exports.repository';
+import { downloadPath } from './download-token';
+
+export interface RunnerDeps {
+  readonly db: Kysely<Database>;
+  readonly storage: ExportStorage;
+  readonly config: ExportConfig;
+  readonly logger: Logger;
+  readonly metrics: boolean;
+}
+
+/** The attempt stopped for a reason that is not the export's fault: shutdown, deadline, lease lost. */
+export class AttemptStopped extends Error {}
+
+export const FILE_EXTENSION: Record<ExportFormat, string> = { CSV: 'csv', JSONL: 'jsonl', PARQUET: 'parquet' };
+
+export function fileNameOf(job: Pick<ExportJobRow, 'id' | 'format' | 'compression'>): string {
+  return `traces-${job.id}.${FILE_EXTENSION[job.format as ExportFormat]}${job.compression === 'GZIP' ? '.gz' : ''}`;
+}
+
+/** Storage keys are per org and per attempt: two attempts never write the same object. */
+export const keyPrefixOf = (orgId: string, exportId: string) => `${safeSegment(orgId)}/${exportId}`;
+const safeSegment = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, (c) => `~${c.charCodeAt(0).toString(16)}`);
+
+/** The filter stored with the job, with the window it was fixed to at creation. */
+export function snapshotFilter(job: ExportJobRow): TraceFilter {
+  const stored = (job.filter ?? {}) as TraceFilter;
+  return { ...stored, from: job.window_from ?? undefined, to: job.window_to ?? undefined };
+}
+
+/** What a user may read of an error: a coded database condition, or a generic line (details are logged). */
+function publicMessage(err: unknown): string {
+  if (err instanceof AttemptStopped) return err.message;
+  const coded = fromDatabaseError(err);
+  if (coded) return coded.message;
+  return 'the export failed with an internal error (see the gateway log)';
+}
+
+/**
+ * One attempt of one export: claim the job for this pg-boss job, stream every batch into a new
+ * upload, publish it if (and only if) this attempt still holds the job. Throws to have pg-boss
+ * retry it; returns when there is nothing more to do.
+ */
+export async function runExportAttempt(
+  deps: RunnerDeps,
+  job: { exportId: string; bossJobId: string; retryCount: number; retryLimit: number },
+  signal: AbortSignal,
+): Promise<void> {
+  const row = await claimExportJob(deps.db, job.exportId, job.bossJobId);
+  if (!row) return; // cancelled, restarted under another pg-boss job, or finished
+  const lease: ExportLease = { id: row.id, bossJobId: job.bossJobId, attempt: row.attempts };
+  const log = deps.logger.child({ exportId: row.id, attempt: row.attempts, format: row.format });
+  const started = performance.now();
+  const format = row.format as ExportFormat;
+  const prefix = keyPrefixOf(row.org_id, row.id);
+  const key = `${prefix}-${row.attempts}.${FILE_EXTENSION[format]}${row.compression === 'GZIP' ? '.gz' : ''}`;
+  let upload: ExportUpload | undefined;
+  let lost = false;
+  // Heartbeat between batches too: a slow upload must not look like a dead worker.
+  const heartbeat = setInterval(() => {
+    reportExportProgress(deps.db, lease).then(
+      (held) => {
+        if (!held) lost = true;
+      },
+      () => undefined,
+    );
+  }, Math.max(500, Math.floor(deps.config.stallTimeoutMs / 4)));
+  heartbeat.unref();
+  try {
+    // Leftovers of earlier attempts (a killed gateway's partial upload) go first.
+    await deps.storage.removePrefix(`${prefix}-`);
+    upload = await deps.storage.createUpload(key);
+    const gzip = row.compression === 'GZIP' ? createGzip({ level: 6 }) : null;
+    const sink = gzip ?? new PassThrough();
+    const piping = pipeline(sink, upload.stream, { end: false });
+    piping.catch(() => undefined);
+    const writer = createBatchWriter(format, row.columns, sink);
+    const scope = { orgId: row.org_id, projectIds: row.scope_project_ids };
+    const filter = snapshotFilter(row);
+    let after: KeysetPosition | null = null;
+    let written = 0;
+    for (;;) {
+      if (signal.aborted) throw new AttemptStopped(String(signal.reason ?? 'stopped'));
+      if (lost) throw new AttemptStopped('this attempt no longer holds the export');
+      const { batch, last, count } = await deps.db.transaction().execute(async (trx) => {
+        await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
+        return readExportBatch(trx, { scope, filter, format, columns: row.columns, limit: deps.config.batchRows, after });
+      });
+      await writer.write(batch);
+      written += count;
+      if (deps.metrics) exportRowsTotal.inc(count);
+      if (!(await reportExportProgress(deps.db, lease, written))) throw new AttemptStopped('this attempt no longer holds the export');
+      if (count < deps.config.batchRows || !last) break;
+      after = last;
+    }
+    await writer.finish();
+    sink.end();
+    await piping;
+    const { bytes } = await upload.commit();
+    const published = await completeExportJob(deps.db, lease, { rows: written, bytes, fileKey: key, location: downloadPath(row.id), ttlMs: deps.config.ttlMs });
+    if (!published) {
+      // Cancelled (or restarted elsewhere) while the last bytes went up: the file must not stay.
+      await deps.storage.remove(key).catch(() => undefined);
+      log.info('export finished after it was cancelled or taken over: file removed');
+      return;
+    }
+    if (deps.metrics) {
+      exportJobsTotal.inc({ status: 'succeeded' });
+      exportDurationSeconds.observe({ format, outcome: 'succeeded' }, (performance.now() - started) / 1000);
+    }
+    log.info({ rows: written, bytes, ms: Math.round(performance.now() - started) }, 'export succeeded');
+  } catch (err) {
+    await upload?.abort().catch(() => undefined);
+    const final = job.retryCount >= job.retryLimit;
+    const message = publicMessage(err);
+    const held = await failExportAttempt(deps.db, lease, message, final).catch(() => false);
+    if (deps.metrics) exportDurationSeconds.observe({ format, outcome: 'failed' }, (performance.now() - started) / 1000);
+    if (!held) {
+      log.info({ reason: (err as Error).message }, 'export attempt stopped: it no longer holds the job');
+      return;
+    }
+    if (deps.metrics) exportJobsTotal.inc({ status: final ? 'failed' : 'retried' });
+    log.warn({ err, final }, final ? 'export failed after its last attempt' : 'export attempt failed: it will be retried');
+    throw err;
+  } finally {
+    clearInterval(heartbeat);
+  }
+}

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database, ExportJobsTable } from '../../db/schema';
+import { asMaintenance } from '../../db/maintenance-scope';
 import { traceConditions, type TraceFilter } from '../traces/traces.repository';
 
 export type ExportJobRow = Selectable<ExportJobsTable>;
@@ -259,6 +260,11 @@ export async function countExportJobsByStatus(db: Kysely<Database>): Promise<Rec
 
 /** A secret shared by every instance, created by the first one that asks. */
 export async function sharedSecret(db: Kysely<Database>, name: string, candidate: string): Promise<string> {
+  // Start-up work of the gateway's own, not a request's: not logged as a slow query.
+  return asMaintenance('export signing secret', () => readOrCreateSecret(db, name, candidate));
+}
+
+async function readOrCreateSecret(db: Kysely<Database>, name: string, candidate: string): Promise<string> {
   await db.insertInto('gateway_secrets').values({ name, value: candidate }).onConflict((oc) => oc.column('name').doNothing()).execute();
   const row = await db.selectFrom('gateway_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
   return row.value;

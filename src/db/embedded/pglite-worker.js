@@ -68,6 +68,27 @@ PGLiteSocketHandler.prototype.handleData = function handleWholeMessages(chunk) {
   return this.handOver;
 };
 
+/*
+ * The leak the soak found (README, Memory): PGlite parses every protocol message it sends and
+ * pushes it onto an internal list that only execProtocol() empties. pglite-socket calls
+ * execProtocolRaw(), so every row ever sent stayed in the worker's heap (+11 MB a minute under
+ * the soak's load). Raw calls go through execProtocol() instead, which empties the list per
+ * call; errors are still sent to the client in the protocol answer, not thrown.
+ */
+function retainNoMessages(db) {
+  const raw = db.execProtocolRaw.bind(db);
+  let inside = false;
+  db.execProtocolRaw = async (message, options) => {
+    if (inside) return raw(message, options); // execProtocol's own call
+    inside = true;
+    try {
+      return (await db.execProtocol(message, { ...options, throwOnError: false })).data;
+    } finally {
+      inside = false;
+    }
+  };
+}
+
 async function main() {
   const db = await PGlite.create({
     dataDir: workerData.dataDir || undefined,
@@ -75,6 +96,7 @@ async function main() {
   });
   // A reopened data directory has TimescaleDB switched off until this runs.
   await db.exec(`LOAD 'timescaledb'`);
+  retainNoMessages(db);
   const server = new PGLiteSocketServer({
     db,
     host: '127.0.0.1',

@@ -43,12 +43,16 @@ const ECHOES = new Set(['PurgeResult.projectId']);
 
 function foreignIn(data: unknown, pools: ValuePools, ownOrg: string): string | null {
   const foreign = new Set([...pools.foreign.traceIds, ...pools.foreign.projectIds, ...pools.foreign.orgIds]);
+  const foreignProjects = new Set(pools.foreign.projectIds);
   const stack: [unknown, string, string][] = [[data, '', '']];
   while (stack.length) {
     const [v, key, parent] = stack.pop()!;
     if (typeof v === 'string') {
       // Only ids: free text the fuzzer wrote itself (an API key's name) may echo anything.
-      if (ID_FIELD.test(key) && !ECHOES.has(`${parent}.${key}`) && foreign.has(v)) return `another org's id ${v} in the data (${key})`;
+      // A project's id is chosen by whoever creates it (createProject): it may equal another org's
+      // trace id, which is no leak; only another org's *project* id would be one.
+      const suspects = parent === 'Project' && key === 'id' ? foreignProjects : foreign;
+      if (ID_FIELD.test(key) && !ECHOES.has(`${parent}.${key}`) && suspects.has(v)) return `another org's id ${v} in the data (${key})`;
       if (key === 'orgId' && v !== ownOrg) return `orgId ${v} is not the caller's`;
     } else if (Array.isArray(v)) {
       for (const x of v) stack.push([x, key, parent]);

@@ -52,7 +52,8 @@ describe('live demo', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-i15-live-'));
     const gw = await startGatewayProcess(
       { DATA_DIR: dataDir, DEMO_TRACES: '300', DEMO_DAYS: '1', DEMO_LIVE: 'true', CACHE_WARM_ON_START: 'false' },
-      { ready: /"url":"(http:\/\/[^"]+\/graphql)"[\s\S]*OTEL_RESOURCE_ATTRIBUTES=observatory\.project\.id=\S+\n/, timeoutMs: 150_000 },
+      // The JSON log line and the banner reach stdout in either order (pino writes asynchronously).
+      { ready: /"url":"(http:\/\/[^"]+\/graphql)"[\s\S]*OTEL_RESOURCE_ATTRIBUTES=observatory\.project\.id=\S+\n|OTEL_RESOURCE_ATTRIBUTES=observatory\.project\.id=\S+\n[\s\S]*"url":"(http:\/\/[^"]+\/graphql)"/, timeoutMs: 100_000 },
     );
     try {
       const out = gw.output();

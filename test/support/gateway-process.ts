@@ -60,7 +60,8 @@ export function startGatewayProcess(
       clearInterval(poll);
       clearTimeout(timer);
       child.off('exit', onExit);
-      resolve({ child, url: m[1] as string, output: () => out, stop });
+      // The first group that matched: a `ready` may list the log line and the banner in either order.
+      resolve({ child, url: (m.slice(1).find((g) => g !== undefined) ?? m[1]) as string, output: () => out, stop });
     }, 50);
   });
 }

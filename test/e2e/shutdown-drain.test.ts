@@ -102,7 +102,11 @@ describe('SIGTERM under keep-alive load (the npm start process)', () => {
     expect(answeredAfter.length).toBeGreaterThan(0);
     for (let w = 0; w < 8; w++) {
       const answered = outcomes.filter((o) => o.worker === w && !o.failure);
-      expect({ worker: w, lastSaidClose: answered.at(-1)?.connectionClose }).toEqual({ worker: w, lastSaidClose: true });
+      const last = answered.at(-1);
+      // Or, on a loaded machine, the client sat idle past the 250 ms grace after its last answer: the
+      // server closed that idle socket, and the client's next try was refused (never reset).
+      const closedIdle = !!last && outcomes.some((o) => o.worker === w && o.failure === 'refused' && o.startMs >= last.startMs);
+      expect({ worker: w, lastSaidClose: last?.connectionClose || closedIdle }).toEqual({ worker: w, lastSaidClose: true });
     }
     // Whatever came after that was refused (the listener was closed), never reset.
     expect(after.filter((o) => o.failure).every((o) => o.failure === 'refused')).toBe(true);

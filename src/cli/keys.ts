@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { ConfigError, loadConfig } from '../config';
-import { openDatabase, type DatabaseHandle } from '../db/database';
-import { DataDirInUseError } from '../db/embedded/data-dir-lock';
-import { AppError } from '../shared/errors';
+import type { Config } from '../config';
+import type { DatabaseHandle } from '../db/database';
+import { defaultIo, runOperatorCommand, type CliIo } from './operator-cli';
 import { ROLES } from '../auth/permissions';
 import type { Scope } from '../auth/viewer';
 import { findOrgIds } from '../modules/api-keys/api-keys.repository';
@@ -74,92 +71,58 @@ export function parseKeysArgs(argv: readonly string[]): KeysCliArgs {
   return out as KeysCliArgs;
 }
 
-export interface CliIo {
-  readonly stdout: (s: string) => void;
-  readonly stderr: (s: string) => void;
-  readonly env: NodeJS.ProcessEnv;
+export type { CliIo };
+
+export function runKeysCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  return runOperatorCommand(
+    {
+      name: 'keys',
+      usage: KEYS_USAGE,
+      parse: parseKeysArgs,
+      inUseHint:
+        '. Manage keys through the running gateway instead: the playground (/playground) or the createApiKey / revokeApiKey / apiKeys fields with an ADMIN key.',
+      table: 'api_keys',
+      run: runKeys,
+    },
+    argv,
+    io,
+  );
 }
 
-const defaultIo: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env };
-
-export async function runKeysCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
-  let args: KeysCliArgs;
-  try {
-    if (argv[0] === '--help' || argv[0] === '-h') {
-      io.stdout(`${KEYS_USAGE}\n`);
-      return 0;
-    }
-    args = parseKeysArgs(argv);
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n\n${KEYS_USAGE}\n`);
-    return 2;
-  }
-  let database: DatabaseHandle | undefined;
-  try {
-    const config = loadConfig({ ...io.env, LOG_LEVEL: 'silent' });
-    if (!config.database.url && !fs.existsSync(path.join(path.resolve(config.dataDir), 'PG_VERSION'))) {
-      io.stderr(`No embedded database in DATA_DIR ${path.resolve(config.dataDir)}: start the gateway once (npm start), or set DATABASE_URL.\n`);
-      return 1;
-    }
-    database = await openDatabase(config, { holder: 'keys CLI' });
-    const orgs = await findOrgIds(database.db);
-    if (!orgs.includes(args.org)) {
-      io.stderr(`Unknown org ${args.org}. Orgs in this database: ${orgs.join(', ') || '(none)'}\n`);
-      return 1;
-    }
-    const operator: Scope = { orgId: args.org, projectIds: null };
-    if (args.command === 'create') {
-      const { key, apiKey } = await issueApiKey(database.db, operator, { name: args.name!, role: args.role!, projectIds: args.projects ?? null });
-      if (args.json) io.stdout(`${JSON.stringify({ ...jsonOf(apiKey), key })}\n`);
-      else {
-        io.stdout(
-          [
-            `Created API key ${apiKey.id} in ${apiKey.org_id}`,
-            `  name      ${apiKey.name}`,
-            `  role      ${apiKey.role}`,
-            `  projects  ${apiKey.project_ids ? apiKey.project_ids.join(', ') : 'every project of the org'}`,
-            `  key       ${key}`,
-            '',
-            'The key is shown this once (only its sha256 is stored): hand it over now. Send it as "Authorization: Bearer <key>".',
-            '',
-          ].join('\n'),
-        );
-      }
-    } else if (args.command === 'list') {
-      const rows = await listApiKeys(database.db, operator, { includeRevoked: args.all });
-      io.stdout(args.json ? `${JSON.stringify(rows.map(jsonOf))}\n` : `${table(rows)}\n`);
-    } else {
-      const { apiKey } = await revokeApiKey(database.db, operator, args.id!);
-      const ttl = Math.round(config.auth.cacheTtlMs / 1000);
-      if (args.json) io.stdout(`${JSON.stringify(jsonOf(apiKey))}\n`);
-      else io.stdout(`Revoked API key ${apiKey.id} (${apiKey.name}) at ${apiKey.revoked_at?.toISOString()}: running gateways refuse it within AUTH_CACHE_TTL_MS (${ttl} s).\n`);
-    }
-    return 0;
-  } catch (err) {
-    if (err instanceof DataDirInUseError) {
-      io.stderr(
-        `${err.message}\nThe keys CLI does not open a data directory another process has open. Manage keys through the running gateway instead: ` +
-          'the playground (/playground) or the createApiKey / revokeApiKey / apiKeys fields with an ADMIN key.\n',
-      );
-      return 1;
-    }
-    if (err instanceof ConfigError) {
-      io.stderr(`${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof AppError) {
-      io.stderr(`${err.extensions.code}: ${err.message}\n`);
-      return 1;
-    }
-    if ((err as { code?: string }).code === '42P01') {
-      io.stderr('The database has no api_keys table yet: run `npm run db:migrate` (or start the gateway once) first.\n');
-      return 1;
-    }
-    io.stderr(`keys ${args.command} failed: ${(err as Error).message}\n`);
+async function runKeys(args: KeysCliArgs, database: DatabaseHandle, config: Config, io: CliIo): Promise<number> {
+  const orgs = await findOrgIds(database.db);
+  if (!orgs.includes(args.org)) {
+    io.stderr(`Unknown org ${args.org}. Orgs in this database: ${orgs.join(', ') || '(none)'}\n`);
     return 1;
-  } finally {
-    await database?.close().catch(() => undefined);
   }
+  const operator: Scope = { orgId: args.org, projectIds: null };
+  if (args.command === 'create') {
+    const { key, apiKey } = await issueApiKey(database.db, operator, { name: args.name!, role: args.role!, projectIds: args.projects ?? null });
+    if (args.json) io.stdout(`${JSON.stringify({ ...jsonOf(apiKey), key })}\n`);
+    else {
+      io.stdout(
+        [
+          `Created API key ${apiKey.id} in ${apiKey.org_id}`,
+          `  name      ${apiKey.name}`,
+          `  role      ${apiKey.role}`,
+          `  projects  ${apiKey.project_ids ? apiKey.project_ids.join(', ') : 'every project of the org'}`,
+          `  key       ${key}`,
+          '',
+          'The key is shown this once (only its sha256 is stored): hand it over now. Send it as "Authorization: Bearer <key>".',
+          '',
+        ].join('\n'),
+      );
+    }
+  } else if (args.command === 'list') {
+    const rows = await listApiKeys(database.db, operator, { includeRevoked: args.all });
+    io.stdout(args.json ? `${JSON.stringify(rows.map(jsonOf))}\n` : `${table(rows)}\n`);
+  } else {
+    const { apiKey } = await revokeApiKey(database.db, operator, args.id!);
+    const ttl = Math.round(config.auth.cacheTtlMs / 1000);
+    if (args.json) io.stdout(`${JSON.stringify(jsonOf(apiKey))}\n`);
+    else io.stdout(`Revoked API key ${apiKey.id} (${apiKey.name}) at ${apiKey.revoked_at?.toISOString()}: running gateways refuse it within AUTH_CACHE_TTL_MS (${ttl} s).\n`);
+  }
+  return 0;
 }
 
 function jsonOf(r: ApiKeyRow) {

@@ -1,12 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { ConfigError, loadConfig } from '../config';
-import { openDatabase, type DatabaseHandle } from '../db/database';
-import { DataDirInUseError } from '../db/embedded/data-dir-lock';
-import { AppError } from '../shared/errors';
+import type { Config } from '../config';
+import type { DatabaseHandle } from '../db/database';
 import { createOrg } from '../modules/orgs/orgs.service';
 import { findOrgsWithCounts } from '../modules/orgs/orgs.repository';
-import { UsageError, type CliIo } from './keys';
+import { UsageError } from './keys';
+import { defaultIo, runOperatorCommand, type CliIo } from './operator-cli';
 
 /**
  * `analytics-gateway orgs create|list`: tenants from the operator's shell (no API key can
@@ -61,71 +58,36 @@ export function parseOrgsArgs(argv: readonly string[]): OrgsCliArgs {
   return out;
 }
 
-const defaultIo: CliIo = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s), env: process.env };
+export function runOrgsCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  return runOperatorCommand(
+    { name: 'orgs', usage: ORGS_USAGE, parse: parseOrgsArgs, inUseHint: ': stop the gateway first, or use DATABASE_URL.', table: 'orgs', run: runOrgs },
+    argv,
+    io,
+  );
+}
 
-export async function runOrgsCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
-  let args: OrgsCliArgs;
-  try {
-    if (argv[0] === '--help' || argv[0] === '-h') {
-      io.stdout(`${ORGS_USAGE}\n`);
-      return 0;
+async function runOrgs(args: OrgsCliArgs, database: DatabaseHandle, _config: Config, io: CliIo): Promise<number> {
+  if (args.command === 'create') {
+    const { org, projects } = await createOrg(database.db, { id: args.id!, name: args.name!, projects: args.projects });
+    if (args.json) io.stdout(`${JSON.stringify({ id: org.id, name: org.name, createdAt: org.created_at.toISOString(), projects })}\n`);
+    else {
+      io.stdout(
+        [
+          `Created org ${org.id} (${org.name})${projects.length ? ` with projects ${projects.join(', ')}` : ''}`,
+          `Next: npx analytics-gateway keys create --org ${org.id} --name admin --role admin`,
+          '',
+        ].join('\n'),
+      );
     }
-    args = parseOrgsArgs(argv);
-  } catch (err) {
-    io.stderr(`${(err as Error).message}\n\n${ORGS_USAGE}\n`);
-    return 2;
+  } else {
+    const rows = await findOrgsWithCounts(database.db);
+    if (args.json) io.stdout(`${JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at.toISOString(), projects: r.projects, activeKeys: r.keys })))}\n`);
+    else {
+      const cells = [['id', 'name', 'projects', 'active keys', 'created'], ...rows.map((r) => [r.id, r.name, String(r.projects), String(r.keys), r.created_at.toISOString().slice(0, 16).replace('T', ' ')])];
+      const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+      const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+      io.stdout(rows.length ? `${[line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n')}\n` : '(no orgs)\n');
+    }
   }
-  let database: DatabaseHandle | undefined;
-  try {
-    const config = loadConfig({ ...io.env, LOG_LEVEL: 'silent' });
-    if (!config.database.url && !fs.existsSync(path.join(path.resolve(config.dataDir), 'PG_VERSION'))) {
-      io.stderr(`No embedded database in DATA_DIR ${path.resolve(config.dataDir)}: start the gateway once (npm start), or set DATABASE_URL.\n`);
-      return 1;
-    }
-    database = await openDatabase(config, { holder: 'orgs CLI' });
-    if (args.command === 'create') {
-      const { org, projects } = await createOrg(database.db, { id: args.id!, name: args.name!, projects: args.projects });
-      if (args.json) io.stdout(`${JSON.stringify({ id: org.id, name: org.name, createdAt: org.created_at.toISOString(), projects })}\n`);
-      else {
-        io.stdout(
-          [
-            `Created org ${org.id} (${org.name})${projects.length ? ` with projects ${projects.join(', ')}` : ''}`,
-            `Next: npx analytics-gateway keys create --org ${org.id} --name admin --role admin`,
-            '',
-          ].join('\n'),
-        );
-      }
-    } else {
-      const rows = await findOrgsWithCounts(database.db);
-      if (args.json) io.stdout(`${JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at.toISOString(), projects: r.projects, activeKeys: r.keys })))}\n`);
-      else {
-        const cells = [['id', 'name', 'projects', 'active keys', 'created'], ...rows.map((r) => [r.id, r.name, String(r.projects), String(r.keys), r.created_at.toISOString().slice(0, 16).replace('T', ' ')])];
-        const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
-        const line = (row: string[]) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-        io.stdout(rows.length ? `${[line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n')}\n` : '(no orgs)\n');
-      }
-    }
-    return 0;
-  } catch (err) {
-    if (err instanceof DataDirInUseError) {
-      io.stderr(`${err.message}\nThe orgs CLI does not open a data directory another process has open: stop the gateway first, or use DATABASE_URL.\n`);
-      return 1;
-    }
-    if (err instanceof ConfigError) {
-      io.stderr(`${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof AppError) {
-      io.stderr(`${err.extensions.code}: ${err.message}\n`);
-      return 1;
-    }
-    if ((err as { code?: string }).code === '42P01') {
-      io.stderr('The database has no orgs table yet: run `npm run db:migrate` (or start the gateway once) first.\n');
-      return 1;
-    }
-    io.stderr(`orgs ${args.command} failed: ${(err as Error).message}\n`);
-    return 1;
-  } finally {
-    await database?.close().catch(() => undefined);
-  }
+  return 0;
 }

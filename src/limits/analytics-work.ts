@@ -31,7 +31,7 @@ export const PRICING_RANGE_END = new Date(Date.UTC(2030, 0, 15, 12, 30, 30));
 const ROLLUP_ROWS_PER_BUCKET = 20;
 const RAW_ROWS_PER_MINUTE = 50;
 /** Expected distinct values per dimension, for sizing grouped answers. */
-const EXPECTED_CARDINALITY: Record<Dimension, number> = { MODEL: 12, PROVIDER: 4, PROJECT: 5, ENVIRONMENT: 3, USER: 100, STATUS: 2, OPERATION: 6 };
+const EXPECTED_CARDINALITY: Record<Dimension, number> = { MODEL: 12, PROVIDER: 4, PROJECT: 5, ENVIRONMENT: 3, USER: 100, STATUS: 2, OPERATION: 6, ERROR_TYPE: 8 };
 /** Rows read or produced per point. */
 export const ROWS_PER_POINT = 1000;
 

@@ -1,3 +1,4 @@
+import { usdNumber } from '../../shared/money';
 import { sql } from 'kysely';
 import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
@@ -73,9 +74,9 @@ export async function compareModels(
         latency: acc,
         ttftAvgMs: acc.ttftN ? acc.ttftSum / acc.ttftN : null,
         tokensPerSecond: acc.durSum > 0 ? acc.completionTokens / (acc.durSum / 1000) : null,
-        totalCostUsd: acc.totalCost,
-        costPerRequestUsd: acc.n ? acc.totalCost / acc.n : null,
-        costPer1kTokensUsd: acc.totalTokens ? (acc.totalCost * 1000) / acc.totalTokens : null,
+        totalCostUsd: usdNumber(acc.totalCost),
+        costPerRequestUsd: acc.n ? usdNumber(acc.totalCost) / acc.n : null,
+        costPer1kTokensUsd: acc.totalTokens ? (usdNumber(acc.totalCost) * 1000) / acc.totalTokens : null,
         quality,
       };
     }),

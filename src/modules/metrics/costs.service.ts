@@ -3,6 +3,7 @@ import { badInput } from '../../shared/errors';
 import type { Dimension } from './dimensions';
 import type { CostReportParent } from './metrics.mappers';
 import { resolveReportArgs, type ReportArgs } from './report-args';
+import { BY_COST } from './group-order';
 import { computeTraceStats, emptyAcc, type GroupStats, type StatsAcc } from './trace-stats.service';
 
 export async function costReport(ctx: RequestContext, args: ReportArgs): Promise<CostReportParent> {
@@ -15,9 +16,9 @@ export async function costReport(ctx: RequestContext, args: ReportArgs): Promise
     interval: a.interval,
     percentiles: false,
     groupLimit: a.groupLimit,
-    groupOrder: 'cost',
+    groupOrder: a.groupOrder ?? BY_COST,
   });
-  return { ...result, scope: ctx.scope, filter: a.filter };
+  return { ...result, scope: ctx.scope, filter: a.filter, dims: a.dims };
 }
 
 // Memoised per report object: changeRatio and previousPeriod share one computation.
@@ -56,7 +57,7 @@ export async function topSpenders(ctx: RequestContext, r: CostReportParent, by: 
     interval: null,
     percentiles: false,
     groupLimit: limit,
-    groupOrder: 'cost',
+    groupOrder: BY_COST,
   });
   return res.groups;
 }

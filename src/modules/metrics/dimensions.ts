@@ -1,6 +1,6 @@
 import type { TraceFilter } from '../traces/traces.repository';
 
-export type Dimension = 'MODEL' | 'PROVIDER' | 'PROJECT' | 'ENVIRONMENT' | 'USER' | 'STATUS' | 'OPERATION';
+export type Dimension = 'MODEL' | 'PROVIDER' | 'PROJECT' | 'ENVIRONMENT' | 'USER' | 'STATUS' | 'OPERATION' | 'ERROR_TYPE';
 
 /** SQL for each dimension over the raw table; fixed strings only, never user input. */
 export const RAW_DIMENSION_SQL: Record<Dimension, string> = {
@@ -11,6 +11,8 @@ export const RAW_DIMENSION_SQL: Record<Dimension, string> = {
   USER: 'user_id',
   STATUS: "CASE WHEN status_code >= 400 THEN 'ERROR' ELSE 'OK' END",
   OPERATION: 'operation',
+  // Issue 17: no rollup is keyed by error type (errors are a small share of the rows): raw rows answer.
+  ERROR_TYPE: 'error_type',
 };
 
 /** Dimensions the rollups are grouped by (their key columns). */
@@ -63,6 +65,7 @@ export interface GroupKeyValue {
   userId?: string | null;
   status?: string | null;
   operation?: string | null;
+  errorType?: string | null;
 }
 
 const KEY_FIELD: Record<Dimension, keyof GroupKeyValue> = {
@@ -73,10 +76,28 @@ const KEY_FIELD: Record<Dimension, keyof GroupKeyValue> = {
   USER: 'userId',
   STATUS: 'status',
   OPERATION: 'operation',
+  ERROR_TYPE: 'errorType',
 };
 
 export function groupKeyOf(dims: readonly Dimension[], values: readonly (string | null)[]): GroupKeyValue {
   const key: GroupKeyValue = {};
   dims.forEach((d, i) => (key[KEY_FIELD[d]] = values[i] ?? null));
   return key;
+}
+
+const FILTER_LABEL: Record<string, string> = { userIds: 'userIds (with other filters)', errorTypes: 'errorTypes' };
+
+/**
+ * Why no rollup family answers this filter and grouping (QueryPlan.rawReason): the first filter
+ * key and the first dimension no family carries, e.g. "filter errorTypes; groupBy ERROR_TYPE".
+ */
+export function rawReasonOf(filter: TraceFilter, dims: readonly Dimension[]): string | null {
+  if (traceRollupFamily(filter, dims)) return null;
+  const parts: string[] = [];
+  const keys = Object.keys(filter).filter((k) => !ROLLUP_FILTER_KEYS.has(k));
+  if (keys.length) parts.push(`filter ${keys.map((k) => FILTER_LABEL[k] ?? k).join(', ')}`);
+  const raw = dims.filter((d) => ROLLUP_DIMENSION_SQL[d] === undefined);
+  if (raw.length) parts.push(`groupBy ${raw.join(', ')}`);
+  const reason = parts.join('; ') || 'this combination of filter and groupBy';
+  return `${reason}: no rollup carries it, raw rows answer`;
 }

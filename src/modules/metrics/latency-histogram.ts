@@ -2,12 +2,19 @@ import { HIST_BUCKETS, HIST_MAX_MS } from '../../../db/migrations/rollup-definit
 
 /**
  * Percentiles from the rollups' log-scale latency histogram. Cell i (1..HIST_BUCKETS) holds
- * durations in [e^((i-1)w), e^(iw)) ms with w = ln(HIST_MAX_MS)/HIST_BUCKETS; the estimate is
- * the cell's geometric midpoint, clamped to the observed min/max. For the value of rank
- * ceil(p·n) (what percentile_disc returns) the relative error is at most e^(w/2) − 1.
+ * durations in [e^((i-1)w), e^(iw)) ms with w = ln(HIST_MAX_MS)/HIST_BUCKETS.
+ *
+ * The value of rank r = ceil(p·n) (what percentile_disc returns) lies in the cell where the
+ * running count reaches r. The estimate spreads that cell's c values evenly over its bounds
+ * and takes the k-th of them (k = r − the count below the cell): lo + (hi − lo)·(k − ½)/c. The
+ * cell's bounds are narrowed to the observed min (lowest non-empty cell) and max (highest), and
+ * the estimate is clamped to min..max. Since the exact value lies in the same (narrowed) cell,
+ * the relative error is below (hi − lo)/lo = e^w − 1 ≈ 14.23% for latencies from 1 ms to
+ * HIST_MAX_MS; on real distributions it is far smaller, and unlike a cell's representative
+ * value it moves with the counts, so two groups sharing a cell get different percentiles.
  */
 export const HIST_WIDTH = Math.log(HIST_MAX_MS) / HIST_BUCKETS;
-export const HIST_RELATIVE_ERROR = Math.exp(HIST_WIDTH / 2) - 1;
+export const HIST_RELATIVE_ERROR = Math.exp(HIST_WIDTH) - 1;
 
 export type SparseHistogram = Map<number, number>;
 
@@ -19,24 +26,32 @@ export function mergeInto(target: SparseHistogram, source: SparseHistogram): voi
   for (const [cell, n] of source) addCell(target, cell, n);
 }
 
+/** The [lower, upper] latency bounds of a cell (ms); under/overflow cells fall back to min/max. */
+function cellBounds(cell: number, min: number | null, max: number | null): [number, number] {
+  if (cell <= 0) return [min ?? 0, Math.min(max ?? 1, 1)];
+  if (cell > HIST_BUCKETS) return [Math.max(min ?? HIST_MAX_MS, HIST_MAX_MS), max ?? HIST_MAX_MS];
+  return [Math.exp((cell - 1) * HIST_WIDTH), Math.exp(cell * HIST_WIDTH)];
+}
+
 export function percentileFromHistogram(h: SparseHistogram, p: number, min: number | null, max: number | null): number | null {
   let total = 0;
   for (const n of h.values()) total += n;
   if (total === 0) return null;
   const rank = Math.max(1, Math.ceil(p * total));
-  const cells = [...h.keys()].sort((a, b) => a - b);
+  const cells = [...h.keys()].filter((c) => (h.get(c) as number) > 0).sort((a, b) => a - b);
   let seen = 0;
-  for (const cell of cells) {
-    seen += h.get(cell) as number;
-    if (seen >= rank) {
-      let estimate: number;
-      if (cell <= 0) estimate = min ?? 0;
-      else if (cell > HIST_BUCKETS) estimate = max ?? HIST_MAX_MS;
-      else estimate = Math.exp((cell - 0.5) * HIST_WIDTH);
+  for (const [i, cell] of cells.entries()) {
+    const count = h.get(cell) as number;
+    if (seen + count >= rank) {
+      let [lo, hi] = cellBounds(cell, min, max);
+      if (i === 0 && min !== null) lo = Math.max(lo, Math.min(min, hi));
+      if (i === cells.length - 1 && max !== null) hi = Math.min(hi, Math.max(max, lo));
+      let estimate = lo + ((hi - lo) * (rank - seen - 0.5)) / count;
       if (min !== null && estimate < min) estimate = min;
       if (max !== null && estimate > max) estimate = max;
       return estimate;
     }
+    seen += count;
   }
   return max;
 }

@@ -26,9 +26,10 @@ export interface StatsRow {
   completion_tokens: number;
   cached_tokens: number;
   total_tokens: number;
-  prompt_cost: number;
-  completion_cost: number;
-  total_cost: number;
+  /** numeric text: money is summed exactly (src/shared/money.ts). */
+  prompt_cost: string;
+  completion_cost: string;
+  total_cost: string;
 }
 
 export interface CellRow {
@@ -100,9 +101,9 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
              coalesce(sum(completion_tokens), 0)::float8 AS completion_tokens,
              coalesce(sum(cached_tokens), 0)::float8 AS cached_tokens,
              coalesce(sum(total_tokens), 0)::float8 AS total_tokens,
-             coalesce(sum(prompt_cost_usd), 0)::float8 AS prompt_cost,
-             coalesce(sum(completion_cost_usd), 0)::float8 AS completion_cost,
-             coalesce(sum(total_cost_usd), 0)::float8 AS total_cost
+             coalesce(sum(prompt_cost_usd), 0)::text AS prompt_cost,
+             coalesce(sum(completion_cost_usd), 0)::text AS completion_cost,
+             coalesce(sum(total_cost_usd), 0)::text AS total_cost
         FROM traces
        WHERE ${whereRaw(db, q)}
        GROUP BY 1, 2, 3, 4 /* sumTraceStats:raw */`.execute(db);
@@ -119,9 +120,9 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
            coalesce(sum(completion_tokens_sum), 0)::float8 AS completion_tokens,
            coalesce(sum(cached_tokens_sum), 0)::float8 AS cached_tokens,
            coalesce(sum(total_tokens_sum), 0)::float8 AS total_tokens,
-           coalesce(sum(prompt_cost_sum), 0)::float8 AS prompt_cost,
-           coalesce(sum(completion_cost_sum), 0)::float8 AS completion_cost,
-           coalesce(sum(total_cost_sum), 0)::float8 AS total_cost
+           coalesce(sum(prompt_cost_sum), 0)::text AS prompt_cost,
+           coalesce(sum(completion_cost_sum), 0)::text AS completion_cost,
+           coalesce(sum(total_cost_sum), 0)::text AS total_cost
       FROM ${table(q.piece.source)}
      WHERE ${whereRollup(db, q)}
      GROUP BY 1, 2, 3, 4 /* sumTraceStats:${sql.raw(q.piece.source)} */`.execute(db);

@@ -3,6 +3,7 @@ import { latencyPercentiles, type StatsAcc } from './trace-stats.service';
 import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
 import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
+import { usdNumber } from '../../shared/money';
 import { PERCENTILE_FIELDS, percentileLevelsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
@@ -29,7 +30,8 @@ export const metricsResolvers: Resolvers = {
     previousPeriod: (r, _a, ctx) => previousPeriod(ctx, r),
     changeRatio: async (r, _a, ctx) => {
       const prev = await previousPeriod(ctx, r);
-      return prev.totalCost > 0 ? (r.totals.totalCost - prev.totalCost) / prev.totalCost : null;
+      // The difference is exact (units); only the ratio is a float.
+      return prev.totalCost > 0n ? Number(r.totals.totalCost - prev.totalCost) / Number(prev.totalCost) : null;
     },
     monthToDate: (r, _a, ctx) => monthToDate(ctx, r),
     topSpenders: (r, args, ctx) => topSpenders(ctx, r, args.by, args.limit),
@@ -61,16 +63,16 @@ export const metricsResolvers: Resolvers = {
     maxMs: (a) => a.durMax,
   },
   CostStats: {
-    totalUsd: (a) => a.totalCost,
-    promptUsd: (a) => a.promptCost,
-    completionUsd: (a) => a.completionCost,
+    totalUsd: (a) => usdNumber(a.totalCost),
+    promptUsd: (a) => usdNumber(a.promptCost),
+    completionUsd: (a) => usdNumber(a.completionCost),
     requestCount: (a) => a.n,
     promptTokens: (a) => a.promptTokens,
     completionTokens: (a) => a.completionTokens,
     cachedTokens: (a) => a.cachedTokens,
     totalTokens: (a) => a.totalTokens,
-    costPerRequestUsd: (a) => ratio(a.totalCost, a.n),
-    costPer1kTokensUsd: (a) => ratio(a.totalCost * 1000, a.totalTokens),
+    costPerRequestUsd: (a) => ratio(usdNumber(a.totalCost), a.n),
+    costPer1kTokensUsd: (a) => ratio(usdNumber(a.totalCost) * 1000, a.totalTokens),
   },
   PerformancePoint: { stats: (p) => p.acc },
   CostPoint: { stats: (p) => p.acc },

@@ -2,10 +2,11 @@ import type { RequestContext } from '../../context';
 import { resolveReportArgs, type ReportArgs } from './report-args';
 import { computeTraceStats, type TraceStatsResult } from './trace-stats.service';
 import type { PercentileLevels } from './metrics.repository';
+import type { Dimension } from './dimensions';
 
-export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels } = {}): Promise<TraceStatsResult> {
+export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
   const a = resolveReportArgs(args, ctx.services.config);
-  return computeTraceStats(ctx.services, ctx.scope, {
+  const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
     to: a.to,
     filter: a.filter,
@@ -15,5 +16,7 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs, o
     percentiles: opts.percentiles ?? true,
     percentileLevels: opts.percentileLevels,
     groupLimit: a.groupLimit,
+    groupOrder: a.groupOrder ?? undefined,
   });
+  return { ...result, dims: a.dims };
 }

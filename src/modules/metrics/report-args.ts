@@ -4,6 +4,7 @@ import { resolveRange, type RangeInput } from '../../shared/time-range';
 import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
 import type { TraceFilter } from '../traces/traces.repository';
 import type { Dimension } from './dimensions';
+import { BY_REQUESTS, resolveGroupOrder, type GroupOrder } from './group-order';
 import { chooseInterval, type Interval, type IntervalInput } from './intervals';
 
 export interface ReportArgs {
@@ -12,6 +13,7 @@ export interface ReportArgs {
   groupBy?: readonly Dimension[] | null;
   interval?: IntervalInput | null;
   groupLimit?: number | null;
+  groupOrder?: { field?: string | null; direction?: string | null } | null;
 }
 
 export interface ResolvedReportArgs {
@@ -21,6 +23,8 @@ export interface ResolvedReportArgs {
   dims: readonly Dimension[];
   interval: Interval | null;
   groupLimit: number;
+  /** null: the report's own default (performance: most requests first; costs: most cost first). */
+  groupOrder: GroupOrder | null;
 }
 
 export const RELATIVE_RANGE_QUANTUM_MS = 10_000;
@@ -48,5 +52,6 @@ export function resolveReportArgs(args: ReportArgs, config: Config, now = new Da
     dims: args.groupBy ?? [],
     interval: args.interval ? chooseInterval(r.from, r.to, args.interval, config.analytics.maxSeriesPoints) : null,
     groupLimit,
+    groupOrder: args.groupOrder ? resolveGroupOrder(args.groupOrder, BY_REQUESTS) : null,
   };
 }

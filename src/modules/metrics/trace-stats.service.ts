@@ -3,12 +3,14 @@ import type { Config } from '../../config';
 import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
 import { cachedRollupWatermarks } from '../../db/rollup-refresh';
 import type { TraceFilter } from '../traces/traces.repository';
-import { MAX_DIMENSIONS, groupKeyOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
+import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
 import { INTERVAL_MS, floorToInterval, type Interval } from './intervals';
-import { addCell, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
+import { addCell, mergeInto, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
+import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
 import { ALL_LEVELS, countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type PercentileLevels, type StatsRow } from './metrics.repository';
 import { familyLevels, pickSources, type SourcePiece } from './source-plan';
 import { badInput } from '../../shared/errors';
+import { usdUnits, type UsdUnits } from '../../shared/money';
 
 /** Running sums for one cell of the answer (total, a group, a time bucket, or both). */
 export interface StatsAcc {
@@ -25,9 +27,10 @@ export interface StatsAcc {
   completionTokens: number;
   cachedTokens: number;
   totalTokens: number;
-  promptCost: number;
-  completionCost: number;
-  totalCost: number;
+  /** Exact money sums, in 10⁻⁸ USD units (src/shared/money.ts). */
+  promptCost: UsdUnits;
+  completionCost: UsdUnits;
+  totalCost: UsdUnits;
   hist: SparseHistogram;
   /** Exact percentiles (EXACT_PERCENTILES order) when the whole answer came from raw rows. */
   exact: number[] | null;
@@ -53,9 +56,15 @@ export interface TraceStatsResult {
   interval: Interval | null;
   pieces: SourcePiece[];
   percentileMethod: PercentileMethod;
+  /** Why the whole range reads raw rows although rollups are on: the filter or dimension no rollup carries. */
+  rawReason: string | null;
   totals: StatsAcc;
   groups: GroupStats[];
   series: SeriesPoint[];
+  /** Groups before groupLimit was applied. */
+  groupCount: number;
+  /** The groups past groupLimit, merged only when `other` is selected (see otherGroup). */
+  rest: readonly { acc: StatsAcc; series: Map<number, StatsAcc> }[];
 }
 
 export const emptyAcc = (): StatsAcc => ({
@@ -72,9 +81,9 @@ export const emptyAcc = (): StatsAcc => ({
   completionTokens: 0,
   cachedTokens: 0,
   totalTokens: 0,
-  promptCost: 0,
-  completionCost: 0,
-  totalCost: 0,
+  promptCost: 0n,
+  completionCost: 0n,
+  totalCost: 0n,
   hist: new Map(),
   exact: null,
 });
@@ -98,9 +107,9 @@ function addRow(acc: StatsAcc, r: StatsRow): void {
   acc.completionTokens += r.completion_tokens;
   acc.cachedTokens += r.cached_tokens;
   acc.totalTokens += r.total_tokens;
-  acc.promptCost += r.prompt_cost;
-  acc.completionCost += r.completion_cost;
-  acc.totalCost += r.total_cost;
+  acc.promptCost += usdUnits(r.prompt_cost);
+  acc.completionCost += usdUnits(r.completion_cost);
+  acc.totalCost += usdUnits(r.total_cost);
 }
 
 /** p50/p90/p95/p99 of an accumulator: exact when available, else from its histogram. */
@@ -119,9 +128,10 @@ export interface TraceStatsRequest {
   percentiles: boolean;
   /** Which accumulators need histogram percentiles (default: all); others get none. */
   percentileLevels?: PercentileLevels;
-  /** Keep the largest groups by this measure; the rest are dropped (bounded answers). */
+  /** Keep the first groups in groupOrder; the rest are merged into `other` when asked for. */
   groupLimit?: number;
-  groupOrder?: 'requests' | 'cost';
+  /** Default: most requests first. */
+  groupOrder?: GroupOrder;
   /** Ranges up to this long get exact percentiles from raw rows even when rollups give the sums. */
   exactPercentilesMaxMs?: number;
   /** false: read raw rows only (operators' switch, benchmarks). */
@@ -137,7 +147,8 @@ export async function computeTraceStats(
   const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
-  const family = (req.useRollups ?? deps.config.analytics.useRollups) ? traceRollupFamily(req.filter, req.dims) : null;
+  const rollupsOn = req.useRollups ?? deps.config.analytics.useRollups;
+  const family = rollupsOn ? traceRollupFamily(req.filter, req.dims) : null;
   const watermarks = family ? await cachedRollupWatermarks(database) : {};
   const pieces = pickSources({
     from: req.from,
@@ -148,8 +159,13 @@ export async function computeTraceStats(
     levels: family ? familyLevels(family) : undefined,
   });
   const span = req.to.getTime() - req.from.getTime();
+  const order = req.groupOrder ?? BY_REQUESTS;
+  // Ordering by a percentile needs every group's percentiles, whether selected or not.
+  const byPercentile = req.dims.length > 0 && ordersByPercentile(order);
+  const percentiles = req.percentiles || byPercentile;
+  const levels = byPercentile ? { ...(req.percentileLevels ?? ALL_LEVELS), group: true } : (req.percentileLevels ?? ALL_LEVELS);
   const exact =
-    req.percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
+    percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
 
   const { rows, cells, exactRows } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
     const rows: StatsRow[] = [];
@@ -157,7 +173,7 @@ export async function computeTraceStats(
     for (const piece of pieces) {
       const q = { scope, filter: req.filter, piece, interval: req.interval, dims: req.dims };
       rows.push(...(await sumTraceStats(trx, q)));
-      if (req.percentiles && !exact) cells.push(...(await countLatencyCells(trx, q, req.percentileLevels ?? ALL_LEVELS)));
+      if (percentiles && !exact) cells.push(...(await countLatencyCells(trx, q, levels)));
     }
     const exactRows =
       exact && pieces.length
@@ -231,10 +247,10 @@ export async function computeTraceStats(
     }
     return out;
   };
-  const measure = req.groupOrder === 'cost' ? (a: StatsAcc) => a.totalCost : (a: StatsAcc) => a.n;
-  const groupList = [...groups.values()]
-    .sort((a, b) => measure(b.acc) - measure(a.acc) || JSON.stringify(a.values).localeCompare(JSON.stringify(b.values)))
-    .slice(0, req.groupLimit ?? 100)
+  const sorted = [...groups.values()].sort(groupComparator(order));
+  const limit = req.groupLimit ?? 100;
+  const groupList = sorted
+    .slice(0, limit)
     .map((g) => ({ key: groupKeyOf(req.dims, g.values), values: g.values, acc: g.acc, series: fill(g.series) }));
 
   return {
@@ -243,8 +259,59 @@ export async function computeTraceStats(
     interval: req.interval,
     pieces,
     percentileMethod: exact ? 'EXACT' : 'HISTOGRAM',
+    rawReason: rollupsOn && !family && pieces.length ? rawReasonOf(req.filter, req.dims) : null,
     totals,
     groups: groupList,
     series: fill(series),
+    groupCount: sorted.length,
+    rest: sorted.slice(limit),
   };
+}
+
+/** Adds one accumulator into another: exact for counts, token and money sums; min/max kept; histograms merged. */
+export function addAcc(target: StatsAcc, a: StatsAcc): void {
+  target.n += a.n;
+  target.errors += a.errors;
+  target.durSum += a.durSum;
+  target.durMin = minOf(target.durMin, a.durMin);
+  target.durMax = maxOf(target.durMax, a.durMax);
+  target.ttftSum += a.ttftSum;
+  target.ttftN += a.ttftN;
+  target.ttftMin = minOf(target.ttftMin, a.ttftMin);
+  target.ttftMax = maxOf(target.ttftMax, a.ttftMax);
+  target.promptTokens += a.promptTokens;
+  target.completionTokens += a.completionTokens;
+  target.cachedTokens += a.cachedTokens;
+  target.totalTokens += a.totalTokens;
+  target.promptCost += a.promptCost;
+  target.completionCost += a.completionCost;
+  target.totalCost += a.totalCost;
+  mergeInto(target.hist, a.hist);
+}
+
+/**
+ * The groups past groupLimit as one group: every additive stat is exactly totals − shown groups
+ * (each row lies in exactly one group); min/max over those groups; percentiles from their
+ * merged histograms (HISTOGRAM plans) and null under EXACT plans, where raw percentiles do not
+ * merge. Null when no group was left out.
+ */
+export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from' | 'to'>, dims: readonly Dimension[]): GroupStats | null {
+  if (!r.rest.length) return null;
+  const acc = emptyAcc();
+  const series = new Map<number, StatsAcc>();
+  for (const g of r.rest) {
+    addAcc(acc, g.acc);
+    for (const [t, a] of g.series) {
+      let s = series.get(t);
+      if (!s) series.set(t, (s = emptyAcc()));
+      addAcc(s, a);
+    }
+  }
+  const points: SeriesPoint[] = [];
+  if (r.interval) {
+    const step = INTERVAL_MS[r.interval];
+    for (let t = floorToInterval(r.from.getTime(), step); t < r.to.getTime(); t += step) points.push({ timestamp: new Date(t), acc: series.get(t) ?? EMPTY_ACC });
+  }
+  const values = dims.map(() => null);
+  return { key: groupKeyOf(dims, values), values, acc, series: points };
 }

@@ -1,3 +1,4 @@
+import { usdNumber } from '../../shared/money';
 import type { Resolvers } from '../../__generated__/resolvers-types';
 import { withStatementTimeout } from '../../db/database';
 import { resolveRange } from '../../shared/time-range';
@@ -39,7 +40,7 @@ export const projectResolvers: Resolvers = {
         requestCount: acc.n,
         errorCount: acc.errors,
         errorRate: acc.n ? acc.errors / acc.n : 0,
-        totalCostUsd: acc.totalCost,
+        totalCostUsd: usdNumber(acc.totalCost),
         totalTokens: acc.totalTokens,
         avgLatencyMs: acc.n ? acc.durSum / acc.n : null,
         p95LatencyMs: latencyPercentiles(acc).p95,

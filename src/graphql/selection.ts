@@ -57,9 +57,10 @@ export function selectsAnyFieldUnder(info: Pick<GraphQLResolveInfo, 'fieldNodes'
 export function percentileLevelsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) {
   return {
     total: selectsAnyFieldUnder(info, ['totals'], PERCENTILE_FIELDS),
-    group: selectsAnyFieldUnder(info, ['groups', 'stats'], PERCENTILE_FIELDS),
+    // `other` merges the histograms of the groups past groupLimit: it needs the group levels.
+    group: selectsAnyFieldUnder(info, ['groups', 'stats'], PERCENTILE_FIELDS) || selectsAnyFieldUnder(info, ['other', 'stats'], PERCENTILE_FIELDS),
     series: selectsAnyFieldUnder(info, ['series'], PERCENTILE_FIELDS),
-    groupSeries: selectsAnyFieldUnder(info, ['groups', 'series'], PERCENTILE_FIELDS),
+    groupSeries: selectsAnyFieldUnder(info, ['groups', 'series'], PERCENTILE_FIELDS) || selectsAnyFieldUnder(info, ['other', 'series'], PERCENTILE_FIELDS),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Resolvers } from '../../__generated__/resolvers-types';
-import { latencyPercentiles, type StatsAcc } from './trace-stats.service';
+import { latencyPercentiles, otherGroup, type GroupStats, type StatsAcc } from './trace-stats.service';
+import type { StatsReportParent } from './metrics.mappers';
 import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
 import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
@@ -14,6 +15,13 @@ const percentilesOf = (a: StatsAcc) => {
   return p;
 };
 
+// Merged once per report, whichever of its fields ask.
+const others = new WeakMap<StatsReportParent, GroupStats | null>();
+const otherOf = (r: StatsReportParent) => {
+  if (!others.has(r)) others.set(r, otherGroup(r, r.dims));
+  return others.get(r) ?? null;
+};
+
 export const metricsResolvers: Resolvers = {
   Query: {
     performance: (_p, args, ctx, info) =>
@@ -24,6 +32,7 @@ export const metricsResolvers: Resolvers = {
   },
   PerformanceReport: {
     plan: (r) => r,
+    other: (r) => otherOf(r),
   },
   CostReport: {
     plan: (r) => r,
@@ -35,10 +44,12 @@ export const metricsResolvers: Resolvers = {
     },
     monthToDate: (r, _a, ctx) => monthToDate(ctx, r),
     topSpenders: (r, args, ctx) => topSpenders(ctx, r, args.by, args.limit),
+    other: (r) => otherOf(r),
   },
   QueryPlan: {
     sources: (p) => p.pieces.map((s) => ({ source: s.source, from: s.from, to: s.to })),
     percentiles: (p) => p.percentileMethod,
+    rawReason: (p) => p.rawReason ?? null,
   },
   PerformanceStats: {
     requestCount: (a) => a.n,

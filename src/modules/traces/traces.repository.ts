@@ -23,6 +23,8 @@ export interface TraceFilter {
   maxDurationMs?: number;
   minTokens?: number;
   maxTokens?: number;
+  // issue 17 (groups): error types
+  errorTypes?: readonly string[];
 }
 
 export type TraceOrderField = 'TIMESTAMP' | 'COST' | 'DURATION' | 'TOKENS';
@@ -63,6 +65,8 @@ export function traceConditions(eb: TracesEB, scope: Scope, f: TraceFilter): Exp
   if (f.maxDurationMs != null) c.push(eb('traces.duration_ms', '<=', f.maxDurationMs));
   if (f.minTokens != null) c.push(eb('traces.total_tokens', '>=', f.minTokens));
   if (f.maxTokens != null) c.push(eb('traces.total_tokens', '<=', f.maxTokens));
+  // issue 17 (groups): error types
+  if (f.errorTypes) c.push(eb('traces.error_type', 'in', [...f.errorTypes]));
   return eb.and(c);
 }
 

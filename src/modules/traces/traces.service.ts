@@ -30,6 +30,8 @@ export interface TraceFilterInput {
   maxDurationMs?: number | null;
   minTokens?: number | null;
   maxTokens?: number | null;
+  // issue 17 (groups): error types
+  errorTypes?: readonly string[] | null;
 }
 
 const MAX_LIST = 100;
@@ -78,6 +80,8 @@ export function normalizeTraceFilter(input: TraceFilterInput | null | undefined,
     maxDurationMs: f.maxDurationMs ?? undefined,
     minTokens: f.minTokens ?? undefined,
     maxTokens: f.maxTokens ?? undefined,
+    // issue 17 (groups): error types
+    errorTypes: list('errorTypes', f.errorTypes),
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as TraceFilter;
 }

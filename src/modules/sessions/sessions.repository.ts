@@ -32,16 +32,23 @@ const sessionsOver = (where: RawBuilder<unknown>) => sql`
     FROM per_project
    GROUP BY session_id`;
 
-/** Sessions active in the filter's range, most recently active first, keyset on (last_seen, id). */
+/**
+ * Sessions active in the filter's range, keyset on (last_seen, id): most recently active first
+ * (DESC, the connection's order), or the other way (ASC, for backward pages); `inclusive` keeps
+ * the cursor's own session (PageInfo's look at the other side of a cursor).
+ */
 export async function findSessions(
   db: Kysely<Database>,
-  q: { scope: Scope; filter: TraceFilter; limit: number; after: { ts: string; id: string } | null },
+  q: { scope: Scope; filter: TraceFilter; limit: number; after: { ts: string; id: string } | null; direction?: 'ASC' | 'DESC'; inclusive?: boolean },
 ): Promise<SessionParent[]> {
   const eb = expressionBuilder<Database, 'traces'>();
+  const asc = q.direction === 'ASC';
+  const cmp = sql.raw((asc ? '>' : '<') + (q.inclusive ? '=' : ''));
+  const dir = sql.raw(asc ? 'ASC' : 'DESC');
   const { rows } = await sql<SessionParent>`
     ${sessionsOver(sql`session_id IS NOT NULL AND ${traceConditions(eb, q.scope, q.filter)}`)}
-    ${q.after ? sql`HAVING (max(last_ts), session_id) < (${q.after.ts}::timestamptz, ${q.after.id})` : sql``}
-     ORDER BY max(last_ts) DESC, session_id DESC
+    ${q.after ? sql`HAVING (max(last_ts), session_id) ${cmp} (${q.after.ts}::timestamptz, ${q.after.id})` : sql``}
+     ORDER BY max(last_ts) ${dir}, session_id ${dir}
      LIMIT ${q.limit} /* findSessions */`.execute(db);
   return rows;
 }

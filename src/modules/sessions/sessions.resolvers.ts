@@ -26,6 +26,8 @@ export const sessionResolvers: Resolvers = {
       listTraces(ctx.services, ctx.scope, {
         first: args.first,
         after: args.after,
+        last: args.last,
+        before: args.before,
         orderBy: { field: 'TIMESTAMP', direction: 'ASC' },
         baseFilter: { sessionIds: [s.session_id] },
       }),

@@ -5,6 +5,7 @@ import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.se
 import type { SessionParent } from './sessions.mappers';
 import { findSessions } from './sessions.repository';
 import { isCalendarTimestamp } from '../traces/cursor';
+import { pageFlags, resolvePageArgs, type PageArgs } from '../../shared/page-args';
 
 /** Session ids are the applications' own strings: bounded, and never NUL (PostgreSQL text cannot hold it). */
 export const isSessionId = (id: string): boolean => id.length >= 1 && id.length <= 200 && !id.includes('\u0000');
@@ -15,9 +16,9 @@ function encodeSessionCursor(s: SessionParent): string {
   return Buffer.from(JSON.stringify(['S', s.last_key, s.session_id])).toString('base64url');
 }
 
-function decodeSessionCursor(cursor: string): { ts: string; id: string } {
-  if (cursor.length > 1024) throw badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument: 'after' });
-  const bad = () => badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument: 'after' });
+function decodeSessionCursor(cursor: string, argument: 'after' | 'before'): { ts: string; id: string } {
+  const bad = () => badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument });
+  if (cursor.length > 1024) throw bad();
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     if (Array.isArray(v) && v.length === 3 && v[0] === 'S' && typeof v[1] === 'string' && typeof v[2] === 'string' && isCalendarTimestamp(v[1]) && isSessionId(v[2])) {
@@ -29,9 +30,8 @@ function decodeSessionCursor(cursor: string): { ts: string; id: string } {
   throw bad();
 }
 
-export async function listSessions(ctx: RequestContext, args: { filter?: TraceFilterInput | null; first?: number | null; after?: string | null }) {
-  const first = args.first ?? 50;
-  if (!Number.isInteger(first) || first < 1 || first > 1000) throw badInput('first must be between 1 and 1000', { argument: 'first' });
+export async function listSessions(ctx: RequestContext, args: PageArgs & { filter?: TraceFilterInput | null }) {
+  const page = resolvePageArgs(args);
   const { config, database } = ctx.services;
   const filter = normalizeTraceFilter(args.filter, config);
   if (!filter.from) {
@@ -39,19 +39,26 @@ export async function listSessions(ctx: RequestContext, args: { filter?: TraceFi
     filter.from = new Date(now - DEFAULT_WINDOW_MS);
     filter.to = filter.to ?? new Date(now + 1000);
   }
-  const after = args.after ? decodeSessionCursor(args.after) : null;
-  const rows = await withStatementTimeout(database, database.readDb, 'aggregate', (trx) =>
-    findSessions(trx, { scope: ctx.scope, filter, limit: first + 1, after }),
-  );
-  const page = rows.slice(0, first).map((s) => ({ cursor: encodeSessionCursor(s), node: s }));
+  const cursor = page.cursor ? decodeSessionCursor(page.cursor, page.cursorArgument) : null;
+  const { rows, beyond } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
+    const base = { scope: ctx.scope, filter };
+    // Backward: read ascending from `before` and turn the page round.
+    const rows = await findSessions(trx, { ...base, limit: page.size + 1, after: cursor, direction: page.backward ? 'ASC' : 'DESC' });
+    const beyond = cursor
+      ? (await findSessions(trx, { ...base, limit: 1, after: cursor, direction: page.backward ? 'DESC' : 'ASC', inclusive: true })).length > 0
+      : false;
+    return { rows, beyond };
+  });
+  const kept = rows.slice(0, page.size);
+  if (page.backward) kept.reverse();
+  const edges = kept.map((s) => ({ cursor: encodeSessionCursor(s), node: s }));
   return {
-    edges: page,
-    nodes: page.map((e) => e.node),
+    edges,
+    nodes: edges.map((e) => e.node),
     pageInfo: {
-      hasNextPage: rows.length > first,
-      hasPreviousPage: after !== null,
-      startCursor: page[0]?.cursor ?? null,
-      endCursor: page[page.length - 1]?.cursor ?? null,
+      ...pageFlags(page, rows.length, beyond),
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges[edges.length - 1]?.cursor ?? null,
     },
   };
 }

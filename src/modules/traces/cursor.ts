@@ -54,8 +54,8 @@ export function encodeCursor(p: CursorPosition): string {
   return Buffer.from(JSON.stringify([p.ordering, p.value, p.ts, p.id])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string, ordering: string): CursorPosition {
-  const invalid = () => badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument: 'after' });
+export function decodeCursor(cursor: string, ordering: string, argument: 'after' | 'before' = 'after'): CursorPosition {
+  const invalid = () => badInput('Malformed cursor: pass back a cursor exactly as it was returned', { argument });
   if (cursor.length > 512) throw invalid();
   let parsed: unknown;
   try {
@@ -68,7 +68,7 @@ export function decodeCursor(cursor: string, ordering: string): CursorPosition {
   if (typeof o !== 'string' || typeof ts !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalid();
   if (!TS_TEXT.test(ts) || !isCalendarTimestamp(ts)) throw invalid();
   if (o !== ordering) {
-    throw badInput('This cursor belongs to a different ordering; start again without `after`', { argument: 'after' });
+    throw badInput(`This cursor belongs to a different ordering; start again without \`${argument}\``, { argument });
   }
   if (!validSortValue(o, value)) throw invalid();
   return { ordering: o, value: value as string | number | null, ts, id };

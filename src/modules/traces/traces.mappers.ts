@@ -12,5 +12,6 @@ export interface TraceConnectionParent {
   readonly hasPreviousPage: boolean;
   readonly scope: Scope;
   readonly filter: TraceFilter;
-  readonly search?: string;
+  /** searchTraces' terms (ANDed). */
+  readonly search?: readonly string[];
 }

@@ -75,10 +75,20 @@ const TS_KEY = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
 /** One page in keyset order; fetches `limit` rows (callers ask one extra to learn hasNextPage). */
 export async function findTraces(
   db: Kysely<Database>,
-  q: { scope: Scope; filter: TraceFilter; orderBy: TraceOrderField; direction: SortDirection; limit: number; after: CursorPosition | null; search?: string },
+  q: {
+    scope: Scope;
+    filter: TraceFilter;
+    orderBy: TraceOrderField;
+    direction: SortDirection;
+    limit: number;
+    after: CursorPosition | null;
+    /** Include the cursor's own row (PageInfo's look at the other side of a cursor). */
+    inclusive?: boolean;
+    search?: readonly string[];
+  },
 ): Promise<TraceRowWithKey[]> {
   const col = ORDER_COLUMN[q.orderBy];
-  const cmp = q.direction === 'DESC' ? '<' : '>';
+  const cmp = (q.direction === 'DESC' ? '<' : '>') + (q.inclusive ? '=' : '');
   const dir = q.direction === 'DESC' ? sql`DESC` : sql`ASC`;
   let query = db
     .selectFrom('traces')
@@ -101,12 +111,12 @@ export async function findTraces(
     .execute()) as TraceRowWithKey[];
 }
 
-export async function countTraces(db: Kysely<Database>, scope: Scope, filter: TraceFilter, search?: string): Promise<number> {
+export async function countTraces(db: Kysely<Database>, scope: Scope, filter: TraceFilter, search?: readonly string[]): Promise<number> {
   const row = await db
     .selectFrom('traces')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where((eb) => traceConditions(eb, scope, filter))
-    .$if(search !== undefined, (qb) => qb.where(searchCondition(search as string)))
+    .$if(search !== undefined, (qb) => qb.where(searchCondition(search as readonly string[])))
     .modifyEnd(sql`/* countTraces */`)
     .executeTakeFirstOrThrow();
   return Number(row.n);
@@ -141,8 +151,13 @@ export const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\
 
 /**
  * Values only, field by field (migration 20261203130000_value_search): the indexed expression
- * joins the fields and metadata values with U+001F, which a search text never contains.
+ * joins the fields and metadata values with U+001F, which a search term never contains, so
+ * each term matches inside one value. Terms are ANDed (each may match a different value); every
+ * LIKE is on the one trigram-indexed expression.
  */
-export function searchCondition(query: string) {
-  return sql<SqlBool>`trace_search_values(traces.input, traces.output, traces.model, traces.user_id, traces.metadata) LIKE ${likePattern(query)}`;
+export function searchCondition(terms: readonly string[]) {
+  return sql<SqlBool>`(${sql.join(
+    terms.map((t) => sql`trace_search_values(traces.input, traces.output, traces.model, traces.user_id, traces.metadata) LIKE ${likePattern(t)}`),
+    sql` AND `,
+  )})`;
 }

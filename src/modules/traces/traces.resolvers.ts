@@ -6,7 +6,8 @@ export const traceResolvers: Resolvers = {
   Query: {
     traces: (_p, args, ctx) => listTraces(ctx.services, ctx.scope, args),
     trace: (_p, { id }, ctx) => getTrace(ctx.services.database, ctx.scope, id),
-    searchTraces: (_p, args, ctx) => listTraces(ctx.services, ctx.scope, { filter: args.filter, first: args.first, after: args.after, search: args.query }),
+    searchTraces: (_p, args, ctx) =>
+      listTraces(ctx.services, ctx.scope, { filter: args.filter, first: args.first, after: args.after, last: args.last, before: args.before, search: args.query }),
   },
   TraceConnection: {
     edges: (c) => c.rows.map((r) => ({ cursor: r.cursor, node: r })),

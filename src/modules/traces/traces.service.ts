@@ -5,6 +5,8 @@ import type { Scope } from '../../auth/viewer';
 import { badInput } from '../../shared/errors';
 import { resolveRange } from '../../shared/time-range';
 import { decodeCursor, encodeCursor, isUuid } from './cursor';
+import { parseSearchTerms } from './search-terms';
+import { pageFlags, resolvePageArgs, type PageArgs } from '../../shared/page-args';
 import type { TraceConnectionParent } from './traces.mappers';
 import { countTraces, findTraces, findTracesByIds, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
 
@@ -96,10 +98,8 @@ const SORT_VALUE = {
 export async function listTraces(
   deps: { database: DatabaseHandle; config: Config },
   scope: Scope,
-  args: {
+  args: PageArgs & {
     filter?: TraceFilterInput | null;
-    first?: number | null;
-    after?: string | null;
     orderBy?: { field?: TraceOrderField | null; direction?: SortDirection | null } | null;
     /** Text search (searchTraces); newest first. */
     search?: string;
@@ -107,31 +107,33 @@ export async function listTraces(
     baseFilter?: Partial<TraceFilter>;
   },
 ): Promise<TraceConnectionParent> {
-  if (args.search !== undefined) {
-    const text = args.search.trim();
-    if (text.length < 3 || text.length > 200) throw badInput('query must be 3 to 200 characters', { argument: 'query' });
-    // Also what keeps a match inside one field: the search expression separates fields with U+001F.
-    if (/[\u0000-\u001f\u007f]/.test(text)) throw badInput('query may not contain control characters', { argument: 'query' });
-    args = { ...args, search: text };
-  }
-  const first = args.first ?? 50;
-  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-    throw badInput(`first must be between 1 and ${MAX_PAGE_SIZE}`, { argument: 'first', max: MAX_PAGE_SIZE });
-  }
+  const terms = args.search !== undefined ? parseSearchTerms(args.search) : undefined;
+  const page = resolvePageArgs(args);
   const orderBy = args.orderBy?.field ?? 'TIMESTAMP';
   const direction = args.orderBy?.direction ?? 'DESC';
   const ordering = `${orderBy}:${direction}`;
-  const after = args.after ? decodeCursor(args.after, ordering) : null;
+  const cursor = page.cursor ? decodeCursor(page.cursor, ordering, page.cursorArgument) : null;
   const filter = { ...normalizeTraceFilter(args.filter, deps.config), ...(args.baseFilter ?? {}) };
-  const rows = await withStatementTimeout(deps.database, deps.database.readDb, args.search ? 'aggregate' : 'simple', (trx) =>
-    findTraces(trx, { scope, filter, orderBy, direction, limit: first + 1, after, search: args.search }),
-  );
-  const page = rows.slice(0, first).map((r) => {
+  // Backward: read the other way from `before` and turn the page round.
+  const reverse: SortDirection = direction === 'DESC' ? 'ASC' : 'DESC';
+  const reading = page.backward ? reverse : direction;
+  const { rows, beyond } = await withStatementTimeout(deps.database, deps.database.readDb, terms ? 'aggregate' : 'simple', async (trx) => {
+    const base = { scope, filter, orderBy, search: terms };
+    const rows = await findTraces(trx, { ...base, direction: reading, limit: page.size + 1, after: cursor });
+    // The other side of the cursor, its own row included: is there a page that way?
+    const beyond = cursor
+      ? (await findTraces(trx, { ...base, direction: page.backward ? direction : reverse, limit: 1, after: cursor, inclusive: true })).length > 0
+      : false;
+    return { rows, beyond };
+  });
+  const kept = rows.slice(0, page.size);
+  if (page.backward) kept.reverse();
+  const out = kept.map((r) => {
     const { ts_key, ...row } = r;
     const value = SORT_VALUE[orderBy](r as never);
     return { ...row, cursor: encodeCursor({ ordering, value, ts: ts_key, id: r.id }) };
   });
-  return { rows: page, hasNextPage: rows.length > first, hasPreviousPage: after !== null, scope, filter, search: args.search };
+  return { rows: out, ...pageFlags(page, rows.length, beyond), scope, filter, search: terms };
 }
 
 export async function countMatchingTraces(database: DatabaseHandle, parent: TraceConnectionParent): Promise<number> {

@@ -34,13 +34,22 @@ function rows(): NewTrace[] {
     fixed({ input: 'please summarize the zebras', output: 'quokka ready', metadata: JSON.stringify({ build_channel: '1.2.3' }) }),
     fixed({ input: 'q', output: 'a', metadata: JSON.stringify({ first: 'left half', second: 'right half' }) }),
     fixed({ input: 'q', output: 'a', metadata: JSON.stringify({ deep: { list: [{ inner: 'NeedleInHaystack' }] } }) }),
+    fixed({ input: 'which region should we deploy to?', output: 'ok', metadata: JSON.stringify({ cloud: { zone: 'us-east-1' } }) }),
+    fixed({ input: 'q', output: 'a', metadata: JSON.stringify({ region: 'us-east-1' }) }),
     fixed({ org_id: 'org_b', project_id: 'org_b_p0', input: 'NeedleInHaystack too', metadata: '{}' }),
   );
   return base;
 }
 
-/** The rule, written independently in JavaScript: each field and each scalar metadata value on its own. */
+/** The terms of a query, written independently: quoted phrases whole, other words split on spaces. */
+const termsOf = (text: string) => [...text.matchAll(/"([^"]+)"|([^\s"]+)/g)].map((m) => (m[1] ?? m[2])!.trim());
+
+/** The rule, written independently in JavaScript: every term in some field or scalar metadata value, each on its own. */
 function jsMatches(r: NewTrace, text: string): boolean {
+  return termsOf(text).every((t) => jsTermMatches(r, t));
+}
+
+function jsTermMatches(r: NewTrace, text: string): boolean {
   const t = text.toLowerCase();
   const values: string[] = [];
   const walk = (v: unknown) => {
@@ -58,10 +67,15 @@ describe('searchTraces: values only, field by field', () => {
   const data = rows();
   const queries = [
     'app_version', // a key, also a value in some rows' metadata
-    'flags summary', // within a field, or the end of the input + start of the output
-    'zebras quokka', // only ever across the input and the output
-    'left half right', // two metadata values
+    '"flags summary"', // a phrase: within a field, never the end of the input + start of the output
+    'flags summary', // two terms, each anywhere
+    '"zebras quokka"', // a phrase only ever across the input and the output
+    'zebras quokka', // two terms: the input has one, the output the other
+    '"left half right"', // a phrase across two metadata values
+    'left half right', // three terms over two metadata values
     'needleinhaystack', // deep value, case-insensitive
+    'alpha beta gamma', // three terms
+    '"alpha beta" gamma', // a phrase and a term
     'nested', // only ever a key
     'deep', // key everywhere, never a value
     '12345',
@@ -71,8 +85,9 @@ describe('searchTraces: values only, field by field', () => {
     'mixed case',
     'gpt-4o',
     'user_1',
-    'ha beta', // "alpha beta" in a field
-    'a gamma',
+    '"ha beta"', // "alpha beta" in a field
+    '"a gamma"',
+    '"mixed case"',
     'true', // boolean values are values
   ];
 
@@ -109,13 +124,15 @@ describe('searchTraces: values only, field by field', () => {
 
   it.each(queries)('%p: embedded, PostgreSQL, independent SQL and JavaScript agree', async (text) => {
     const expected = data.filter((r) => r.org_id === 'org_a' && jsMatches(r, text)).map((r) => r.id).sort();
-    const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const termCondition = (term: string) => {
+      const pattern = `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      return sql`(lower(input) LIKE ${pattern} OR lower(output) LIKE ${pattern} OR lower(model) LIKE ${pattern} OR lower(user_id) LIKE ${pattern}
+              OR EXISTS (SELECT 1 FROM jsonb_path_query(t.metadata, 'strict $.**') v
+                          WHERE jsonb_typeof(v) IN ('string', 'number', 'boolean') AND lower(v #>> '{}') LIKE ${pattern}))`;
+    };
     const { rows: independent } = await sql<{ id: string }>`
       SELECT id FROM traces t
-       WHERE org_id = 'org_a'
-         AND (lower(input) LIKE ${pattern} OR lower(output) LIKE ${pattern} OR lower(model) LIKE ${pattern} OR lower(user_id) LIKE ${pattern}
-              OR EXISTS (SELECT 1 FROM jsonb_path_query(t.metadata, 'strict $.**') v
-                          WHERE jsonb_typeof(v) IN ('string', 'number', 'boolean') AND lower(v #>> '{}') LIKE ${pattern}))
+       WHERE org_id = 'org_a' AND ${sql.join(termsOf(text).map(termCondition), sql` AND `)}
        ORDER BY id`.execute(modes.postgres!.gw.services.database.db);
     expect(independent.map((r) => r.id).sort()).toEqual(expected);
     expect(await search('postgres', text)).toEqual(expected);
@@ -127,9 +144,19 @@ describe('searchTraces: values only, field by field', () => {
     expect(keyOnly).toEqual([]);
     expect(await search('postgres', 'build_channel')).toEqual([]);
     expect(await search('postgres', 'zebras')).toHaveLength(1);
-    const across = await search('postgres', 'zebras quokka');
-    expect(across).toEqual([]);
-    expect(await search('postgres', 'left half right')).toEqual([]);
+    // A phrase never spans two values; two terms may lie in two values.
+    expect(await search('postgres', '"zebras quokka"')).toEqual([]);
+    expect(await search('postgres', 'zebras quokka')).toHaveLength(1);
+    expect(await search('postgres', '"left half right"')).toEqual([]);
+    expect(await search('postgres', 'left half right').then((x) => x.length)).toBeGreaterThanOrEqual(1);
+    // The issue's example: both terms, each in a value (the prompt, a metadata value); the row
+    // whose only "region" is a key has no match for that term.
+    const region = await search('postgres', 'region us-east-1');
+    expect(region).toHaveLength(1);
+    expect(await search('embedded', 'region us-east-1')).toEqual(region);
+    expect(await search('postgres', 'us-east-1').then((x) => x.length)).toBeGreaterThanOrEqual(2);
+    // Keys are never values, whichever term names them.
+    expect(await search('postgres', 'zebras build_channel')).toEqual([]);
     expect(await search('postgres', 'needleinhaystack')).toHaveLength(1); // org_a's only; org_b's row is not visible
   });
 
@@ -137,6 +164,34 @@ describe('searchTraces: values only, field by field', () => {
     const m = modes.postgres!;
     const r = await gql(m.gw.url, m.key, 'query($q: String!) { searchTraces(query: $q) { nodes { id } } }', { q: 'flags\u001fsummary' });
     expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('refuses short terms, unpaired quotes and too many terms with a clear message', async () => {
+    const m = modes.postgres!;
+    for (const [q, msg] of [
+      ['gpt 4o', /at least 3 characters \("4o"\)/],
+      ['"us east', /unpaired double quote/],
+      ['aaa bbb ccc ddd eee fff ggg hhh iii', /at most 8 terms/],
+      ['""  ""', /./],
+    ] as const) {
+      const r = await gql(m.gw.url, m.key, 'query($q: String!) { searchTraces(query: $q) { nodes { id } } }', { q });
+      expect(r.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(r.body.errors?.[0]?.message).toMatch(msg);
+    }
+  });
+
+  it('is served by the trigram index on PostgreSQL with several terms', async () => {
+    const db = modes.postgres!.gw.services.database.db;
+    const plan = await db.connection().execute(async (c) => {
+      await sql`SET enable_seqscan = off`.execute(c);
+      const { rows: p } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT id FROM traces
+        WHERE trace_search_values(input, output, model, user_id, metadata) LIKE '%zebras%'
+          AND trace_search_values(input, output, model, user_id, metadata) LIKE '%quokka%'`.execute(c);
+      await sql`RESET enable_seqscan`.execute(c);
+      return p.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('traces_search_values_trgm_idx');
+    expect(plan).toMatch(/Index Cond:.*zebras.*quokka|Index Cond:[\s\S]*quokka/);
   });
 
   it('is served by the trigram index on PostgreSQL', async () => {

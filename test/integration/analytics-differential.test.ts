@@ -2,12 +2,15 @@ import { sql } from 'kysely';
 import { gql } from '../support/gateway';
 import { roundDeep, startAnalyticsFixture, type AnalyticsFixture } from '../support/analytics-fixture';
 import { HIST_RELATIVE_ERROR } from '../../src/modules/metrics/latency-histogram';
+import { usdUnits } from '../../src/shared/money';
 
 const HOUR = 3_600_000;
 const NOW = new Date(Math.floor(Date.now() / 60_000) * 60_000);
 const END = new Date(Math.floor(NOW.getTime() / HOUR) * HOUR - HOUR);
 const iso = (ms: number) => new Date(ms).toISOString();
 const DAY0 = Math.floor(END.getTime() / 86_400_000) * 86_400_000;
+const WEEK_FROM = END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000;
+const MONTH0 = Date.UTC(NOW.getUTCFullYear(), NOW.getUTCMonth(), 1);
 
 /** The same GraphQL questions to both storage modes; each uses absolute ranges. */
 const QUERIES: Record<string, string> = {
@@ -40,6 +43,24 @@ const QUERIES: Record<string, string> = {
       totals { totalUsd requestCount } groups { key { userId projectId } stats { totalUsd requestCount } series { timestamp stats { totalUsd } } } } }`,
   perfByUserRollup: `{ performance(range: {from: "${iso(DAY0 - 6 * 86_400_000)}", to: "${iso(DAY0)}"}, groupBy: [USER], groupLimit: 8) {
       plan { percentiles sources { source } } groups { key { userId } stats { requestCount errorCount latency { avgMs p95Ms maxMs } } } } }`,
+  // Issue 17 (groups): ordering by a stat, groupCount, the other bucket, error types.
+  perfOrderedP95: `{ performance(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], groupLimit: 2, groupOrder: {field: P95_LATENCY, direction: DESC}) {
+      plan { percentiles } groupCount totals { requestCount errorCount totalTokens }
+      groups { key { model } stats { requestCount errorCount totalTokens latency { p95Ms } } }
+      other { key { model provider } stats { requestCount errorCount totalTokens latency { p95Ms minMs maxMs } } } } }`,
+  perfOrderedP95All: `{ performance(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], groupLimit: 100, groupOrder: {field: P95_LATENCY, direction: DESC}) {
+      groupCount groups { key { model } stats { latency { p95Ms } } } other { stats { requestCount } } } }`,
+  costsOtherAsc: `{ costs(range: {from: "${iso(DAY0 - 3 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 3, groupOrder: {field: COST, direction: ASC}, interval: DAY) {
+      plan { sources { source } } groupCount totals { totalUsd promptUsd completionUsd requestCount }
+      groups { key { userId } stats { totalUsd requestCount } }
+      other { key { userId } stats { totalUsd promptUsd completionUsd requestCount } series { timestamp stats { totalUsd } } } } }`,
+  perfByErrorTypeFiltered: `{ performance(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [ERROR_TYPE], filter: {errorTypes: ["timeout", "rate_limit"]}, groupOrder: {field: KEY, direction: ASC}) {
+      plan { rawReason sources { source } } groupCount totals { requestCount errorCount } groups { key { errorType } stats { requestCount errorCount } } other { stats { requestCount } } } }`,
+  perfByErrorType: `{ performance(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [ERROR_TYPE], groupOrder: {field: ERRORS, direction: DESC}) {
+      plan { rawReason } groupCount groups { key { errorType } stats { requestCount errorCount errorRate } } } }`,
+  // Issue 17 (numbers): exact money; a month's points against monthToDate.
+  costsMonth: `{ costs(range: {from: "${iso(MONTH0)}", to: "${iso(NOW.getTime())}"}, interval: DAY) {
+      plan { sources { source } } totals { totalUsd promptUsd completionUsd } series { timestamp stats { totalUsd } } monthToDate { totalUsd promptUsd completionUsd } } }`,
   projects: `{ projects { id stats(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) { requestCount errorCount totalCostUsd avgLatencyMs p95LatencyMs } } }`,
 };
 
@@ -239,6 +260,114 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
         expect(x.stats.requestCount).toBe(r.n);
         expect(x.stats.latency.maxMs).toBe(r.max);
         expect(Math.abs(x.stats.latency.p95Ms - r.p95) / r.p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+      }
+    });
+
+    it('groups ordered by p95: the limit keeps the first of the full order; other is exactly totals minus the shown groups', async () => {
+      for (const mode of ['embedded', 'postgres'] as const) {
+        const r = answers[mode]!.perfOrderedP95.performance;
+        const all = answers[mode]!.perfOrderedP95All.performance;
+        const p95s = all.groups.map((g: any) => g.stats.latency.p95Ms);
+        expect(p95s).toEqual([...p95s].sort((a: number, b: number) => b - a));
+        expect(r.groups.map((g: any) => g.key.model)).toEqual(all.groups.slice(0, 2).map((g: any) => g.key.model));
+        expect(all.other).toBeNull();
+        expect(r.groupCount).toBe(all.groups.length);
+        const shown = (k: string) => r.groups.reduce((a: number, g: any) => a + g.stats[k], 0);
+        for (const k of ['requestCount', 'errorCount', 'totalTokens']) expect(r.other.stats[k]).toBe(r.totals[k] - shown(k));
+        expect(r.other.key).toEqual({ model: null, provider: null });
+      }
+      const r = answers.postgres!.perfOrderedP95.performance;
+      const { from, to } = weekRange();
+      const shownModels = r.groups.map((g: any) => g.key.model);
+      const { rows } = await sql<any>`
+        SELECT count(DISTINCT model)::int AS models FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${to}`.execute(db());
+      expect(r.groupCount).toBe(rows[0].models);
+      const rest = await sql<any>`
+        SELECT count(*)::int AS n, min(duration_ms) AS min, max(duration_ms) AS max, percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+          FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${to} AND NOT (model = ANY(${shownModels}::text[]))`.execute(db());
+      expect(r.other.stats.requestCount).toBe(rest.rows[0].n);
+      expect(r.other.stats.latency.minMs).toBe(rest.rows[0].min);
+      expect(r.other.stats.latency.maxMs).toBe(rest.rows[0].max);
+      // Merged histograms of the groups left out: the stated bound holds for them too.
+      expect(Math.abs(r.other.stats.latency.p95Ms - rest.rows[0].p95) / rest.rows[0].p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+    });
+
+    it('cost groups ascending with an exact other bucket (money as the decimal sum of the rows)', async () => {
+      const c = answers.postgres!.costsOtherAsc.costs;
+      const costs = c.groups.map((g: any) => g.stats.totalUsd);
+      expect(costs).toEqual([...costs].sort((a: number, b: number) => a - b));
+      const from = new Date(DAY0 - 3 * 86_400_000);
+      const users = await sql<any>`
+        SELECT user_id, sum(total_cost_usd)::text AS cost FROM traces
+         WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END} GROUP BY user_id ORDER BY sum(total_cost_usd) ASC, user_id ASC NULLS LAST`.execute(db());
+      expect(c.groupCount).toBe(users.rows.length);
+      expect(c.groups.map((g: any) => g.key.userId)).toEqual(users.rows.slice(0, 3).map((u: any) => u.user_id));
+      expect(costs).toEqual(users.rows.slice(0, 3).map((u: any) => Number(u.cost)));
+      const shown = c.groups.map((g: any) => g.key.userId);
+      const rest = await sql<any>`
+        SELECT sum(total_cost_usd)::text AS total, sum(prompt_cost_usd)::text AS prompt, sum(completion_cost_usd)::text AS completion, count(*)::int AS n
+          FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END} AND (user_id IS NULL OR NOT (user_id = ANY(${shown}::text[])))`.execute(db());
+      expect(c.other.stats.totalUsd).toBe(Number(rest.rows[0].total));
+      expect(c.other.stats.promptUsd).toBe(Number(rest.rows[0].prompt));
+      expect(c.other.stats.completionUsd).toBe(Number(rest.rows[0].completion));
+      expect(c.other.stats.requestCount).toBe(rest.rows[0].n);
+      expect(c.other.key).toEqual({ userId: null });
+      // Exact: other + shown groups = totals, to the last digit (sums in 10⁻⁸ USD units).
+      const units = (x: number) => usdUnits(String(x));
+      expect(units(c.other.stats.totalUsd) + c.groups.reduce((a: bigint, g: any) => a + units(g.stats.totalUsd), 0n)).toBe(units(c.totals.totalUsd));
+      expect(c.other.series.reduce((a: bigint, p: any) => a + units(p.stats.totalUsd), 0n)).toBe(units(c.other.stats.totalUsd));
+      // The same exact answers from embedded TimescaleDB (its rollups are continuous aggregates).
+      expect(answers.embedded!.costsOtherAsc.costs).toEqual(c);
+    });
+
+    it('error types: filter and dimension read raw rows, and the plan says why', async () => {
+      const f = answers.postgres!.perfByErrorTypeFiltered.performance;
+      expect(f.plan.sources.map((s: any) => s.source)).toEqual(['traces']);
+      expect(f.plan.rawReason).toMatch(/filter errorTypes; groupBy ERROR_TYPE: no rollup carries it/);
+      const { from, to } = weekRange();
+      const { rows } = await sql<any>`
+        SELECT error_type, count(*)::int AS n, count(*) FILTER (WHERE status_code >= 400)::int AS errors FROM traces
+         WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${to} GROUP BY 1 ORDER BY count(*) FILTER (WHERE status_code >= 400) DESC, error_type ASC NULLS LAST`.execute(db());
+      const wanted = rows.filter((r: any) => r.error_type === 'rate_limit' || r.error_type === 'timeout').sort((a: any, b: any) => (a.error_type < b.error_type ? -1 : 1));
+      expect(f.groups.map((g: any) => [g.key.errorType, g.stats.requestCount, g.stats.errorCount])).toEqual(wanted.map((r: any) => [r.error_type, r.n, r.errors]));
+      expect(f.totals.requestCount).toBe(wanted.reduce((a: number, r: any) => a + r.n, 0));
+      expect(f.other).toBeNull();
+      const g = answers.postgres!.perfByErrorType.performance;
+      expect(g.groups.map((x: any) => [x.key.errorType, x.stats.requestCount, x.stats.errorCount])).toEqual(rows.map((r: any) => [r.error_type, r.n, r.errors]));
+      expect(g.groups.some((x: any) => x.key.errorType === null)).toBe(true);
+      expect(g.plan.rawReason).toMatch(/groupBy ERROR_TYPE/);
+      expect(answers.postgres!.perfWeekByModel.performance.plan.rawReason ?? null).toBeNull();
+    });
+
+    it('money is exact: totals equal the decimal sum of the rows, the day points add up to it, and equal monthToDate', async () => {
+      for (const mode of ['embedded', 'postgres'] as const) {
+        const c = answers[mode]!.costsMonth.costs;
+        const { rows } = await sql<any>`
+          SELECT coalesce(sum(total_cost_usd), 0)::text AS total, coalesce(sum(prompt_cost_usd), 0)::text AS prompt, coalesce(sum(completion_cost_usd), 0)::text AS completion
+            FROM traces WHERE org_id = ${org()} AND ts >= ${new Date(MONTH0)} AND ts < ${NOW}`.execute((mode === 'postgres' ? pg : emb).gw.services.database.db);
+        expect(c.totals.totalUsd).toBe(Number(rows[0].total));
+        expect(c.totals.promptUsd).toBe(Number(rows[0].prompt));
+        expect(c.totals.completionUsd).toBe(Number(rows[0].completion));
+        // No more than the data's 8 decimals, ever (65.29380212, not 65.29380212000001).
+        for (const v of [c.totals.totalUsd, c.monthToDate.totalUsd, ...c.series.map((p: any) => p.stats.totalUsd)]) {
+          expect(String(v)).toMatch(/^\d+(\.\d{1,8})?$/);
+        }
+        const units = (x: number) => usdUnits(String(x));
+        expect(c.series.reduce((a: bigint, p: any) => a + units(p.stats.totalUsd), 0n)).toBe(units(c.totals.totalUsd));
+        // The seeded data ends before NOW: month to date covers the same rows.
+        expect(c.monthToDate).toEqual({ totalUsd: c.totals.totalUsd, promptUsd: c.totals.promptUsd, completionUsd: c.totals.completionUsd });
+      }
+      const byProvider = await sql<any>`
+        SELECT sum(total_cost_usd)::text AS total FROM traces WHERE org_id = ${org()} AND ts >= ${new Date(DAY0 - 3 * 86_400_000)} AND ts < ${END}`.execute(db());
+      expect(answers.postgres!.costsByProvider.costs.totals.totalUsd).toBe(Number(byProvider.rows[0].total));
+    });
+
+    it('histogram p95 moves with the counts: projects and totals do not share one cell value', () => {
+      for (const mode of ['embedded', 'postgres'] as const) {
+        const p95s = answers[mode]!.projects.projects.map((p: any) => p.stats.p95LatencyMs);
+        expect(p95s.length).toBeGreaterThan(1);
+        expect(new Set(p95s).size).toBe(p95s.length);
+        expect(p95s).not.toContain(answers[mode]!.perfWeekByModel.performance.totals.latency.p95Ms);
       }
     });
 

@@ -79,14 +79,15 @@ export class CostRules {
 
   /** Items a @listSize field is expected to return for these arguments. */
   expectedSize(ls: ListSize, args: Record<string, unknown>): number {
-    const sliced = ls.slicingArguments.map((a) => args[a]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    // Named: with first and last both slicing arguments, the error names the one given.
+    const sliced = ls.slicingArguments
+      .map((name) => ({ name, v: args[name] }))
+      .filter((a): a is { name: string; v: number } => typeof a.v === 'number' && Number.isFinite(a.v));
     // An out-of-range page size is bad input, not an expensive request: say so before pricing it.
-    for (const [i, v] of sliced.entries()) {
-      if (v < 1 || v > MAX_PAGE_SIZE) {
-        throw badInput(`${ls.slicingArguments[i]} must be between 1 and ${MAX_PAGE_SIZE}`, { argument: ls.slicingArguments[i], max: MAX_PAGE_SIZE });
-      }
+    for (const { name, v } of sliced) {
+      if (v < 1 || v > MAX_PAGE_SIZE) throw badInput(`${name} must be between 1 and ${MAX_PAGE_SIZE}`, { argument: name, max: MAX_PAGE_SIZE });
     }
-    if (sliced.length) return Math.max(0, ...sliced);
+    if (sliced.length) return Math.max(0, ...sliced.map((a) => a.v));
     return ls.assumedSize ?? 1;
   }
 

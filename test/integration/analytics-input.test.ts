@@ -52,8 +52,10 @@ describe('analytics API: bad input, timeouts and pagination under inserts (plain
   it('treats SQL metacharacters in filters and search as plain text', async () => {
     const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM traces`.execute(f.gw.services.database.db);
     for (const evil of ["x' OR '1'='1", "'; DROP TABLE traces; --", '%', '_', '\\']) {
-      const r = await gql(f.gw.url, key, 'query($v: String!) { traces(filter: {models: [$v], userIds: [$v]}) { nodes { id } } searchTraces(query: $v) { nodes { id } } }', {
+      // Quoted: one phrase, whatever its spaces (a bare "OR" would be a refused 2-character term).
+      const r = await gql(f.gw.url, key, 'query($v: String!, $q: String!) { traces(filter: {models: [$v], userIds: [$v]}) { nodes { id } } searchTraces(query: $q) { nodes { id } } }', {
         v: evil.padEnd(3, '%'),
+        q: `"${evil.padEnd(3, '%')}"`,
       });
       expect(r.body.errors).toBeUndefined();
       expect(r.body.data.traces.nodes).toEqual([]);

@@ -37,6 +37,45 @@ describe('HTTP end to end on the embedded database with demo data', () => {
     expect(none.status).toBe(401);
   });
 
+  it("a dashboard's first hour (issue 17): exact money, ordered groups with other, interpolated p95, backward pages, multi-term search", async () => {
+    const r = await gql(
+      gw.url,
+      admin,
+      `{ costs(range: {last: "7d"}, groupBy: [MODEL], groupLimit: 2, groupOrder: {field: COST, direction: DESC}) {
+           groupCount totals { totalUsd } groups { key { model } stats { totalUsd } } other { key { model } stats { totalUsd } } }
+         performance(range: {last: "7d"}, groupBy: [PROJECT]) { plan { percentiles } totals { latency { p95Ms } } groups { stats { latency { p95Ms } } } } }`,
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.errors).toBeUndefined();
+    const c = r.body.data.costs;
+    expect(c.groupCount).toBeGreaterThan(2);
+    const money = [c.totals.totalUsd, c.other.stats.totalUsd, ...c.groups.map((g: any) => g.stats.totalUsd)];
+    for (const v of money) expect(String(v)).toMatch(/^\d+(\.\d{1,8})?$/);
+    const units = (v: number) => BigInt(Math.round(v * 1e8));
+    expect(units(c.other.stats.totalUsd) + units(c.groups[0].stats.totalUsd) + units(c.groups[1].stats.totalUsd)).toBe(units(c.totals.totalUsd));
+    expect(c.groups[0].stats.totalUsd).toBeGreaterThanOrEqual(c.groups[1].stats.totalUsd);
+    expect(c.other.key.model).toBeNull();
+    const perf = r.body.data.performance;
+    if (perf.plan.percentiles === 'HISTOGRAM' && perf.groups.length > 1) {
+      const p95s = perf.groups.map((g: any) => g.stats.latency.p95Ms);
+      expect(new Set([...p95s, perf.totals.latency.p95Ms]).size).toBeGreaterThan(1);
+    }
+    const forward = await gql(gw.url, admin, '{ traces(first: 6) { nodes { id model userId } pageInfo { endCursor } } }');
+    const p1 = forward.body.data.traces;
+    const next = await gql(gw.url, admin, `{ traces(first: 3, after: "${p1.pageInfo.endCursor}") { pageInfo { startCursor hasPreviousPage } } }`);
+    expect(next.body.data.traces.pageInfo.hasPreviousPage).toBe(true);
+    const back = await gql(gw.url, admin, `{ traces(last: 6, before: "${next.body.data.traces.pageInfo.startCursor}") { nodes { id } pageInfo { hasPreviousPage hasNextPage } } }`);
+    expect(back.body.data.traces.nodes.map((n: any) => n.id)).toEqual(p1.nodes.map((n: any) => n.id));
+    expect(back.body.data.traces.pageInfo).toEqual({ hasPreviousPage: false, hasNextPage: true });
+    const mixed = await gql(gw.url, admin, '{ traces(first: 2, last: 2) { nodes { id } } }');
+    expect(mixed.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const t = p1.nodes.find((n: any) => n.userId && n.userId.length >= 3)!;
+    const found = await gql(gw.url, admin, 'query($q: String!) { searchTraces(query: $q, first: 1000) { nodes { id model userId } } }', { q: `${t.model} ${t.userId}` });
+    expect(found.body.errors).toBeUndefined();
+    const ids = found.body.data.searchTraces.nodes.map((n: any) => n.id);
+    expect(ids).toContain(t.id);
+  });
+
   it('pages through every trace of the org exactly once with keyset cursors', async () => {
     const seen = new Set<string>();
     let after: string | null = null;

@@ -104,7 +104,8 @@ export class CostRules {
         interval: args.interval as string | null,
         groupLimit: args.groupLimit as number | null,
         groups,
-        percentiles: spec.percentiles,
+        // Ordering groups by a percentile reads the histograms even where none is selected (costs).
+        percentiles: spec.percentiles || /^P\d\d_LATENCY$/.test(String((args.groupOrder as { field?: unknown } | null)?.field ?? '')),
       },
       this.analytics,
     ).points;

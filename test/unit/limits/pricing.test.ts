@@ -119,4 +119,13 @@ describe('actualCost (the refund basis)', () => {
     expect(actualCost(rules, { ...p, variables: p.variables!, data })).toBe(1 + 1 + 1);
     expect(actualCost(rules, { ...p, variables: p.variables!, data, cachedRootKeys: new Set(['a']) })).toBe(1 + 1);
   });
+
+  it('prices backward pages by last, and a percentile group order on costs like selected percentiles (the exact re-scan)', () => {
+    expect(price('{ traces(last: 10) { nodes { id } } }').cost).toBe(1 + 10);
+    expect(() => price('{ traces(last: 0) { nodes { id } } }')).toThrow(/last must be between 1 and 1000/);
+    const base = '{ costs(range: {last: "3h"}, groupBy: [MODEL]ORDER) { totals { totalUsd } } }';
+    const plain = price(base.replace('ORDER', '')).cost;
+    expect(price(base.replace('ORDER', ', groupOrder: {field: COST}')).cost).toBe(plain);
+    expect(price(base.replace('ORDER', ', groupOrder: {field: P95_LATENCY}')).cost).toBeGreaterThan(plain);
+  });
 });

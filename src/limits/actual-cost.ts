@@ -11,6 +11,8 @@ export interface ActualCostInput {
   data: Record<string, unknown> | null | undefined;
   /** Root response keys answered from the per-field cache. */
   cachedRootKeys?: ReadonlySet<string>;
+  /** Root response keys refused before doing any work (FORBIDDEN, BAD_USER_INPUT at the field): their weight only. */
+  refusedRootKeys?: ReadonlySet<string>;
 }
 
 /**
@@ -79,6 +81,11 @@ export function actualCost(rules: CostRules, input: ActualCostInput): number {
     // Cached root fields may be absent here: the cache plugin assembles them into the response later.
     if (input.cachedRootKeys?.has(key)) {
       total += CACHED_FIELD_COST;
+      continue;
+    }
+    if (input.refusedRootKeys?.has(key)) {
+      const def = rootType.getFields()[nodes[0]!.name.value];
+      total += def ? rules.weightOf(def) : 0;
       continue;
     }
     total += fieldCost(rootType, nodes, input.data[key], false);

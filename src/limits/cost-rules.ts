@@ -104,6 +104,7 @@ export class CostRules {
         groupBy: spec.dimensionFrom ? (typeof args[spec.dimensionFrom] === 'string' ? [args[spec.dimensionFrom] as string] : null) : (args.groupBy as string[] | null),
         interval: args.interval as string | null,
         groupLimit: (spec.groupLimitFrom ? args[spec.groupLimitFrom] : args.groupLimit) as number | null,
+        timeZone: typeof args.timeZone === 'string' ? args.timeZone : null,
         groups,
         percentiles: spec.percentiles,
       },

@@ -4,6 +4,7 @@ import { resolveRange, type RangeInput } from '../../shared/time-range';
 import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
 import type { TraceFilter } from '../traces/traces.repository';
 import type { Dimension } from './dimensions';
+import { resolveTimeZone } from './calendar-buckets';
 import { chooseInterval, type Interval, type IntervalInput } from './intervals';
 
 export interface ReportArgs {
@@ -12,6 +13,8 @@ export interface ReportArgs {
   groupBy?: readonly Dimension[] | null;
   interval?: IntervalInput | null;
   groupLimit?: number | null;
+  /** IANA zone of DAY/WEEK/MONTH buckets (and of monthToDate); default UTC. */
+  timeZone?: string | null;
 }
 
 export interface ResolvedReportArgs {
@@ -21,6 +24,7 @@ export interface ResolvedReportArgs {
   dims: readonly Dimension[];
   interval: Interval | null;
   groupLimit: number;
+  timeZone: string;
 }
 
 export const RELATIVE_RANGE_QUANTUM_MS = 10_000;
@@ -41,12 +45,14 @@ export function resolveReportArgs(args: ReportArgs, config: Config, now = new Da
   if (!Number.isInteger(groupLimit) || groupLimit < 1 || groupLimit > 1000) {
     throw badInput('groupLimit must be between 1 and 1000', { argument: 'groupLimit' });
   }
+  const timeZone = resolveTimeZone(args.timeZone);
   return {
+    timeZone,
     from: r.from,
     to: r.to,
     filter: normalizeTraceFilter(f, config, now),
     dims: args.groupBy ?? [],
-    interval: args.interval ? chooseInterval(r.from, r.to, args.interval, config.analytics.maxSeriesPoints) : null,
+    interval: args.interval ? chooseInterval(r.from, r.to, args.interval, config.analytics.maxSeriesPoints, timeZone) : null,
     groupLimit,
   };
 }

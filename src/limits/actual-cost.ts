@@ -11,7 +11,7 @@ export interface ActualCostInput {
   data: Record<string, unknown> | null | undefined;
   /** Root response keys answered from the per-field cache. */
   cachedRootKeys?: ReadonlySet<string>;
-  /** Root response keys refused before doing any work (FORBIDDEN, BAD_USER_INPUT at the field): their weight only. */
+  /** Root response keys refused before doing any work (FORBIDDEN, BAD_USER_INPUT at the field): not charged. */
   refusedRootKeys?: ReadonlySet<string>;
 }
 
@@ -83,11 +83,8 @@ export function actualCost(rules: CostRules, input: ActualCostInput): number {
       total += CACHED_FIELD_COST;
       continue;
     }
-    if (input.refusedRootKeys?.has(key)) {
-      const def = rootType.getFields()[nodes[0]!.name.value];
-      total += def ? rules.weightOf(def) : 0;
-      continue;
-    }
+    // Refused before any work (nothing read): free, like a request refused as a whole.
+    if (input.refusedRootKeys?.has(key)) continue;
     total += fieldCost(rootType, nodes, input.data[key], false);
   }
   return Math.ceil(total);

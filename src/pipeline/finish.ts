@@ -33,7 +33,7 @@ export function settleCost(rc: Rc, record: OperationRecord, limits: GatewayLimit
   record.cost = { requested: price.cost, actual, refund };
 }
 
-/** Codes of errors thrown before a root field did any work: its analytics work is not charged. */
+/** Codes of errors thrown before a root field did any work: it is not charged. */
 const REFUSED_CODES = new Set(['FORBIDDEN', 'BAD_USER_INPUT']);
 
 /** Root fields that failed alone with a refusal at their own path (nullable root fields). */

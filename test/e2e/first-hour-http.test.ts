@@ -32,14 +32,14 @@ describe('first-hour API over HTTP', () => {
     expect(r.body.errors).toHaveLength(1);
     expect(r.body.errors![0]).toMatchObject({ path: ['performance'], extensions: { code: 'FORBIDDEN', permission: 'METRICS_READ' } });
 
-    // The refused report did no work: it is charged its weight (1), not its analytics price.
+    // The refused report did no work: it is not charged (its estimate is refunded).
     const cost = r.body.extensions!.cost;
     expect(cost.actualQueryCost).toBeLessThan(cost.requestedQueryCost);
     const alone = await gql(gw.url, billing, '{ projects { id } costs(range: {last: "24h"}) { totals { requestCount } } }');
     expect(alone.body.errors).toBeUndefined();
-    // costs now comes from the cache (1 point) in both; the forbidden field adds its weight only.
+    // costs now comes from the cache (1 point) in both; the forbidden field adds nothing.
     const again = await gql(gw.url, billing, dashboard, undefined, { 'x-cache-debug': '1' });
-    expect(again.body.extensions!.cost.actualQueryCost).toBe(alone.body.extensions!.cost.actualQueryCost + 1);
+    expect(again.body.extensions!.cost.actualQueryCost).toBe(alone.body.extensions!.cost.actualQueryCost);
 
     // Nothing of the refusal was cached: still FORBIDDEN, while costs is a hit.
     expect(again.body.data!.performance).toBeNull();

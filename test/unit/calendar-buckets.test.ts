@@ -69,3 +69,17 @@ describe('calendar buckets in a time zone', () => {
     expect(() => resolveRange({ from: D('2026-12-01T00:00:00Z'), to: D('2027-01-03T00:00:00Z') }, { now, retentionDays: 90 })).toThrow(/end of the current calendar month/);
   });
 });
+
+describe('pricing a zoned series', () => {
+  it('prices the finer rollups a zoned day series reads, and refuses to price an unknown zone above the minimum', () => {
+    const { estimateAnalyticsWork } = require('../../src/limits/analytics-work') as typeof import('../../src/limits/analytics-work');
+    const settings = { retentionDays: 90, maxSeriesPoints: 1000, exactPercentilesMaxMs: 6 * 3_600_000, useRollups: true };
+    const args = (timeZone: string | null) => ({ range: { last: '30d' }, interval: 'DAY', timeZone, percentiles: false });
+    const utc = estimateAnalyticsWork(args('UTC'), settings);
+    const paris = estimateAnalyticsWork(args('Europe/Paris'), settings);
+    expect(utc.sources.some((s) => s.source === 'traces_1day')).toBe(true);
+    expect(paris.sources.some((s) => s.source === 'traces_1day')).toBe(false);
+    expect(paris.points).toBeGreaterThan(utc.points);
+    expect(estimateAnalyticsWork(args('Nowhere/City'), settings).points).toBe(1);
+  });
+});

@@ -149,6 +149,23 @@ describe.each(['postgres', 'embedded'] as const)('first-hour API (%s)', (mode) =
       for (const p of s.series) expect(p.count).toBe(byDay.get(new Date(p.timestamp).getTime()) ?? 0);
     });
 
+    it("the gateway's local midnights are the database's, across DST changes (also at midnight)", async () => {
+      const cases: [string, string, string, 'DAY' | 'WEEK' | 'MONTH'][] = [
+        ['Europe/Paris', '2026-03-26T00:00:00Z', '2026-04-02T00:00:00Z', 'DAY'],
+        ['Europe/Paris', '2026-10-22T00:00:00Z', '2026-10-29T00:00:00Z', 'DAY'],
+        ['America/Santiago', '2026-09-03T00:00:00Z', '2026-09-10T00:00:00Z', 'DAY'],
+        ['America/New_York', '2026-02-20T00:00:00Z', '2026-05-20T00:00:00Z', 'WEEK'],
+        ['Australia/Lord_Howe', '2026-01-01T00:00:00Z', '2026-12-01T00:00:00Z', 'MONTH'],
+      ];
+      for (const [tz, from, to, interval] of cases) {
+        const unit = interval.toLowerCase();
+        const { rows } = await sql<{ d: Date }>`
+          SELECT DISTINCT date_trunc(${unit}, t, ${tz}) AS d FROM generate_series(${new Date(from)}::timestamptz, ${new Date(to)}::timestamptz - interval '1 minute', interval '15 minutes') t ORDER BY 1`.execute(db());
+        const { bucketStarts } = await import('../../src/modules/metrics/calendar-buckets');
+        expect([tz, bucketStarts(new Date(from), new Date(to), interval, tz).map((t) => new Date(t).toISOString())]).toEqual([tz, rows.map((r) => new Date(r.d).toISOString())]);
+      }
+    });
+
     it('an unknown time zone is a coded error of that field alone', async () => {
       const r = await gql(f.gw.url, admin, `{ viewer { orgId } costs(range: {last: "7d"}, interval: DAY, timeZone: "Mars/Olympus_Mons") { totals { requestCount } } }`);
       expect(r.status).toBe(200);

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema';
-import { AppError, fromDatabaseError, serviceUnavailable } from '../shared/errors';
+import { AppError, ErrorCode, fromDatabaseError, serviceUnavailable } from '../shared/errors';
 import { findViewerByKeyHash, hashApiKey, touchApiKey } from './api-keys';
 import { looksLikeJwt, type JwtIdentity } from './jwt';
 import type { Viewer } from './viewer';
@@ -153,11 +153,22 @@ export class Authenticator {
   }
 }
 
-function extractToken(headers: { authorization?: string; apiKey?: string }): string | null {
+/**
+ * The credential of a request: `Authorization: Bearer <key or JWT>`, else `x-api-key`. An
+ * Authorization header in another scheme (`Basic …`, a bare key) or a Bearer header without
+ * exactly one token is refused with its own message: "no key" would send the caller looking for
+ * a key they already have.
+ */
+export function extractToken(headers: { authorization?: string; apiKey?: string }): string | null {
   const auth = headers.authorization?.trim();
   if (auth) {
+    const scheme = /^(\S+)/.exec(auth)?.[1] ?? '';
+    if (scheme.toLowerCase() !== 'bearer') {
+      throw new AppError(ErrorCode.UNAUTHENTICATED, 'Authorization header must use the Bearer scheme: "Authorization: Bearer <key>"', { reason: 'AUTH_SCHEME' });
+    }
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    return m ? (m[1] ?? null) : null;
+    if (!m) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Authorization: Bearer must be followed by exactly one key or token', { reason: 'AUTH_SCHEME' });
+    return m[1]!;
   }
   return headers.apiKey?.trim() || null;
 }

@@ -11,6 +11,8 @@ export interface ActualCostInput {
   data: Record<string, unknown> | null | undefined;
   /** Root response keys answered from the per-field cache. */
   cachedRootKeys?: ReadonlySet<string>;
+  /** Root response keys refused before doing any work (FORBIDDEN, BAD_USER_INPUT at the field): not charged. */
+  refusedRootKeys?: ReadonlySet<string>;
 }
 
 /**
@@ -81,6 +83,8 @@ export function actualCost(rules: CostRules, input: ActualCostInput): number {
       total += CACHED_FIELD_COST;
       continue;
     }
+    // Refused before any work (nothing read): free, like a request refused as a whole.
+    if (input.refusedRootKeys?.has(key)) continue;
     total += fieldCost(rootType, nodes, input.data[key], false);
   }
   return Math.ceil(total);

@@ -5,6 +5,7 @@ import { chooseInterval, pointCount, type Interval, type IntervalInput } from '.
 import { ROLLUP_STEP_MS, pickSources } from '../modules/metrics/source-plan';
 import type { TraceFilter } from '../modules/traces/traces.repository';
 import { parseRelativeDuration } from '../shared/time-range';
+import { resolveTimeZone } from '../modules/metrics/calendar-buckets';
 
 /** What pricing needs of the configuration; the CLI builds it from defaults without a database. */
 export interface AnalyticsPricingSettings {
@@ -41,6 +42,8 @@ export interface AnalyticsWorkArgs {
   groupBy?: readonly string[] | null;
   interval?: string | null;
   groupLimit?: number | null;
+  /** The report's time zone (calendar buckets in a zone read finer rollups). */
+  timeZone?: string | null;
   /** Groups known from the arguments (compareModels: the models asked for). */
   groups?: number;
   percentiles: boolean;
@@ -80,11 +83,17 @@ export function estimateAnalyticsWork(args: AnalyticsWorkArgs, settings: Analyti
     from = new Date(to.getTime() - (settings.retentionDays + 2) * 86_400_000);
   }
 
+  let timeZone: string;
+  try {
+    timeZone = resolveTimeZone(args.timeZone);
+  } catch {
+    return { points: 1, sources: [] };
+  }
   const dims = (args.groupBy ?? []).filter((d): d is Dimension => d in EXPECTED_CARDINALITY);
   let interval: Interval | null = null;
   if (args.interval) {
     try {
-      interval = chooseInterval(from, to, args.interval as IntervalInput, settings.maxSeriesPoints);
+      interval = chooseInterval(from, to, args.interval as IntervalInput, settings.maxSeriesPoints, timeZone);
     } catch {
       return { points: 1, sources: [] };
     }
@@ -92,7 +101,7 @@ export function estimateAnalyticsWork(args: AnalyticsWorkArgs, settings: Analyti
   const filterKeys = Object.fromEntries(Object.entries(args.filter ?? {}).filter(([, v]) => v != null && !(Array.isArray(v) && v.length === 0)));
   const rollups = settings.useRollups && rollupsCanAnswer(filterKeys as TraceFilter, dims);
   const fresh = { traces_1min: to, traces_1hour: to, traces_1day: to };
-  const sources = pickSources({ from, to, interval, rollups, watermarks: fresh });
+  const sources = pickSources({ from, to, interval, rollups, watermarks: fresh, timeZone });
 
   let rows = 0;
   for (const p of sources) {
@@ -106,7 +115,7 @@ export function estimateAnalyticsWork(args: AnalyticsWorkArgs, settings: Analyti
 
   const limit = args.groupLimit ?? 100;
   const groups = args.groups ?? (dims.length ? Math.min(limit, dims.reduce((n, d) => n * EXPECTED_CARDINALITY[d], 1)) : 0);
-  const seriesPoints = interval ? pointCount(from, to, interval) : 0;
+  const seriesPoints = interval ? pointCount(from, to, interval, timeZone) : 0;
   rows += (seriesPoints + 1) * (groups + 1);
   return { points: Math.max(1, Math.ceil(rows / ROWS_PER_POINT)), sources };
 }

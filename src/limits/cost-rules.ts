@@ -24,11 +24,13 @@ export const INTROSPECTION_COST = 10;
 export const CACHED_FIELD_COST = 1;
 
 /** Fields priced by the work they imply rather than by their selection alone. */
-const ANALYTICS_FIELDS: Record<string, { percentiles: boolean; groupsFrom?: string }> = {
+const ANALYTICS_FIELDS: Record<string, { percentiles: boolean; groupsFrom?: string; dimensionFrom?: string; groupLimitFrom?: string }> = {
   'Query.performance': { percentiles: true },
   'Query.costs': { percentiles: false },
   'Query.quality': { percentiles: false },
   'Query.compareModels': { percentiles: true, groupsFrom: 'models' },
+  // filterValues is a one-dimension grouped sum with `first` groups.
+  'Query.filterValues': { percentiles: false, dimensionFrom: 'dimension', groupLimitFrom: 'first' },
 };
 
 type AnyField = GraphQLField<unknown, unknown>;
@@ -100,9 +102,10 @@ export class CostRules {
       {
         range: args.range as never,
         filter: args.filter as Record<string, unknown> | null,
-        groupBy: args.groupBy as string[] | null,
+        groupBy: spec.dimensionFrom ? (typeof args[spec.dimensionFrom] === 'string' ? [args[spec.dimensionFrom] as string] : null) : (args.groupBy as string[] | null),
         interval: args.interval as string | null,
-        groupLimit: args.groupLimit as number | null,
+        groupLimit: (spec.groupLimitFrom ? args[spec.groupLimitFrom] : args.groupLimit) as number | null,
+        timeZone: typeof args.timeZone === 'string' ? args.timeZone : null,
         groups,
         // Ordering groups by a percentile reads the histograms even where none is selected (costs).
         percentiles: spec.percentiles || /^P\d\d_LATENCY$/.test(String((args.groupOrder as { field?: unknown } | null)?.field ?? '')),

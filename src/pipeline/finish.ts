@@ -24,13 +24,27 @@ export function settleCost(rc: Rc, record: OperationRecord, limits: GatewayLimit
       record.answer === 'cache'
         ? cachedRootKeys.size * CACHED_FIELD_COST
         : price.variables
-          ? actualCost(limits.rulesFor(rc.schema), { ...price, variables: price.variables, data: record.executed as never, cachedRootKeys })
+          ? actualCost(limits.rulesFor(rc.schema), { ...price, variables: price.variables, data: record.executed as never, cachedRootKeys, refusedRootKeys: refusedRootKeysOf(rc) })
           : 0;
     actual = Math.min(price.cost, actual);
   }
   const refund = Math.max(0, budget.charged - actual);
   if (refund > 0) limits.refunds.add(budget.bucket, refund, budget.store);
   record.cost = { requested: price.cost, actual, refund };
+}
+
+/** Codes of errors thrown before a root field did any work: it is not charged. */
+const REFUSED_CODES = new Set(['FORBIDDEN', 'BAD_USER_INPUT']);
+
+/** Root fields that failed alone with a refusal at their own path (nullable root fields). */
+function refusedRootKeysOf(rc: Rc): ReadonlySet<string> {
+  const body = rc.response.body;
+  const errors = body?.kind === 'single' ? (body.singleResult.errors ?? []) : [];
+  const out = new Set<string>();
+  for (const e of errors) {
+    if (e.path?.length === 1 && typeof e.path[0] === 'string' && REFUSED_CODES.has(String(e.extensions?.code))) out.add(e.path[0]);
+  }
+  return out;
 }
 
 /**

@@ -77,8 +77,12 @@ export function resolveRange(
       retentionDays: opts.retentionDays,
     });
   }
-  if (to.getTime() > now.getTime() + 86_400_000) {
-    throw badInput('The range ends more than a day in the future', { to: to.toISOString() });
+  // A calendar month asked whole (`to` = the first of next month, in any time zone) is fine;
+  // anything later is a mistake: the end of the current month plus a day (zones ahead of or
+  // behind UTC), or a day from now when that is later.
+  const latest = Math.max(now.getTime() + 86_400_000, Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) + 86_400_000);
+  if (to.getTime() > latest) {
+    throw badInput('The range ends after the end of the current calendar month', { to: to.toISOString(), latest: new Date(latest).toISOString() });
   }
   return { from, to };
 }

@@ -52,7 +52,7 @@ describe('cost CLI bundle (dist/analytics-gateway-cost.cjs)', () => {
     const inRepo = (JSON.parse(out.join('')) as { rows: CostRow[] }).rows;
     const key = (rows: CostRow[]) => rows.map((x) => [x.operation, x.cost, x.limit, x.verdict]).sort();
     expect(key(rows)).toEqual(key(inRepo));
-    expect(rows.map((x) => x.operation).sort()).toEqual(['DashboardPerformance', 'DashboardSpend', 'Panel', 'RecentTraces', 'TraceDetail']);
+    expect(rows.map((x) => x.operation).sort()).toEqual(['DashboardPerformance', 'DashboardPickers', 'DashboardSpend', 'Panel', 'RecentTraces', 'TraceDetail']);
   });
 
   it('keeps the exit-code contract: --help 0, over budget 1, usage 2', async () => {

@@ -33,7 +33,7 @@ const QUERIES: Record<string, string> = {
   quality: `{ quality(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
       traceCount tracesWithScores feedbackShare plan { percentiles sources { source from to } }
       scores { name count mean min max bins { lower upper count } labels { label count fraction } groups { key { model } count mean } series { timestamp count mean } } } }`,
-  compare: `{ compareModels(models: ["gpt-4o", "claude-sonnet-4", "no-such-model"], range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) {
+  compare: `{ compareModels(models: ["gpt-4o", "claude-sonnet-4", "priced-but-idle"], range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) {
       plan { percentiles } models { model provider requestCount errorRate latency { p50Ms p95Ms } ttftAvgMs totalCostUsd costPerRequestUsd costPer1kTokensUsd quality { name count mean } } } }`,
   qualityRaw: `{ quality(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER]) {
       traceCount tracesWithScores feedbackShare plan { sources { source } }
@@ -73,6 +73,8 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     emb = await startAnalyticsFixture('embedded', { endAt: END, now: NOW });
     pg = await startAnalyticsFixture('postgres', { endAt: END, now: NOW });
     for (const [mode, f] of [['embedded', emb], ['postgres', pg]] as const) {
+      // A model the price table knows but nobody called: compareModels answers it with zeros.
+      await sql`INSERT INTO model_prices (provider, model, prompt_usd_per_1k, completion_usd_per_1k) VALUES ('openai', 'priced-but-idle', 0.001, 0.002)`.execute(f.gw.services.database.db);
       for (const [name, q] of Object.entries(QUERIES)) {
         const r = await gql(f.gw.url, f.keys[`${f.orgs[0]}:ADMIN`]!, q);
         expect(r.body.errors).toBeUndefined();
@@ -373,8 +375,18 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
 
     it('compareModels keeps the asked order and zero-fills models without traffic', () => {
       const m = answers.postgres!.compare.compareModels.models;
-      expect(m.map((x: any) => x.model)).toEqual(['gpt-4o', 'claude-sonnet-4', 'no-such-model']);
-      expect(m[2]).toMatchObject({ requestCount: 0, errorRate: 0, totalCostUsd: 0, costPerRequestUsd: null });
+      expect(m.map((x: any) => x.model)).toEqual(['gpt-4o', 'claude-sonnet-4', 'priced-but-idle']);
+      expect(m[2]).toMatchObject({ provider: 'openai', requestCount: 0, errorRate: 0, totalCostUsd: 0, costPerRequestUsd: null });
+    });
+
+    it('compareModels refuses a name that is no model (typo) with a coded error, in both modes', async () => {
+      for (const f of [emb, pg]) {
+        const r = await gql(f.gw.url, f.keys[`${f.orgs[0]}:ADMIN`]!, `{ viewer { orgId } compareModels(models: ["gpt-4o", "gpt4o-typo"], range: {last: "7d"}) { models { model } } }`);
+        expect(r.status).toBe(200);
+        expect(r.body.data.viewer.orgId).toBe(f.orgs[0]);
+        expect(r.body.data.compareModels).toBeNull();
+        expect(r.body.errors?.[0]).toMatchObject({ path: ['compareModels'], extensions: { code: 'BAD_USER_INPUT', argument: 'models', unknownModels: ['gpt4o-typo'] } });
+      }
     });
   });
 

@@ -112,7 +112,7 @@ describe('example tabs (built from examples/operations)', () => {
   const tabs = loadExampleTabs(path.resolve(__dirname, '../../examples/operations'));
 
   it('one tab per operation, with the fragments it uses, its variables, and plan on analytics fields', () => {
-    expect(tabs.map((t) => t.title)).toEqual(['DashboardPerformance', 'DashboardSpend', 'RecentTraces', 'TraceDetail']);
+    expect(tabs.map((t) => t.title)).toEqual(['DashboardPerformance', 'DashboardSpend', 'DashboardPickers', 'RecentTraces', 'TraceDetail']);
     const perf = tabs[0]!;
     const doc = parse(perf.query);
     expect(doc.definitions.map((d: any) => d.name.value)).toEqual(['DashboardPerformance', 'LatencyFields']);

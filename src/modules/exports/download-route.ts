@@ -91,6 +91,8 @@ export function createDownloadHandler(deps: { database: DatabaseHandle; authenti
       const coded = fromDatabaseError(err) ?? (err as { extensions?: { code?: unknown } });
       const code = (coded as { extensions?: { code?: unknown } }).extensions?.code;
       if (res.headersSent) return void res.destroy();
+      // An Authorization header in another scheme than Bearer: refused as credentials, not as an outage.
+      if (code === 'UNAUTHENTICATED') return fail(send, res, 401, 'UNAUTHENTICATED', (coded as Error).message, { 'www-authenticate': 'Bearer' });
       if (isExpectedCode(code)) return fail(send, res, 503, String(code), (coded as Error).message);
       deps.logger.error({ err, exportId: id }, 'export download failed');
       return fail(send, res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');

@@ -56,6 +56,7 @@ export async function compareModels(
     })),
   ]);
   const byModel = new Map(stats.groups.map((g) => [g.key.model, g.acc]));
+  await refuseUnknownModels(ctx, models.filter((m) => !byModel.has(m) && !extra.providers.some((p) => p.model === m)));
   return {
     from: a.from,
     to: a.to,
@@ -81,4 +82,32 @@ export async function compareModels(
       };
     }),
   };
+}
+
+/**
+ * A model with no traffic in the range is answered with zeros only when it is a model: one the
+ * price table knows or one the caller's scope has calls of (within retention). Anything else is
+ * most likely a typo, and zeros would pass for "no traffic": a coded BAD_USER_INPUT naming it.
+ * Runs only for the models that came back empty, so a normal comparison pays nothing for it.
+ */
+async function refuseUnknownModels(ctx: RequestContext, candidates: readonly string[]): Promise<void> {
+  if (!candidates.length) return;
+  const { database } = ctx.services;
+  const scope = ctx.scope;
+  const seen = await withStatementTimeout(database, database.readDb, 'simple', async (trx) =>
+    (
+      await sql<{ model: string }>`
+        SELECT m AS model FROM unnest(${[...candidates]}::text[]) AS m
+         WHERE EXISTS (SELECT 1 FROM traces t
+                        WHERE t.model = m AND t.org_id = ${scope.orgId}
+                          ${scope.projectIds ? sql`AND t.project_id = ANY(${[...scope.projectIds]}::text[])` : sql``}) /* findSeenModels */`.execute(trx)
+    ).rows.map((r) => r.model),
+  );
+  const unknown = candidates.filter((m) => !seen.includes(m));
+  if (unknown.length) {
+    throw badInput(
+      `Unknown model${unknown.length > 1 ? 's' : ''} in models: ${unknown.join(', ')} (no calls in your scope and no price entry); filterValues(dimension: MODEL) lists the models seen`,
+      { argument: 'models', unknownModels: unknown },
+    );
+  }
 }

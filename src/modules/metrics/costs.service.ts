@@ -1,5 +1,6 @@
 import type { RequestContext } from '../../context';
 import { badInput } from '../../shared/errors';
+import { monthStart } from './calendar-buckets';
 import type { Dimension } from './dimensions';
 import type { CostReportParent } from './metrics.mappers';
 import { resolveReportArgs, type ReportArgs } from './report-args';
@@ -14,6 +15,7 @@ export async function costReport(ctx: RequestContext, args: ReportArgs): Promise
     filter: a.filter,
     dims: a.dims,
     interval: a.interval,
+    timeZone: a.timeZone,
     percentiles: false,
     groupLimit: a.groupLimit,
     groupOrder: a.groupOrder ?? BY_COST,
@@ -37,7 +39,8 @@ export function previousPeriod(ctx: RequestContext, r: CostReportParent): Promis
 }
 
 export function monthToDate(ctx: RequestContext, r: CostReportParent, now = new Date()): Promise<StatsAcc> {
-  const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+  // The current calendar month of the report's time zone (UTC by default).
+  const start = monthStart(now, r.timeZone);
   return totalsOver(ctx, r, start, now);
 }
 

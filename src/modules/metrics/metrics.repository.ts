@@ -4,7 +4,8 @@ import type { Database, RollupName } from '../../db/schema';
 import { HIST_BUCKETS, HIST_MAX_MS } from '../../../db/migrations/rollup-definitions';
 import { traceConditions, type TraceFilter } from '../traces/traces.repository';
 import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, USER_ROLLUP_DIMENSION_SQL, type Dimension } from './dimensions';
-import { INTERVAL_SQL, type Interval } from './intervals';
+import type { Interval } from './intervals';
+import { bucketSql } from './calendar-buckets';
 import type { SourcePiece } from './source-plan';
 
 /** Sums for one (time bucket, group) out of one source piece. Counts arrive as float8. */
@@ -46,11 +47,12 @@ export interface StatsQuery {
   filter: TraceFilter;
   piece: SourcePiece;
   interval: Interval | null;
+  /** Calendar buckets (DAY, WEEK, MONTH) in this IANA zone; default UTC. */
+  timeZone?: string;
   dims: readonly Dimension[];
 }
 
-const timeExpr = (interval: Interval | null, column: 'ts' | 'bucket') =>
-  interval ? sql.raw(`time_bucket(INTERVAL '${INTERVAL_SQL[interval]}', ${column})`) : sql.raw('NULL::timestamptz');
+const timeExpr = (interval: Interval | null, column: 'ts' | 'bucket', timeZone?: string) => bucketSql(interval, column, timeZone);
 
 const isUserRollup = (source: SourcePiece['source']) => source.startsWith('traces_user_');
 
@@ -92,7 +94,7 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
   if (q.piece.source === 'traces') {
     const [d0, d1, d2] = dimExprs(q.dims, false);
     const { rows } = await sql<StatsRow>`
-      SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+      SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
              count(*)::float8 AS n,
              count(*) FILTER (WHERE status_code >= 400)::float8 AS errors,
              coalesce(sum(duration_ms), 0) AS dur_sum, min(duration_ms) AS dur_min, max(duration_ms) AS dur_max,
@@ -111,7 +113,7 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
   }
   const [d0, d1, d2] = dimExprs(q.dims, isUserRollup(q.piece.source) ? 'user' : true);
   const { rows } = await sql<StatsRow>`
-    SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+    SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
            sum(request_count)::float8 AS n,
            sum(error_count)::float8 AS errors,
            coalesce(sum(duration_sum), 0) AS dur_sum, min(duration_min) AS dur_min, max(duration_max) AS dur_max,
@@ -167,11 +169,11 @@ export async function countLatencyCells(
   const raw = q.piece.source === 'traces';
   const [d0, d1, d2] = dimExprs(q.dims, raw ? false : isUserRollup(q.piece.source) ? 'user' : true);
   const inner = raw
-    ? sql`SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+    ? sql`SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
              width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
              1::float8 AS c
         FROM traces WHERE ${whereRaw(db, q)}`
-    : sql`SELECT ${timeExpr(q.interval, 'bucket')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, (u.i - 1)::int AS cell, u.c::float8 AS c
+    : sql`SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, (u.i - 1)::int AS cell, u.c::float8 AS c
         FROM ${table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
        WHERE ${whereRollup(db, q)} AND u.c > 0`;
   const { rows } = await sql<LevelCellRow>`
@@ -210,7 +212,7 @@ export async function findExactLatencyPercentiles(
     SELECT ${sql.raw(q.levels.time ? 't' : 'NULL::timestamptz AS t')}, ${sql.raw(q.levels.group ? 'd0, d1, d2' : 'NULL::text AS d0, NULL::text AS d1, NULL::text AS d2')}, ${sql.raw(q.levels.time ? 'GROUPING(t)::int' : '1')} AS by_time,
            ${sql.raw(q.levels.group ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group,
            percentile_disc(ARRAY[${sql.raw(EXACT_PERCENTILES.join(', '))}]::float8[]) WITHIN GROUP (ORDER BY duration_ms) AS p
-      FROM (SELECT ${timeExpr(q.interval, 'ts')} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, duration_ms
+      FROM (SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, duration_ms
               FROM traces WHERE ${whereRaw(db, { ...q, piece })}) s
      GROUP BY GROUPING SETS (${sql.raw(sets.join(', '))}) /* findExactLatencyPercentiles */`.execute(db);
   return rows;

@@ -5,6 +5,7 @@ import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.se
 import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
 import { usdNumber } from '../../shared/money';
+import { filterValues } from './filter-values.service';
 import { PERCENTILE_FIELDS, percentileLevelsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
 
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
@@ -29,6 +30,10 @@ export const metricsResolvers: Resolvers = {
     costs: (_p, args, ctx) => costReport(ctx, args),
     compareModels: (_p, args, ctx, info) =>
       compareModels(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS), quality: selectsPath(info, ['models', 'quality']) }),
+    filterValues: (_p, args, ctx) => filterValues(ctx, args),
+  },
+  FilterValues: {
+    plan: (r) => r.plan,
   },
   PerformanceReport: {
     plan: (r) => r,

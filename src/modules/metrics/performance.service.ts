@@ -12,6 +12,7 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs, o
     filter: a.filter,
     dims: a.dims,
     interval: a.interval,
+    timeZone: a.timeZone,
     // Histogram reads are most of an aggregation's cost: only when a percentile is selected.
     percentiles: opts.percentiles ?? true,
     percentileLevels: opts.percentileLevels,

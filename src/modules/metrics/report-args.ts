@@ -5,6 +5,7 @@ import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.se
 import type { TraceFilter } from '../traces/traces.repository';
 import type { Dimension } from './dimensions';
 import { BY_REQUESTS, resolveGroupOrder, type GroupOrder } from './group-order';
+import { resolveTimeZone } from './calendar-buckets';
 import { chooseInterval, type Interval, type IntervalInput } from './intervals';
 
 export interface ReportArgs {
@@ -14,6 +15,8 @@ export interface ReportArgs {
   interval?: IntervalInput | null;
   groupLimit?: number | null;
   groupOrder?: { field?: string | null; direction?: string | null } | null;
+  /** IANA zone of DAY/WEEK/MONTH buckets (and of monthToDate); default UTC. */
+  timeZone?: string | null;
 }
 
 export interface ResolvedReportArgs {
@@ -25,6 +28,7 @@ export interface ResolvedReportArgs {
   groupLimit: number;
   /** null: the report's own default (performance: most requests first; costs: most cost first). */
   groupOrder: GroupOrder | null;
+  timeZone: string;
 }
 
 export const RELATIVE_RANGE_QUANTUM_MS = 10_000;
@@ -45,12 +49,14 @@ export function resolveReportArgs(args: ReportArgs, config: Config, now = new Da
   if (!Number.isInteger(groupLimit) || groupLimit < 1 || groupLimit > 1000) {
     throw badInput('groupLimit must be between 1 and 1000', { argument: 'groupLimit' });
   }
+  const timeZone = resolveTimeZone(args.timeZone);
   return {
+    timeZone,
     from: r.from,
     to: r.to,
     filter: normalizeTraceFilter(f, config, now),
     dims: args.groupBy ?? [],
-    interval: args.interval ? chooseInterval(r.from, r.to, args.interval, config.analytics.maxSeriesPoints) : null,
+    interval: args.interval ? chooseInterval(r.from, r.to, args.interval, config.analytics.maxSeriesPoints, timeZone) : null,
     groupLimit,
     groupOrder: args.groupOrder ? resolveGroupOrder(args.groupOrder, BY_REQUESTS) : null,
   };

@@ -1,5 +1,6 @@
 import type { AnyRollupName, RollupName } from '../../db/schema';
-import { BUCKET_ORIGIN_MS, INTERVAL_MS, type Interval } from './intervals';
+import { BUCKET_ORIGIN_MS, type Interval } from './intervals';
+import { nestingGrainMs } from './calendar-buckets';
 
 /**
  * Which table answers which part of a time range. Each piece is a half-open [from, to) slice;
@@ -49,9 +50,12 @@ export function pickSources(opts: {
   watermarks: Readonly<Partial<Record<AnyRollupName, Date | null>>>;
   /** The rollup family to use (default: the trace rollups), coarsest first. */
   levels?: readonly RollupLevel[];
+  /** The series' time zone (calendar buckets): only rollups whose UTC buckets nest in the local ones. */
+  timeZone?: string;
 }): SourcePiece[] {
   const all = opts.levels ?? COARSE_TO_FINE.map((name) => ({ name, stepMs: ROLLUP_STEP_MS[name] }));
-  const levels = !opts.rollups ? [] : all.filter((r) => opts.interval === null || INTERVAL_MS[opts.interval] % r.stepMs === 0);
+  const grain = nestingGrainMs(opts.from, opts.to, opts.interval, opts.timeZone);
+  const levels = !opts.rollups ? [] : all.filter((r) => grain === null || (grain > 0 && grain % r.stepMs === 0));
   const pieces: SourcePiece[] = [];
   const cover = (a: number, b: number, rest: readonly RollupLevel[]) => {
     if (a >= b) return;

@@ -4,7 +4,8 @@ import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
 import { cachedRollupWatermarks } from '../../db/rollup-refresh';
 import type { TraceFilter } from '../traces/traces.repository';
 import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
-import { INTERVAL_MS, floorToInterval, type Interval } from './intervals';
+import type { Interval } from './intervals';
+import { DEFAULT_TIME_ZONE, bucketSnapper, bucketStarts, isZoned } from './calendar-buckets';
 import { addCell, mergeInto, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
 import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
 import { ALL_LEVELS, countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type PercentileLevels, type StatsRow } from './metrics.repository';
@@ -54,6 +55,8 @@ export interface TraceStatsResult {
   from: Date;
   to: Date;
   interval: Interval | null;
+  /** The IANA zone of calendar buckets (UTC unless the report asked for one). */
+  timeZone: string;
   pieces: SourcePiece[];
   percentileMethod: PercentileMethod;
   /** Why the whole range reads raw rows although rollups are on: the filter or dimension no rollup carries. */
@@ -125,6 +128,8 @@ export interface TraceStatsRequest {
   filter: TraceFilter;
   dims: readonly Dimension[];
   interval: Interval | null;
+  /** IANA zone of DAY/WEEK/MONTH buckets (validated); default UTC. */
+  timeZone?: string;
   percentiles: boolean;
   /** Which accumulators need histogram percentiles (default: all); others get none. */
   percentileLevels?: PercentileLevels;
@@ -157,6 +162,7 @@ export async function computeTraceStats(
     rollups: family !== null,
     watermarks,
     levels: family ? familyLevels(family) : undefined,
+    timeZone: req.timeZone,
   });
   const span = req.to.getTime() - req.from.getTime();
   const order = req.groupOrder ?? BY_REQUESTS;
@@ -171,7 +177,7 @@ export async function computeTraceStats(
     const rows: StatsRow[] = [];
     const cells: Awaited<ReturnType<typeof countLatencyCells>> = [];
     for (const piece of pieces) {
-      const q = { scope, filter: req.filter, piece, interval: req.interval, dims: req.dims };
+      const q = { scope, filter: req.filter, piece, interval: req.interval, timeZone: req.timeZone, dims: req.dims };
       rows.push(...(await sumTraceStats(trx, q)));
       if (percentiles && !exact) cells.push(...(await countLatencyCells(trx, q, levels)));
     }
@@ -183,6 +189,7 @@ export async function computeTraceStats(
             from: req.from,
             to: req.to,
             interval: req.interval,
+            timeZone: req.timeZone,
             dims: req.dims,
             levels: { time: req.interval !== null, group: req.dims.length > 0 },
           })
@@ -194,9 +201,14 @@ export async function computeTraceStats(
   const groups = new Map<string, { values: (string | null)[]; acc: StatsAcc; series: Map<number, StatsAcc> }>();
   const series = new Map<number, StatsAcc>();
   const groupKey = (r: { d0: string | null; d1: string | null; d2: string | null }) => JSON.stringify([r.d0, r.d1, r.d2]);
+  // Gap-filled bucket starts; SQL's calendar buckets are matched to them (calendar-buckets.ts).
+  const zone = req.timeZone ?? DEFAULT_TIME_ZONE;
+  const starts = req.interval ? bucketStarts(req.from, req.to, req.interval, zone) : [];
+  const snap = bucketSnapper(starts, isZoned(req.interval, zone));
+  const timeOf = (t: Date | null) => (t ? snap(new Date(t).getTime()) : null);
   const cellsOf = (r: { t: Date | null; d0: string | null; d1: string | null; d2: string | null }, create: boolean) => {
     const out: StatsAcc[] = [totals];
-    const t = r.t ? new Date(r.t).getTime() : null;
+    const t = timeOf(r.t);
     if (t !== null) {
       let s = series.get(t);
       if (!s && create) series.set(t, (s = emptyAcc()));
@@ -220,13 +232,13 @@ export async function computeTraceStats(
   for (const r of rows) for (const acc of cellsOf(r, true)) addRow(acc, r);
   // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
   for (const c of cells) {
-    const t = c.by_time === 0 && c.t ? new Date(c.t).getTime() : null;
+    const t = c.by_time === 0 ? timeOf(c.t) : null;
     const g = c.by_group === 0 ? groups.get(groupKey(c)) : undefined;
     const target = c.by_group === 0 ? (t === null ? g?.acc : g?.series.get(t)) : t === null ? totals : series.get(t);
     if (target) addCell(target.hist, c.cell, c.c);
   }
   for (const e of exactRows) {
-    const t = e.by_time === 0 && e.t ? new Date(e.t).getTime() : null;
+    const t = e.by_time === 0 ? timeOf(e.t) : null;
     const inGroup = e.by_group === 0;
     let target: StatsAcc | undefined;
     if (t === null && !inGroup) target = totals;
@@ -239,13 +251,8 @@ export async function computeTraceStats(
 
   const fill = (m: Map<number, StatsAcc>): SeriesPoint[] => {
     if (!req.interval) return [];
-    const step = INTERVAL_MS[req.interval];
-    const out: SeriesPoint[] = [];
-    for (let t = floorToInterval(req.from.getTime(), step); t < req.to.getTime(); t += step) {
-      // Gaps share one frozen empty accumulator: resolvers only read them.
-      out.push({ timestamp: new Date(t), acc: m.get(t) ?? EMPTY_ACC });
-    }
-    return out;
+    // Gaps share one frozen empty accumulator: resolvers only read them.
+    return starts.map((t) => ({ timestamp: new Date(t), acc: m.get(t) ?? EMPTY_ACC }));
   };
   const sorted = [...groups.values()].sort(groupComparator(order));
   const limit = req.groupLimit ?? 100;
@@ -257,6 +264,7 @@ export async function computeTraceStats(
     from: req.from,
     to: req.to,
     interval: req.interval,
+    timeZone: zone,
     pieces,
     percentileMethod: exact ? 'EXACT' : 'HISTOGRAM',
     rawReason: rollupsOn && !family && pieces.length ? rawReasonOf(req.filter, req.dims) : null,
@@ -295,7 +303,7 @@ export function addAcc(target: StatsAcc, a: StatsAcc): void {
  * merged histograms (HISTOGRAM plans) and null under EXACT plans, where raw percentiles do not
  * merge. Null when no group was left out.
  */
-export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from' | 'to'>, dims: readonly Dimension[]): GroupStats | null {
+export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from' | 'to' | 'timeZone'>, dims: readonly Dimension[]): GroupStats | null {
   if (!r.rest.length) return null;
   const acc = emptyAcc();
   const series = new Map<number, StatsAcc>();
@@ -307,11 +315,9 @@ export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from
       addAcc(s, a);
     }
   }
-  const points: SeriesPoint[] = [];
-  if (r.interval) {
-    const step = INTERVAL_MS[r.interval];
-    for (let t = floorToInterval(r.from.getTime(), step); t < r.to.getTime(); t += step) points.push({ timestamp: new Date(t), acc: series.get(t) ?? EMPTY_ACC });
-  }
+  const points: SeriesPoint[] = r.interval
+    ? bucketStarts(r.from, r.to, r.interval, r.timeZone).map((t) => ({ timestamp: new Date(t), acc: series.get(t) ?? EMPTY_ACC }))
+    : [];
   const values = dims.map(() => null);
   return { key: groupKeyOf(dims, values), values, acc, series: points };
 }

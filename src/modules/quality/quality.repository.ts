@@ -3,7 +3,8 @@ import type { Scope } from '../../auth/viewer';
 import type { Database, ScoreRow } from '../../db/schema';
 import { traceConditions, type TraceFilter } from '../traces/traces.repository';
 import { RAW_DIMENSION_SQL, type Dimension } from '../metrics/dimensions';
-import { INTERVAL_SQL, type Interval } from '../metrics/intervals';
+import type { Interval } from '../metrics/intervals';
+import { bucketSql } from '../metrics/calendar-buckets';
 import type { SourcePiece } from '../metrics/source-plan';
 
 /** Scores of traces matching the filter: the join carries the tenant scope on both sides. */
@@ -41,10 +42,10 @@ export interface ScoreAggRow {
 
 export async function sumScoresByName(
   db: Kysely<Database>,
-  q: { scope: Scope; filter: TraceFilter; names: readonly string[] | null; dims: readonly Dimension[]; interval: Interval | null },
+  q: { scope: Scope; filter: TraceFilter; names: readonly string[] | null; dims: readonly Dimension[]; interval: Interval | null; timeZone?: string },
 ): Promise<ScoreAggRow[]> {
   const [d0, d1, d2] = dimSql(q.dims).map((s) => sql.raw(s));
-  const t = q.interval ? sql.raw(`time_bucket(INTERVAL '${INTERVAL_SQL[q.interval]}', traces.ts)`) : sql.raw('NULL::timestamptz');
+  const t = bucketSql(q.interval, 'traces.ts', q.timeZone);
   const { rows } = await sql<ScoreAggRow>`
     SELECT s.name, ${t} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
            count(*)::float8 AS n, count(s.value)::float8 AS value_n, coalesce(sum(s.value), 0) AS value_sum,
@@ -111,6 +112,8 @@ export interface ScorePlanQuery {
   names: readonly string[] | null;
   dims: readonly Dimension[];
   interval: Interval | null;
+  /** IANA zone of calendar buckets; default UTC. */
+  timeZone?: string;
 }
 
 const SCORE_DIM_SQL: Partial<Record<Dimension, string>> = {
@@ -138,7 +141,7 @@ function pieceConds(q: ScorePlanQuery, piece: SourcePiece, opts: { names: boolea
 
 function pieceTime(q: ScorePlanQuery, piece: SourcePiece) {
   const col = piece.source === 'traces' ? 'trace_ts' : 'bucket';
-  return q.interval ? sql.raw(`time_bucket(INTERVAL '${INTERVAL_SQL[q.interval]}', ${col})`) : sql.raw('NULL::timestamptz');
+  return bucketSql(q.interval, col, q.timeZone);
 }
 
 function pieceDims(q: ScorePlanQuery) {

@@ -2,7 +2,8 @@ import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
 import { groupKeyOf, type GroupKeyValue } from '../metrics/dimensions';
-import { INTERVAL_MS, floorToInterval, type Interval } from '../metrics/intervals';
+import type { Interval } from '../metrics/intervals';
+import { bucketSnapper, bucketStarts, isZoned } from '../metrics/calendar-buckets';
 import { resolveReportArgs, type ReportArgs } from '../metrics/report-args';
 import { computeTraceStats } from '../metrics/trace-stats.service';
 import { cachedRollupWatermarks } from '../../db/rollup-refresh';
@@ -53,6 +54,7 @@ export interface QualityReport {
   from: Date;
   to: Date;
   interval: Interval | null;
+  timeZone: string;
   traceCount: number;
   tracesWithScores: number;
   feedbackShare: number;
@@ -69,12 +71,12 @@ export interface ScorePlans {
 
 export async function planScores(
   deps: { database: DatabaseHandle; config: { analytics: { useRollups: boolean } } },
-  q: { from: Date; to: Date; filter: TraceFilter; dims: readonly Dimension[]; interval: Interval | null },
+  q: { from: Date; to: Date; filter: TraceFilter; dims: readonly Dimension[]; interval: Interval | null; timeZone?: string },
 ): Promise<ScorePlans | null> {
   if (!deps.config.analytics.useRollups || !rollupsCanAnswer(q.filter, q.dims) || !scoreDimensionsCarried(q.dims)) return null;
   const watermarks = await cachedRollupWatermarks(deps.database);
   const plan = (family: RollupFamilyName, interval: Interval | null) =>
-    pickSources({ from: q.from, to: q.to, interval, rollups: true, watermarks, levels: familyLevels(family) });
+    pickSources({ from: q.from, to: q.to, interval, rollups: true, watermarks, levels: familyLevels(family), timeZone: q.timeZone });
   // Only the sums have a series; bins, labels and scored traces are totals over the range.
   return { scores: plan('scores', q.interval), score_values: plan('score_values', null), scored_traces: plan('scored_traces', null) };
 }
@@ -83,7 +85,7 @@ export async function planScores(
 export function sumScores(
   db: Kysely<Database>,
   plans: ScorePlans | null,
-  q: { scope: Scope; filter: TraceFilter; names: readonly string[] | null; dims: readonly Dimension[]; interval: Interval | null },
+  q: { scope: Scope; filter: TraceFilter; names: readonly string[] | null; dims: readonly Dimension[]; interval: Interval | null; timeZone?: string },
 ): Promise<ScoreAggRow[]> {
   if (!plans) return sumScoresByName(db, q);
   const { from: _f, to: _t, ...filter } = q.filter;
@@ -101,8 +103,10 @@ export async function qualityReport(
   const filter = { ...a.filter, from: a.from, to: a.to };
   const { database } = ctx.services;
   const q = { scope: ctx.scope, filter, names };
-  const plans = await planScores(ctx.services, { from: a.from, to: a.to, filter: a.filter, dims: a.dims, interval: a.interval });
-  const planned = { scope: ctx.scope, filter: a.filter, names, dims: a.dims, interval: a.interval };
+  const plans = await planScores(ctx.services, { from: a.from, to: a.to, filter: a.filter, dims: a.dims, interval: a.interval, timeZone: a.timeZone });
+  const planned = { scope: ctx.scope, filter: a.filter, names, dims: a.dims, interval: a.interval, timeZone: a.timeZone };
+  const starts = a.interval ? bucketStarts(a.from, a.to, a.interval, a.timeZone) : [];
+  const snap = bucketSnapper(starts, isZoned(a.interval, a.timeZone));
   // Bins, labels and scored traces are read only when selected (default: all, as before).
   const want = { bins: opts.bins ?? true, labels: opts.labels ?? true, scored: opts.scored ?? true };
   const [traffic, data] = await Promise.all([
@@ -116,7 +120,7 @@ export async function qualityReport(
             scored: want.scored ? await countScoredTracesPlanned(trx, planned, plans.scored_traces) : { scored: 0, human: 0 },
           }
         : {
-            sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval }),
+            sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval, timeZone: a.timeZone }),
             bins: want.bins ? await countScoreBins(trx, q) : [],
             labels: want.labels ? await countScoreLabels(trx, q) : [],
             scored: want.scored ? await countScoredTraces(trx, { scope: ctx.scope, filter }) : { scored: 0, human: 0 },
@@ -136,7 +140,7 @@ export async function qualityReport(
       targets.push(g.sum);
     }
     if (r.t) {
-      const t = new Date(r.t).getTime();
+      const t = snap(new Date(r.t).getTime());
       let s = e.series.get(t);
       if (!s) e.series.set(t, (s = emptySum()));
       targets.push(s);
@@ -166,12 +170,9 @@ export async function qualityReport(
       const labelRows = data.labels.filter((l) => l.name === name);
       const labelled = labelRows.reduce((acc, l) => acc + l.n, 0);
       const series: ScoreSummary['series'] = [];
-      if (a.interval) {
-        const step = INTERVAL_MS[a.interval];
-        for (let t = floorToInterval(a.from.getTime(), step); t < a.to.getTime(); t += step) {
-          const s = e.series.get(t) ?? emptySum();
-          series.push({ timestamp: new Date(t), count: s.n, mean: mean(s) });
-        }
+      for (const t of starts) {
+        const s = e.series.get(t) ?? emptySum();
+        series.push({ timestamp: new Date(t), count: s.n, mean: mean(s) });
       }
       return {
         name,
@@ -196,6 +197,7 @@ export async function qualityReport(
     from: a.from,
     to: a.to,
     interval: a.interval,
+    timeZone: a.timeZone,
     traceCount,
     tracesWithScores: data.scored.scored,
     feedbackShare: traceCount ? data.scored.human / traceCount : 0,

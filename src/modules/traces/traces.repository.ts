@@ -12,6 +12,8 @@ export interface TraceFilter {
   models?: readonly string[];
   userIds?: readonly string[];
   sessionIds?: readonly string[];
+  /** W3C trace ids, lower-case (validated by the service). */
+  traceIds?: readonly string[];
   environments?: readonly string[];
   operations?: readonly string[];
   status?: 'OK' | 'ERROR';
@@ -53,6 +55,7 @@ export function traceConditions(eb: TracesEB, scope: Scope, f: TraceFilter): Exp
   if (f.models) c.push(eb('traces.model', 'in', [...f.models]));
   if (f.userIds) c.push(eb('traces.user_id', 'in', [...f.userIds]));
   if (f.sessionIds) c.push(eb('traces.session_id', 'in', [...f.sessionIds]));
+  if (f.traceIds) c.push(eb('traces.trace_id', 'in', [...f.traceIds]));
   if (f.environments) c.push(eb('traces.environment', 'in', [...f.environments]));
   if (f.operations) c.push(eb('traces.operation', 'in', [...f.operations]));
   if (f.status === 'OK') c.push(eb('traces.status_code', '<', 400));
@@ -144,6 +147,22 @@ export async function findSpansByTraceIds(db: Kysely<Database>, scope: Scope, tr
     .orderBy('id')
     .modifyEnd(sql`/* findSpansByTraceIds */`)
     .execute();
+}
+
+/** The root span of one W3C trace in scope: parentless first, then the earliest (traces_trace_id_idx). */
+export async function findRootSpanOfTrace(db: Kysely<Database>, scope: Scope, traceId: string): Promise<TraceRow | null> {
+  const row = await db
+    .selectFrom('traces')
+    .selectAll()
+    .where((eb) => traceConditions(eb, scope, {}))
+    .where('trace_id', '=', traceId)
+    .orderBy(sql`parent_span_id IS NULL`, 'desc')
+    .orderBy('ts')
+    .orderBy('id')
+    .limit(1)
+    .modifyEnd(sql`/* findRootSpanOfTrace */`)
+    .executeTakeFirst();
+  return row ?? null;
 }
 
 /** Escapes LIKE wildcards so the user's text matches literally. */

@@ -8,7 +8,8 @@ import { decodeCursor, encodeCursor, isUuid } from './cursor';
 import { parseSearchTerms } from './search-terms';
 import { pageFlags, resolvePageArgs, type PageArgs } from '../../shared/page-args';
 import type { TraceConnectionParent } from './traces.mappers';
-import { countTraces, findTraces, findTracesByIds, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
+import { w3cTraceId, looksLikeW3cTraceId } from './w3c-trace-id';
+import { countTraces, findRootSpanOfTrace, findTraces, findTracesByIds, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
 
 export const MAX_PAGE_SIZE = 1000;
 
@@ -21,6 +22,7 @@ export interface TraceFilterInput {
   models?: readonly string[] | null;
   userIds?: readonly string[] | null;
   sessionIds?: readonly string[] | null;
+  traceIds?: readonly string[] | null;
   environments?: readonly string[] | null;
   operations?: readonly string[] | null;
   status?: 'OK' | 'ERROR' | null;
@@ -71,6 +73,7 @@ export function normalizeTraceFilter(input: TraceFilterInput | null | undefined,
     models: list('models', f.models),
     userIds: list('userIds', f.userIds),
     sessionIds: list('sessionIds', f.sessionIds),
+    traceIds: list('traceIds', f.traceIds)?.map((t, i) => w3cTraceId(t, `filter.traceIds[${i}]`)),
     environments: list('environments', f.environments),
     operations: list('operations', f.operations),
     status: f.status ?? undefined,
@@ -140,8 +143,19 @@ export async function countMatchingTraces(database: DatabaseHandle, parent: Trac
   return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search));
 }
 
+/**
+ * `trace(id:)` takes either form of id: a row's UUID (`Trace.id`), or a W3C trace id (32 hex,
+ * `Trace.traceId`), which answers the trace's root span (the one without a parent; else the
+ * earliest) — its `related` and `children` reach the rest of the trace.
+ */
 export async function getTrace(database: DatabaseHandle, scope: Scope, id: string) {
-  if (!isUuid(id)) throw badInput('id must be a trace id (UUID)', { argument: 'id' });
+  if (looksLikeW3cTraceId(id)) {
+    const traceId = w3cTraceId(id, 'id');
+    return withStatementTimeout(database, database.readDb, 'simple', (trx) => findRootSpanOfTrace(trx, scope, traceId));
+  }
+  if (!isUuid(id)) {
+    throw badInput('id must be a span\'s id (a UUID, Trace.id) or a W3C trace id (32 hexadecimal characters, Trace.traceId)', { argument: 'id' });
+  }
   const rows = await withStatementTimeout(database, database.readDb, 'simple', (trx) => findTracesByIds(trx, scope, [id]));
   return rows[0] ?? null;
 }

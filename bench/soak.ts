@@ -3,10 +3,11 @@
  *
  *   npm run bench:soak                        # both modes, 600 s of load each
  *   npm run bench:soak -- --mode embedded --seconds 120 --concurrency 4
+ *   npm run bench:soak -- --mode embedded --keep-data   # reuse bench/.soak-data (a restart)
  *
  * Each mode starts the gateway exactly as `npm start` does (the start script of package.json,
  * node flags included) in a child process: embedded (PGlite + TimescaleDB in the worker
- * thread, demo data in bench/.soak-data, 60k traces) or server (plain PostgreSQL on
+ * thread, demo data in a new bench/.soak-data, 60k traces) or server (plain PostgreSQL on
  * 127.0.0.1, the same 60k demo traces in database gw_i13_soak_60000, Redis for limits and cache).
  * Phases: 30 s at rest after start, the load, 30 s at rest after. Every 5 s: RSS from /proc,
  * and from the gateway's /metrics the V8 heap, external memory and array buffers. The load:
@@ -127,6 +128,9 @@ async function runMode(mode: 'embedded' | 'server') {
   const prefix = `soak:${process.pid}:`;
   if (mode === 'embedded') {
     const dataDir = path.join(ROOT, 'bench', '.soak-data');
+    // A first start (what `npm start` does on a new machine) unless --keep-data: its builds
+    // set PGlite's memory high-water mark, which a later start on the same data does not reach.
+    if (!process.argv.includes('--keep-data')) fs.rmSync(dataDir, { recursive: true, force: true });
     Object.assign(env, { DATA_DIR: dataDir, DEMO_TRACES: '60000', DEMO_DAYS: '14' });
     // First start seeds the demo data; its keys are kept in the data directory.
     const gw = await startGateway(env);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { AppServices } from './context';
-import { openDatabase } from './db/database';
+import { openDatabase, type DatabaseHandle } from './db/database';
 import { asMaintenance } from './db/maintenance-scope';
 import { migrateToLatest, migrationStatus } from './db/migrator';
 import { assertPortFree, listen } from './http-port';
@@ -53,11 +53,17 @@ export interface StartupReport {
 }
 
 /** config → ports → db → migrations → (demo data) → maintenance → HTTP. main.ts and e2e tests share it. */
-export async function startGateway(config: Config, logger: Logger, opts: { inMemory?: boolean } = {}): Promise<RunningGateway> {
+export async function startGateway(
+  config: Config,
+  logger: Logger,
+  /** onDatabase: told the handle as soon as it is open (bench/embedded-phases.ts samples memory through it). */
+  opts: { inMemory?: boolean; onDatabase?: (database: DatabaseHandle) => void } = {},
+): Promise<RunningGateway> {
   // Before anything slow: a port in use fails the start at once (http-port.ts).
   await assertPortFree(config.port, config.host);
   if (config.telemetry.metrics.enabled && config.telemetry.metrics.port !== undefined) await assertPortFree(config.telemetry.metrics.port, config.host, 'metrics');
   const database = await openDatabase(config, { inMemory: opts.inMemory });
+  opts.onDatabase?.(database);
   const uninstrument = instrumentDatabase(database, {
     logger,
     slowQueryMs: config.telemetry.slowQueryMs,

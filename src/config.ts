@@ -57,6 +57,7 @@ const EnvSchema = z.object({
   EMBEDDED_WASM_OPTIMIZE: bool.default(false),
   /** Young generation of the embedded database's worker thread (its protocol garbage), MB. */
   EMBEDDED_WORKER_YOUNG_MB: int(16, 2, 256),
+  EMBEDDED_SHARED_BUFFERS_MB: int(28, 1, 128),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_READONLY_URL: postgresUrl.optional(),
   DB_POOL_MAX: int(20, 1, 1000),
@@ -266,7 +267,7 @@ export interface Config {
     readonly statementTimeoutMs: { readonly simple: number; readonly aggregate: number };
     readonly rollupRefreshIntervalMs: number;
     readonly retentionDays: number;
-    readonly embedded: { readonly wasmOptimize: boolean; readonly workerYoungMb: number };
+    readonly embedded: { readonly wasmOptimize: boolean; readonly workerYoungMb: number; readonly sharedBuffersMb: number };
   };
   readonly analytics: { readonly maxSeriesPoints: number; readonly exactPercentilesMaxMs: number; readonly useRollups: boolean };
   readonly demo: { readonly enabled: boolean; readonly traces: number; readonly days: number; readonly live: boolean; readonly livePerSecond: number };
@@ -483,7 +484,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       rollupRefreshIntervalMs: e.ROLLUP_REFRESH_INTERVAL_MS,
       retentionDays: e.RETENTION_DAYS,
-      embedded: { wasmOptimize: e.EMBEDDED_WASM_OPTIMIZE, workerYoungMb: e.EMBEDDED_WORKER_YOUNG_MB },
+      embedded: { wasmOptimize: e.EMBEDDED_WASM_OPTIMIZE, workerYoungMb: e.EMBEDDED_WORKER_YOUNG_MB, sharedBuffersMb: e.EMBEDDED_SHARED_BUFFERS_MB },
     },
     analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },
     demo: { enabled: e.DEMO_DATA ?? e.NODE_ENV !== 'production', traces: e.DEMO_TRACES, days: e.DEMO_DAYS, live: e.DEMO_LIVE, livePerSecond: e.DEMO_LIVE_PER_SECOND },

@@ -45,6 +45,11 @@ export interface SeedResult {
  * Embedded PGlite serves the wire protocol through pglite-socket, where COPY FROM STDIN
  * never completes (tried: the COPY statement hangs with no error), hence INSERTs there.
  */
+/** maintenance_work_mem of the deferred index builds on the embedded database. */
+export const EMBEDDED_INDEX_BUILD_MEMORY = '16MB';
+/** default_statistics_target of the seed's ANALYZE on the embedded database. */
+export const EMBEDDED_STATISTICS_TARGET = 25;
+
 export function defaultSeedMethod(handle: Pick<DatabaseHandle, 'mode'>): SeedMethod {
   return handle.mode === 'embedded' ? 'insert' : 'copy';
 }
@@ -99,13 +104,25 @@ export async function seedDatabase(handle: DatabaseHandle, options: SeedOptions,
       const defer = await shouldDeferIndexes(run, 'traces', opts.traces, deferIndexes);
       const deferred = defer ? await dropSecondaryIndexes(run, 'traces') : [];
       await pump(new InsertSink(trx));
-      // PGlite's WebAssembly heap is small; builds spill to temp files beyond this.
-      await rebuildIndexes(run, deferred, '64MB');
+      // Builds spill to temp files beyond this. On PGlite the sort memory stays in its
+      // WebAssembly memory for good (it never shrinks): 64MB there cost ~33 MB resident for
+      // the life of the process (README, Memory).
+      await rebuildIndexes(run, deferred, handle.mode === 'embedded' ? EMBEDDED_INDEX_BUILD_MEMORY : '64MB');
     });
   }
   // Fresh statistics now rather than whenever autovacuum gets to it: the first analytics
   // queries after a seed would otherwise be planned against an "empty" table.
-  await sql`ANALYZE traces, scores`.execute(handle.db);
+  if (handle.mode === 'embedded') {
+    // ANALYZE keeps its sample rows (300 × the statistics target) in memory at once; on PGlite
+    // that memory is its WebAssembly memory, which never shrinks: the default target (100,
+    // 30,000 rows of traces) left ~27 MB behind, 25 leaves ~10 MB (README, Memory).
+    await handle.db.transaction().execute(async (trx) => {
+      await sql.raw(`SET LOCAL default_statistics_target = ${EMBEDDED_STATISTICS_TARGET}`).execute(trx);
+      await sql`ANALYZE traces, scores`.execute(trx);
+    });
+  } else {
+    await sql`ANALYZE traces, scores`.execute(handle.db);
+  }
   const seconds = (performance.now() - started) / 1000;
   const loadSeconds = loadMs / 1000;
   return {

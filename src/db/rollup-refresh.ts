@@ -18,6 +18,8 @@ interface RefreshableRollup {
   readonly bucket: string;
   readonly startOffset: string;
   readonly endOffset: string;
+  /** The table the rollup reads and its time column (the first refresh starts at its first row). */
+  readonly source: { readonly table: 'traces' | 'scores'; readonly time: 'ts' | 'trace_ts' };
   /** INSERT … SELECT body for buckets in [lower, to). */
   select(lower: Date, to: Date): string;
 }
@@ -28,6 +30,7 @@ const lit = (d: Date) => `'${d.toISOString()}'::timestamptz`;
 export const ALL_ROLLUPS: readonly RefreshableRollup[] = [
   ...ROLLUPS.map((r) => ({
     ...r,
+    source: { table: 'traces' as const, time: 'ts' as const },
     select: (lower: Date, to: Date) =>
       `${rollupSelectSql(r.bucket)} WHERE ts >= ${lit(lower)} AND ts < ${lit(to)} GROUP BY 1, org_id, project_id, provider, model, environment`,
   })),
@@ -36,6 +39,7 @@ export const ALL_ROLLUPS: readonly RefreshableRollup[] = [
     bucket: r.bucket,
     startOffset: r.startOffset,
     endOffset: r.endOffset,
+    source: { table: r.def.source, time: r.def.time },
     select: (lower: Date, to: Date) =>
       `${familySelectSql(r, `${r.def.time} >= ${lit(lower)} AND ${r.def.time} < ${lit(to)}`)} ${familyGroupBy(r)}`,
   })),
@@ -131,8 +135,10 @@ export async function refreshRollupsCoordinated(handle: DatabaseHandle, now: Dat
       const w = windowOf(r, marks[r.name], now);
       results.push({ rollup: r.name, ...w });
       if (w.skipped) continue;
-      await sql`CALL refresh_continuous_aggregate(${r.name}, ${w.from}::timestamptz, ${w.to}::timestamptz)`.execute(handle.db);
-      await saveWatermark(handle.db, r.name, w.to);
+      for (const [from, to] of await embeddedSteps(handle, r, w.from, w.to)) {
+        await sql`CALL refresh_continuous_aggregate(${r.name}, ${from}::timestamptz, ${to}::timestamptz)`.execute(handle.db);
+        await saveWatermark(handle.db, r.name, to);
+      }
     }
     recentWatermarks.delete(handle);
     return { ran: true, results };
@@ -162,6 +168,31 @@ export async function refreshRollupsCoordinated(handle: DatabaseHandle, now: Dat
   });
   recentWatermarks.delete(handle);
   return outcome;
+}
+
+/**
+ * Embedded refreshes go a day at a time. PGlite's WebAssembly memory never shrinks, so the
+ * largest single statement sets it for the life of the process: the first refresh of a 14-day
+ * demo in one call grew it by ~40 MB (README, Memory). Whole UTC days are whole buckets at
+ * every width. A rollup never refreshed starts at its source's first row (null: no rows).
+ */
+export const EMBEDDED_REFRESH_STEP_MS = 86_400_000;
+
+async function embeddedSteps(handle: DatabaseHandle, r: RefreshableRollup, from: Date | null, to: Date): Promise<Array<[Date | null, Date]>> {
+  let start = from?.getTime();
+  if (start === undefined) {
+    const { rows } = await sql<{ first: Date | null }>`SELECT min(${sql.ref(r.source.time)}) AS first FROM ${sql.table(r.source.table)}`.execute(handle.db);
+    const first = rows[0]?.first;
+    if (!first) return [[null, to]];
+    start = floorTo(new Date(first).getTime(), EMBEDDED_REFRESH_STEP_MS);
+  }
+  const steps: Array<[Date | null, Date]> = [];
+  for (let a = start; a < to.getTime(); a = floorTo(a, EMBEDDED_REFRESH_STEP_MS) + EMBEDDED_REFRESH_STEP_MS) {
+    const b = Math.min(floorTo(a, EMBEDDED_REFRESH_STEP_MS) + EMBEDDED_REFRESH_STEP_MS, to.getTime());
+    // The very first window also takes anything before the first row (there is none).
+    steps.push([steps.length === 0 && from === null ? null : new Date(a), new Date(b)]);
+  }
+  return steps.length ? steps : [[from, to]];
 }
 
 /** Recompute from min(watermark, now - startOffset) up to now - endOffset, in whole buckets. */

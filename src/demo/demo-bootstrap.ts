@@ -31,6 +31,7 @@ export async function ensureDemoData(
     const started = Date.now();
     opts.logger.info({ traces: opts.traces, days: opts.days }, 'empty database: generating demo data');
     const result = await seedDatabase(database, { traces: opts.traces, days: opts.days, orgs: 3, seed: 42 });
+    opts.logger.debug({ ...result, ms: Date.now() - started }, 'demo rows written: building rollups');
     await refreshRollups(database);
     opts.logger.info({ ...result, ms: Date.now() - started }, 'demo data ready');
   }

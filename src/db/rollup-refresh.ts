@@ -20,6 +20,8 @@ interface RefreshableRollup {
   readonly endOffset: string;
   /** The table the rollup reads and its time column (the first refresh starts at its first row). */
   readonly source: { readonly table: 'traces' | 'scores'; readonly time: 'ts' | 'trace_ts' };
+  /** How often the whole window is recomputed by the maintenance loop (TimescaleDB's schedule_interval). */
+  readonly schedule: string;
   /** INSERT … SELECT body for buckets in [lower, to). */
   select(lower: Date, to: Date): string;
 }
@@ -40,6 +42,7 @@ export const ALL_ROLLUPS: readonly RefreshableRollup[] = [
     startOffset: r.startOffset,
     endOffset: r.endOffset,
     source: { table: r.def.source, time: r.def.time },
+    schedule: r.schedule,
     select: (lower: Date, to: Date) =>
       `${familySelectSql(r, `${r.def.time} >= ${lit(lower)} AND ${r.def.time} < ${lit(to)}`)} ${familyGroupBy(r)}`,
   })),
@@ -63,6 +66,9 @@ export interface RefreshResult {
   from: Date | null;
   to: Date;
   skipped: boolean;
+  /** Scheduled turns: 'window' recomputed the whole refresh window, 'append' only new buckets. */
+  kind?: 'window' | 'append';
+  ms?: number;
 }
 
 export type Watermarks = Record<AnyRollupName, Date | null>;
@@ -111,7 +117,17 @@ const MAINTENANCE_MARK = 'maintenance';
 export interface RefreshOptions {
   /** Skip when another instance refreshed less than this long ago (the maintenance loop's interval). */
   minGapMs?: number;
+  /**
+   * The maintenance loop's turns: each rollup appends its newly completed buckets every turn, but
+   * recomputes its whole window (late rows) only once per its schedule (1min every turn, 1hour
+   * hourly, 1day daily, as TimescaleDB's policies), and at most one coarse window per turn.
+   * Without it (explicit refreshes, tests, the seeder) every window is recomputed.
+   */
+  scheduled?: boolean;
 }
+
+/** rollup_state rows `window:<rollup>`: when that rollup's whole window was last recomputed. */
+const WINDOW_MARK = (name: string) => `window:${name}`;
 
 export interface RefreshOutcome {
   /** false: another instance holds the lock or refreshed within minGapMs; nothing was done. */
@@ -130,15 +146,18 @@ export async function refreshRollupsCoordinated(handle: DatabaseHandle, now: Dat
     // One process owns an embedded database (data directory lock): nothing to coordinate, and
     // refresh_continuous_aggregate() cannot run inside a transaction anyway.
     const marks = await rollupWatermarks(handle, handle.db);
+    const plan = await planTurn(handle.db, marks, now, opts.scheduled === true);
     const results: RefreshResult[] = [];
-    for (const r of ALL_ROLLUPS) {
-      const w = windowOf(r, marks[r.name], now);
-      results.push({ rollup: r.name, ...w });
-      if (w.skipped) continue;
-      for (const [from, to] of await embeddedSteps(handle, r, w.from, w.to)) {
-        await sql`CALL refresh_continuous_aggregate(${r.name}, ${from}::timestamptz, ${to}::timestamptz)`.execute(handle.db);
-        await saveWatermark(handle.db, r.name, to);
+    for (const { r, w, kind } of plan) {
+      const t0 = Date.now();
+      if (!w.skipped) {
+        for (const [from, to] of await embeddedSteps(handle, r, w.from, w.to)) {
+          await sql`CALL refresh_continuous_aggregate(${r.name}, ${from}::timestamptz, ${to}::timestamptz)`.execute(handle.db);
+          await saveWatermark(handle.db, r.name, to);
+        }
+        if (kind === 'window') await saveWatermark(handle.db, WINDOW_MARK(r.name), now);
       }
+      results.push({ rollup: r.name, ...w, kind, ms: Date.now() - t0 });
     }
     recentWatermarks.delete(handle);
     return { ran: true, results };
@@ -153,15 +172,18 @@ export async function refreshRollupsCoordinated(handle: DatabaseHandle, now: Dat
       if (age >= 0 && age < opts.minGapMs) return { ran: false, results: [] };
     }
     const marks = await rollupWatermarks(handle, trx);
+    const plan = await planTurn(trx, marks, now, opts.scheduled === true);
     const results: RefreshResult[] = [];
-    for (const r of ALL_ROLLUPS) {
-      const w = windowOf(r, marks[r.name], now);
-      results.push({ rollup: r.name, ...w });
-      if (w.skipped) continue;
-      const lower = w.from ?? new Date(0);
-      await sql`DELETE FROM ${sql.table(r.name)} WHERE bucket >= ${lower} AND bucket < ${w.to}`.execute(trx);
-      await sql`INSERT INTO ${sql.table(r.name)} ${sql.raw(r.select(lower, w.to))}`.execute(trx);
-      await saveWatermark(trx, r.name, w.to);
+    for (const { r, w, kind } of plan) {
+      const t0 = Date.now();
+      if (!w.skipped) {
+        const lower = w.from ?? new Date(0);
+        await sql`DELETE FROM ${sql.table(r.name)} WHERE bucket >= ${lower} AND bucket < ${w.to}`.execute(trx);
+        await sql`INSERT INTO ${sql.table(r.name)} ${sql.raw(r.select(lower, w.to))}`.execute(trx);
+        await saveWatermark(trx, r.name, w.to);
+        if (kind === 'window') await saveWatermark(trx, WINDOW_MARK(r.name), now);
+      }
+      results.push({ rollup: r.name, ...w, kind, ms: Date.now() - t0 });
     }
     await saveWatermark(trx, MAINTENANCE_MARK, now);
     return { ran: true, results };
@@ -193,6 +215,52 @@ async function embeddedSteps(handle: DatabaseHandle, r: RefreshableRollup, from:
     steps.push([steps.length === 0 && from === null ? null : new Date(a), new Date(b)]);
   }
   return steps.length ? steps : [[from, to]];
+}
+
+interface PlannedRefresh {
+  r: RefreshableRollup;
+  w: { from: Date | null; to: Date; skipped: boolean };
+  kind: 'window' | 'append';
+}
+
+/**
+ * What one turn refreshes. Unscheduled: every rollup's whole window. Scheduled: a rollup whose
+ * window is due (never recomputed, or longer ago than its schedule) recomputes it — the minute
+ * rollups every turn, and of the coarser ones only the most overdue, so an hourly and a daily
+ * recompute never share a turn; every other rollup only appends the buckets completed since its
+ * watermark (late rows in older buckets wait for its next window).
+ */
+async function planTurn(db: Kysely<Database>, marks: Watermarks, now: Date, scheduled: boolean): Promise<PlannedRefresh[]> {
+  if (!scheduled) return ALL_ROLLUPS.map((r) => ({ r, w: windowOf(r, marks[r.name], now), kind: 'window' as const }));
+  const rows = await db
+    .selectFrom('rollup_state')
+    .select(['rollup', 'refreshed_to'])
+    .where('rollup', 'in', ALL_ROLLUPS.map((r) => WINDOW_MARK(r.name)))
+    .execute();
+  const lastWindow = new Map(rows.map((x) => [x.rollup, new Date(x.refreshed_to).getTime()]));
+  const overdue = (r: RefreshableRollup) => {
+    const last = lastWindow.get(WINDOW_MARK(r.name));
+    // Never recomputed (or a mark from the future): due, most overdue of all.
+    if (last === undefined || last > now.getTime() || marks[r.name] === null) return Infinity;
+    return (now.getTime() - last) / intervalMs(r.schedule);
+  };
+  const coarse = ALL_ROLLUPS.filter((r) => r.bucket !== '1 minute' && overdue(r) >= 1).sort((a, b) => overdue(b) - overdue(a));
+  // Families of one width share a schedule: recompute the whole width together.
+  const widthDue = coarse[0]?.bucket;
+  return ALL_ROLLUPS.map((r) => {
+    const mark = marks[r.name];
+    if (r.bucket === '1 minute' || mark === null || (r.bucket === widthDue && overdue(r) >= 1)) {
+      return { r, w: windowOf(r, mark, now), kind: 'window' as const };
+    }
+    return { r, w: appendOf(r, mark, now), kind: 'append' as const };
+  });
+}
+
+/** Only the buckets completed since the watermark: [watermark, now - endOffset). */
+function appendOf(r: RefreshableRollup, mark: Date, now: Date): { from: Date; to: Date; skipped: boolean } {
+  const step = BUCKET_MS[r.bucket]!;
+  const end = floorTo(now.getTime() - intervalMs(r.endOffset), step);
+  return { from: mark, to: new Date(end), skipped: mark.getTime() >= end };
 }
 
 /** Recompute from min(watermark, now - startOffset) up to now - endOffset, in whole buckets. */
@@ -254,14 +322,16 @@ export interface MaintenanceLogger {
  */
 export async function runMaintenance(
   handle: DatabaseHandle,
-  opts: { retentionDays: number; minGapMs?: number; now?: Date },
-): Promise<{ refreshed: boolean; deleted: number }> {
+  opts: { retentionDays: number; minGapMs?: number; now?: Date; scheduled?: boolean },
+): Promise<{ refreshed: boolean; deleted: number; results?: RefreshResult[] }> {
   let first: unknown = null;
   let refreshed = false;
   let deleted = 0;
   let retentionDue = true;
+  let results: RefreshResult[] | undefined;
   try {
-    const o = await refreshRollupsCoordinated(handle, opts.now ?? new Date(), { minGapMs: opts.minGapMs });
+    const o = await refreshRollupsCoordinated(handle, opts.now ?? new Date(), { minGapMs: opts.minGapMs, scheduled: opts.scheduled });
+    results = o.results;
     refreshed = o.ran;
     retentionDue = o.ran;
   } catch (err) {
@@ -275,7 +345,7 @@ export async function runMaintenance(
     }
   }
   if (first !== null) throw first;
-  return { refreshed, deleted };
+  return { refreshed, deleted, results };
 }
 
 /** Periodic refresh + retention for the modes the gateway maintains; never overlaps itself. */
@@ -289,7 +359,7 @@ export function startRollupMaintenance(
     if (running) return;
     running = asMaintenance('rollup maintenance', async () => {
       try {
-        await runMaintenance(handle, { retentionDays: opts.retentionDays, minGapMs: opts.intervalMs / 2 });
+        await runMaintenance(handle, { retentionDays: opts.retentionDays, minGapMs: opts.intervalMs / 2, scheduled: true });
       } catch (err) {
         opts.logger.warn({ err }, 'rollup maintenance failed; will retry');
       } finally {

@@ -21,6 +21,12 @@ const QUERIES: Record<string, string> = {
       series { timestamp stats { requestCount errorCount latency { p50Ms } } } } }`,
   perfWeekGroupP95Only: `{ performance(range: {from: "${iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
       totals { requestCount } groups { key { model } stats { latency { p95Ms } } } series { timestamp stats { requestCount } } } }`,
+  // A 5-minute series over 30 hours: totals' and groups' percentiles come from the coarsest
+  // rollups (no series point asks for one); with a series percentile, from the minute rollups.
+  perfFiveMinCoarseCells: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: FIVE_MINUTES) {
+      plan { percentiles } totals { requestCount latency { p50Ms p95Ms p99Ms } } groups { key { model } stats { requestCount latency { p95Ms } } } series { timestamp stats { requestCount } } } }`,
+  perfFiveMinSeriesCells: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: FIVE_MINUTES) {
+      plan { percentiles } totals { requestCount latency { p50Ms p95Ms p99Ms } } groups { key { model } stats { requestCount latency { p95Ms } } } series { timestamp stats { requestCount latency { p50Ms } } } } }`,
   perfShortExact: `{ performance(range: {from: "${iso(END.getTime() - 3 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [PROVIDER], interval: FIFTEEN_MINUTES) {
       plan { percentiles } totals { requestCount latency { p50Ms p95Ms p99Ms } } groups { key { provider } stats { latency { p95Ms } } } series { timestamp stats { requestCount latency { p50Ms } } } } }`,
   perfByUserRaw: `{ performance(range: {from: "${iso(END.getTime() - 2 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER, STATUS], groupLimit: 20) {
@@ -105,6 +111,42 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       const only = answers[mode]!.perfWeekGroupP95Only.performance.groups;
       expect(only.map((g: any) => [g.key.model, g.stats.latency.p95Ms])).toEqual(all.map((g: any) => [g.key.model, g.stats.latency.p95Ms]));
     }
+  });
+
+  it('percentiles planned over coarser rollups than the series interval equal those read at the series interval', async () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const coarse = answers[mode]!.perfFiveMinCoarseCells.performance;
+      const fine = answers[mode]!.perfFiveMinSeriesCells.performance;
+      expect(coarse.plan.percentiles).toBe('HISTOGRAM');
+      expect(coarse.totals).toEqual(fine.totals);
+      expect(coarse.groups).toEqual(fine.groups);
+      expect(coarse.series).toEqual(fine.series.map((p: any) => ({ timestamp: p.timestamp, stats: { requestCount: p.stats.requestCount } })));
+    }
+    // Which tables the histogram cells were read from: hours (and minute edges) vs minutes only.
+    const cellSources = async (q: string) => {
+      const seen: string[] = [];
+      const off = pg.gw.services.database.addQueryListener((e) => {
+        const m = /countLatencyCells:(\w+)/.exec(e.query.sql);
+        if (m) seen.push(m[1]!);
+      });
+      try {
+        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
+      } finally {
+        off();
+      }
+      return [...new Set(seen)].sort();
+    };
+    // (A minute earlier than the cached answers above, so the statements run again.)
+    const earlier = (q: string) => q.replace(iso(END.getTime() - 30 * HOUR - 7 * 60_000), iso(END.getTime() - 30 * HOUR - 8 * 60_000));
+    expect(await cellSources(earlier(QUERIES.perfFiveMinCoarseCells!))).toContain('traces_1hour');
+    expect(await cellSources(earlier(QUERIES.perfFiveMinSeriesCells!))).not.toContain('traces_1hour');
+    const from = new Date(END.getTime() - 30 * HOUR - 7 * 60_000);
+    const { rows } = await sql<any>`
+      SELECT percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95, count(*)::int AS n
+        FROM traces WHERE org_id = ${pg.orgs[0]!} AND ts >= ${from} AND ts < ${END}`.execute(pg.gw.services.database.db);
+    const got = answers.postgres!.perfFiveMinCoarseCells.performance.totals;
+    expect(got.requestCount).toBe(rows[0].n);
+    expect(Math.abs(got.latency.p95Ms - rows[0].p95) / rows[0].p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
   });
 
   it('quality, USER groupings and topSpenders read the score and per-user rollups', () => {

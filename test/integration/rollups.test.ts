@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { migrateToLatest } from '../../src/db/migrator';
-import { refreshRollups, rollupWatermarks } from '../../src/db/rollup-refresh';
+import { refreshRollups, refreshRollupsCoordinated, rollupWatermarks } from '../../src/db/rollup-refresh';
 import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definitions';
 import { MODES, openMode, type ModeFixture } from '../support/modes';
 import { buildTraces, ensureOrgs, insertTraces } from '../support/trace-builder';
@@ -127,5 +127,42 @@ describe.each(MODES)('rollups in %s mode', (mode) => {
     expect(again.find((r) => r.rollup === 'traces_1min')?.skipped).toBe(false);
     const marks = await rollupWatermarks(f.handle, f.handle.db);
     expect(marks.traces_1min!.getTime()).toBeLessThanOrEqual(now.getTime() - 60_000);
+  });
+
+  it('scheduled turns: minute windows every turn, an hourly/daily window on its schedule, new buckets always', async () => {
+    const base = NOW.getTime() + 10 * 60_000; // the last full refresh above
+    const kinds = (rs: { rollup: string; kind?: string; skipped: boolean }[]) =>
+      Object.fromEntries(rs.filter((r) => r.rollup in UNITS).map((r) => [r.rollup, r.kind]));
+    const hourSum = async (from: Date, to: Date) =>
+      Number((await sql<{ n: string }>`SELECT coalesce(sum(request_count), 0) AS n FROM traces_1hour WHERE bucket >= ${from} AND bucket < ${to}`.execute(f.handle.db)).rows[0]!.n);
+
+    // New rows after the watermarks, and late rows two days back (outside the minute window).
+    await insertTraces(f.handle.db, buildTraces(150, { from: new Date(base - 5 * 60_000), to: new Date(base + 90 * 60_000), seed: 14 }));
+    const lateFrom = new Date(base - 2 * 86_400_000);
+    const lateTo = new Date(base - 2 * 86_400_000 + 3 * 3_600_000);
+    const lateHours = [new Date(Math.floor(lateFrom.getTime() / 3_600_000) * 3_600_000), new Date(Math.ceil(lateTo.getTime() / 3_600_000) * 3_600_000)] as const;
+    const before = await hourSum(...lateHours);
+    await insertTraces(f.handle.db, buildTraces(80, { from: lateFrom, to: lateTo, seed: 15 }));
+
+    // 50 minutes on: the hourly window is not due yet; only completed buckets are appended.
+    const t1 = await refreshRollupsCoordinated(f.handle, new Date(base + 50 * 60_000), { scheduled: true });
+    expect(kinds(t1.results)).toEqual({ traces_1min: 'window', traces_1hour: 'append', traces_1day: 'append' });
+    expect(await hourSum(...lateHours)).toBe(before);
+
+    // Past an hour since the last window: the hourly rollups recompute theirs (late rows in), the daily ones still append.
+    const t2 = await refreshRollupsCoordinated(f.handle, new Date(base + 61 * 60_000), { scheduled: true });
+    expect(kinds(t2.results)).toEqual({ traces_1min: 'window', traces_1hour: 'window', traces_1day: 'append' });
+    expect(t2.results.filter((r) => r.rollup.endsWith('_1hour')).every((r) => r.kind === 'window')).toBe(true);
+    // (The minute rollup never sees rows two days late: outside its 3-hour window, as before.)
+    await expectRollupsMatch(f, ['traces_1hour']);
+    expect(await hourSum(...lateHours)).toBe(before + 80);
+
+    // A day on, both are due: one coarse width per turn (the more overdue first), the other next turn.
+    const t3 = await refreshRollupsCoordinated(f.handle, new Date(base + 86_400_000 + 2 * 60_000), { scheduled: true });
+    expect(kinds(t3.results)).toEqual({ traces_1min: 'window', traces_1hour: 'window', traces_1day: 'append' });
+    const t4 = await refreshRollupsCoordinated(f.handle, new Date(base + 86_400_000 + 3 * 60_000), { scheduled: true });
+    expect(kinds(t4.results)).toEqual({ traces_1min: 'window', traces_1hour: 'append', traces_1day: 'window' });
+    expect(t4.results.filter((r) => r.rollup.endsWith('_1day')).every((r) => r.kind === 'window')).toBe(true);
+    await expectRollupsMatch(f, ['traces_1hour', 'traces_1day']);
   });
 });

@@ -173,13 +173,25 @@ export async function computeTraceStats(
   const exact =
     percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
 
+  // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
+  // they do not need the series interval either: plan them over the coarsest rollups.
+  const cellInterval = req.interval && (levels.series || levels.groupSeries) ? req.interval : null;
+  const cellPieces =
+    !percentiles || exact || cellInterval === req.interval
+      ? pieces
+      : pickSources({ from: req.from, to: req.to, interval: null, rollups: family !== null, watermarks, levels: family ? familyLevels(family) : undefined, timeZone: req.timeZone });
+
   const { rows, cells, exactRows } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
     const rows: StatsRow[] = [];
     const cells: Awaited<ReturnType<typeof countLatencyCells>> = [];
     for (const piece of pieces) {
       const q = { scope, filter: req.filter, piece, interval: req.interval, timeZone: req.timeZone, dims: req.dims };
       rows.push(...(await sumTraceStats(trx, q)));
-      if (percentiles && !exact) cells.push(...(await countLatencyCells(trx, q, levels)));
+    }
+    if (percentiles && !exact) {
+      for (const piece of cellPieces) {
+        cells.push(...(await countLatencyCells(trx, { scope, filter: req.filter, piece, interval: cellInterval, timeZone: req.timeZone, dims: req.dims }, levels)));
+      }
     }
     const exactRows =
       exact && pieces.length

@@ -20,7 +20,8 @@
  * (.data/bench-export-embedded; embedded), BENCH_EXPORT_FORMATS (JSONL,CSV,PARQUET,JSONL+GZIP,CSV+GZIP),
  * BENCH_EXPORT_DASHBOARD_MS (15000: the run without export), BENCH_EXPORT_DASHBOARD=0 skips the
  * dashboard part, BENCH_PROFILE=1, and any EXPORT_* setting passed through to the gateway
- * (EXPORT_BATCH_ROWS, …). The seeded database / data directory is kept between runs.
+ * (EXPORT_BATCH_ROWS, …), BENCH_EXPORT_RESULT (result file name), BENCH_GATEWAY_DIR (run another
+ * checkout's gateway: a before/after baseline). The seeded database / data directory is kept between runs.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,7 +61,9 @@ const FORMATS = (process.env.BENCH_EXPORT_FORMATS ?? 'JSONL,CSV,PARQUET,JSONL+GZ
     if (!['JSONL', 'CSV', 'PARQUET'].includes(format!) || (gz && gz !== 'GZIP')) throw new Error(`BENCH_EXPORT_FORMATS: unknown ${s}`);
     return [format!, gz ? 'GZIP' : 'NONE'] as const;
   });
-const RESULT_NAME = MODE === 'server' ? 'export' : 'export-embedded';
+const RESULT_NAME = process.env.BENCH_EXPORT_RESULT ?? (MODE === 'server' ? 'export' : 'export-embedded');
+/** Another checkout's gateway (a baseline of the code before a change); its node_modules may be a link to ours. */
+const GATEWAY_DIR = path.resolve(process.env.BENCH_GATEWAY_DIR ?? ROOT);
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const mb = (bytes: number) => round(bytes / 1048576);
@@ -87,7 +90,7 @@ function startGateway(env: Record<string, string>): Promise<Gateway> {
   const profileDir = PROFILE ? fs.mkdtempSync(path.join(os.tmpdir(), 'gw-export-prof-')) : undefined;
   const args = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), '--max-semi-space-size=8', '--import', 'tsx', 'src/main.ts'];
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: GATEWAY_DIR,
     env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', NODE_ENV: 'production', ROLLUP_REFRESH_INTERVAL_MS: '0', DEMO_LIVE: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -320,6 +323,7 @@ async function main() {
       mode: MODE,
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memMb: Math.round(os.totalmem() / 1048576), node: process.version },
       rows,
+      gateway: GATEWAY_DIR === ROOT ? 'this checkout' : GATEWAY_DIR,
       settings: { EXPORT_CONCURRENCY: gatewayEnv.EXPORT_CONCURRENCY, EXPORT_BATCH_ROWS: gatewayEnv.EXPORT_BATCH_ROWS ?? '10000 (default)', columns: 'all (ADMIN key: content included)' },
       idleRssMb: idleRss,
       peakRssMb: peakOfRun,
@@ -342,7 +346,7 @@ async function main() {
     fs.mkdirSync(RESULTS, { recursive: true });
     fs.writeFileSync(path.join(RESULTS, `${RESULT_NAME}.json`), JSON.stringify({ ...report, profile: profile ?? null }, null, 2) + '\n');
     const md = [
-      `# bench:export (${report.date}, ${rows} traces, ${MODE === 'server' ? 'PostgreSQL server mode' : 'embedded PGlite'}, EXPORT_CONCURRENCY=1, ${os.cpus().length} cores)`,
+      `# bench:export (${report.date}, ${rows} traces, ${MODE === 'server' ? 'PostgreSQL server mode' : 'embedded PGlite'}, EXPORT_CONCURRENCY=1, ${os.cpus().length} cores${GATEWAY_DIR === ROOT ? '' : `, gateway from ${GATEWAY_DIR}`})`,
       '',
       baseline ? `Baseline: PostgreSQL COPY to CSV of the same rows: ${baseline.rowsPerSecond} rows/s (${baseline.seconds} s, ${mb(baseline.bytes)} MiB).` : 'No COPY baseline in embedded mode.',
       `Gateway RSS at rest ${idleRss} MB; highest sampled while exporting ${peakOfRun} MB.`,

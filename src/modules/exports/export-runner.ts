@@ -90,29 +90,21 @@ export async function runExportAttempt(
     const writer = createBatchWriter(format, row.columns, sink);
     const scope = { orgId: row.org_id, projectIds: row.scope_project_ids };
     const filter = snapshotFilter(row);
-    const read = (after: KeysetPosition | null) => {
-      const p = deps.db.transaction().execute(async (trx) => {
-        await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
-        return readExportBatch(trx, { scope, filter, format, columns: row.columns, limit: deps.config.batchRows, after });
-      });
-      p.catch(() => undefined); // awaited below; a read left behind by an abort must not go unhandled
-      return p;
-    };
-    // One batch ahead: the database renders batch n + 1 while this process writes batch n (the
-    // keyset position of n + 1 is known as soon as n is read). At most two batches in memory.
-    let next = read(null);
+    let after: KeysetPosition | null = null;
     let written = 0;
     for (;;) {
       if (signal.aborted) throw new AttemptStopped(String(signal.reason ?? 'stopped'));
       if (lost) throw new AttemptStopped('this attempt no longer holds the export');
-      const { batch, last, count } = await next;
-      const more = count >= deps.config.batchRows && last !== null;
-      if (more) next = read(last);
+      const { batch, last, count } = await deps.db.transaction().execute(async (trx) => {
+        await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
+        return readExportBatch(trx, { scope, filter, format, columns: row.columns, limit: deps.config.batchRows, after });
+      });
       await writer.write(batch);
       written += count;
       if (deps.metrics) exportRowsTotal.inc(count);
       if (!(await reportExportProgress(deps.db, lease, written))) throw new AttemptStopped('this attempt no longer holds the export');
-      if (!more) break;
+      if (count < deps.config.batchRows || !last) break;
+      after = last;
     }
     await writer.finish();
     sink.end();

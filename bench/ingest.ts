@@ -26,7 +26,6 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import protobuf from 'protobufjs';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
@@ -34,10 +33,11 @@ import { migrateToLatest } from '../src/db/migrator';
 import { createApiKey } from '../src/auth/api-keys';
 import { insertIngestedTraces, type IngestRow } from '../src/ingest/ingest.repository';
 import { mapSpan } from '../src/ingest/genai-mapping';
-import { decodeProtobufRequest, PROTO_DIR } from '../src/ingest/otlp-decode';
+import { decodeProtobufRequest } from '../src/ingest/otlp-decode';
 import { startSampler } from './support/process-stats';
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 import { MODELS } from '../db/seed/catalog';
+import { buildBatch, loadRequestType } from './support/ingest-spans';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
@@ -52,56 +52,6 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const TARGET = 20_000;
 const ORG = 'org_bench';
 const PROJECTS = ['bench-web', 'bench-api', 'bench-batch'];
-
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
-const kv = (key: string, v: string | number) => ({ key, value: typeof v === 'string' ? { stringValue: v } : { intValue: v } });
-
-function loadRequestType(): protobuf.Type {
-  const root = new protobuf.Root();
-  root.resolvePath = (_o, t) => path.join(PROTO_DIR, t);
-  root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
-  return root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
-}
-
-/** One ExportTraceServiceRequest of `n` GenAI spans with fresh ids, starting around now. */
-function buildBatch(type: protobuf.Type, n: number, project: string): Buffer {
-  const now = Date.now();
-  const spans = Array.from({ length: n }, (_, i) => {
-    const m = pick(MODELS);
-    const start = now - 2000 - i;
-    const input = 100 + Math.floor(Math.random() * 1500);
-    return {
-      traceId: randomBytes(16),
-      spanId: randomBytes(8),
-      name: `chat ${m.model}`,
-      kind: 3,
-      startTimeUnixNano: (BigInt(start) * 1_000_000n).toString(),
-      endTimeUnixNano: (BigInt(start + 400 + Math.floor(Math.random() * 1500)) * 1_000_000n).toString(),
-      attributes: [
-        kv('gen_ai.provider.name', m.provider),
-        kv('gen_ai.operation.name', 'chat'),
-        kv('gen_ai.request.model', m.model),
-        kv('gen_ai.response.model', m.model),
-        kv('gen_ai.usage.input_tokens', input),
-        kv('gen_ai.usage.output_tokens', 20 + Math.floor(Math.random() * 400)),
-        kv('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `Summarise ticket ${randomBytes(6).toString('hex')}: the customer reports that the export page times out after a minute when the date range spans more than a quarter.` }] }])),
-        kv('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'Export times out for long ranges; suggest narrowing the range.' }] }])),
-        kv('user.id', `user_${Math.floor(Math.random() * 500)}`),
-        kv('session.id', `sess_${Math.floor(Math.random() * 2000)}`),
-      ],
-      status: { code: 1 },
-    };
-  });
-  const msg = {
-    resourceSpans: [
-      {
-        resource: { attributes: [kv('service.name', 'bench-app'), kv('observatory.project.id', project), kv('deployment.environment.name', 'production')] },
-        scopeSpans: [{ scope: { name: 'bench' }, spans }],
-      },
-    ],
-  };
-  return Buffer.from(type.encode(type.fromObject(msg)).finish());
-}
 
 function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; profileDir?: string }> {
   const profileDir = PROFILE ? fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ingest-prof-')) : undefined;
@@ -233,9 +183,9 @@ async function main() {
     const indexDefs = (await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'`.execute(db)).rows;
     process.stderr.write(`baseline B: ${baseRows.length} rows straight into traces (${indexDefs.length} indexes)…\n`);
     const directRate = await directInsert();
-    await sql`DROP INDEX traces_search_trgm_idx`.execute(db);
+    await sql`DROP INDEX traces_search_values_trgm_idx`.execute(db);
     const directNoTrgm = await directInsert();
-    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq' && ix.indexname !== 'traces_search_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
+    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq' && ix.indexname !== 'traces_search_values_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
     const directUniqueOnly = await directInsert();
     for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq') await sql.raw(ix.indexdef).execute(db);
 

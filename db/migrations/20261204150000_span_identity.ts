@@ -7,10 +7,10 @@ import type { MigrationOptions } from './rollup-definitions';
  * different start time (a clock-corrected exporter, a collector that rewrites timestamps)
  * became a second row and was counted twice.
  *
- * - PostgreSQL and PGlite: a unique index on `id` alone replaces (id, ts) (it serves every
+ * - Plain PostgreSQL: a unique index on `id` alone replaces (id, ts) (it serves every
  *   lookup by id as well, so the old one would only cost writes). Rows already duplicated that
  *   way keep the earliest start (ties: the first stored) — the row the first export wrote.
- * - TimescaleDB: a hypertable's unique indexes must contain `ts`, so (id, ts) stays and the
+ * - TimescaleDB (embedded mode included): a hypertable's unique indexes must contain `ts`, so (id, ts) stays and the
  *   insert statement skips ids already stored (NOT EXISTS, src/ingest/ingest.repository.ts).
  */
 export function spanIdentity(opts: MigrationOptions) {

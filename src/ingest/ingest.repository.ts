@@ -35,7 +35,7 @@ export const UNNEST_SELECT = `SELECT ${INGEST_COLUMNS.map((c) => (c === 'metadat
 /**
  * Skips ids already stored whatever their ts (NOT EXISTS: what keeps a span re-sent with another
  * start time single on TimescaleDB, where the unique index must include ts) and rows meeting
- * any unique index (ON CONFLICT without target: `traces_id_uq` on PostgreSQL and PGlite, which
+ * any unique index (ON CONFLICT without target: `traces_id_uq` on plain PostgreSQL, which
  * also settles two concurrent statements carrying the same span).
  */
 export const INSERT_UNNEST = `/* insertIngestedTraces */ INSERT INTO traces (${COLS}) ${UNNEST_SELECT}

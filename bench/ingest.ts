@@ -26,7 +26,6 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
-import protobuf from 'protobufjs';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
@@ -34,10 +33,11 @@ import { migrateToLatest } from '../src/db/migrator';
 import { createApiKey } from '../src/auth/api-keys';
 import { insertIngestedTraces, type IngestRow } from '../src/ingest/ingest.repository';
 import { mapSpan } from '../src/ingest/genai-mapping';
-import { decodeProtobufRequest, PROTO_DIR } from '../src/ingest/otlp-decode';
+import { decodeProtobufRequest } from '../src/ingest/otlp-decode';
 import { startSampler } from './support/process-stats';
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 import { MODELS } from '../db/seed/catalog';
+import { buildBatch, loadRequestType } from './support/ingest-spans';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
@@ -52,56 +52,6 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
 const TARGET = 20_000;
 const ORG = 'org_bench';
 const PROJECTS = ['bench-web', 'bench-api', 'bench-batch'];
-
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
-const kv = (key: string, v: string | number) => ({ key, value: typeof v === 'string' ? { stringValue: v } : { intValue: v } });
-
-function loadRequestType(): protobuf.Type {
-  const root = new protobuf.Root();
-  root.resolvePath = (_o, t) => path.join(PROTO_DIR, t);
-  root.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
-  return root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
-}
-
-/** One ExportTraceServiceRequest of `n` GenAI spans with fresh ids, starting around now. */
-function buildBatch(type: protobuf.Type, n: number, project: string): Buffer {
-  const now = Date.now();
-  const spans = Array.from({ length: n }, (_, i) => {
-    const m = pick(MODELS);
-    const start = now - 2000 - i;
-    const input = 100 + Math.floor(Math.random() * 1500);
-    return {
-      traceId: randomBytes(16),
-      spanId: randomBytes(8),
-      name: `chat ${m.model}`,
-      kind: 3,
-      startTimeUnixNano: (BigInt(start) * 1_000_000n).toString(),
-      endTimeUnixNano: (BigInt(start + 400 + Math.floor(Math.random() * 1500)) * 1_000_000n).toString(),
-      attributes: [
-        kv('gen_ai.provider.name', m.provider),
-        kv('gen_ai.operation.name', 'chat'),
-        kv('gen_ai.request.model', m.model),
-        kv('gen_ai.response.model', m.model),
-        kv('gen_ai.usage.input_tokens', input),
-        kv('gen_ai.usage.output_tokens', 20 + Math.floor(Math.random() * 400)),
-        kv('gen_ai.input.messages', JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: `Summarise ticket ${randomBytes(6).toString('hex')}: the customer reports that the export page times out after a minute when the date range spans more than a quarter.` }] }])),
-        kv('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: 'Export times out for long ranges; suggest narrowing the range.' }] }])),
-        kv('user.id', `user_${Math.floor(Math.random() * 500)}`),
-        kv('session.id', `sess_${Math.floor(Math.random() * 2000)}`),
-      ],
-      status: { code: 1 },
-    };
-  });
-  const msg = {
-    resourceSpans: [
-      {
-        resource: { attributes: [kv('service.name', 'bench-app'), kv('observatory.project.id', project), kv('deployment.environment.name', 'production')] },
-        scopeSpans: [{ scope: { name: 'bench' }, spans }],
-      },
-    ],
-  };
-  return Buffer.from(type.encode(type.fromObject(msg)).finish());
-}
 
 function startGateway(env: Record<string, string>): Promise<{ child: ChildProcess; base: string; profileDir?: string }> {
   const profileDir = PROFILE ? fs.mkdtempSync(path.join(os.tmpdir(), 'gw-ingest-prof-')) : undefined;
@@ -203,7 +153,7 @@ async function main() {
     const bytes = batches.reduce((a, b) => a + b.length, 0);
 
     // Baseline B: the same rows written straight with the gateway's statement, with every index
-    // of `traces`, then without the trigram search index, then with only the unique (id, ts)
+    // of `traces`, then without the trigram search index, then with only the unique id
     // index: where the database's time goes. Indexes are restored before the gateway starts.
     const ctx = { orgId: ORG, resource: {}, scopeName: 'bench', serviceName: 'bench-app' };
     const opts = { nonLlmSpans: 'drop' as const, maxContentChars: 32_768, maxAgeMs: 170 * 60_000, maxFutureMs: 600_000, now: Date.now() };
@@ -233,11 +183,11 @@ async function main() {
     const indexDefs = (await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'`.execute(db)).rows;
     process.stderr.write(`baseline B: ${baseRows.length} rows straight into traces (${indexDefs.length} indexes)…\n`);
     const directRate = await directInsert();
-    await sql`DROP INDEX traces_search_trgm_idx`.execute(db);
+    await sql`DROP INDEX traces_search_values_trgm_idx`.execute(db);
     const directNoTrgm = await directInsert();
-    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq' && ix.indexname !== 'traces_search_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
+    for (const ix of indexDefs) if (!/_id_(ts_)?uq$/.test(ix.indexname) && ix.indexname !== 'traces_search_values_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
     const directUniqueOnly = await directInsert();
-    for (const ix of indexDefs) if (ix.indexname !== 'traces_id_ts_uq') await sql.raw(ix.indexdef).execute(db);
+    for (const ix of indexDefs) if (!/_id_(ts_)?uq$/.test(ix.indexname)) await sql.raw(ix.indexdef).execute(db);
 
     const gw = await startGateway({
       NODE_ENV: 'production',
@@ -271,32 +221,37 @@ async function main() {
     const dashAlone = await alone.stop();
 
     process.stderr.write(`ingesting for ${DURATION_S} s over ${CONNECTIONS} connections…\n`);
-    const statuses: Record<number, number> = {};
-    let accepted = 0;
     let sentBatch = 0;
-    const latencies: number[] = [];
+    /** CONNECTIONS exporters sending distinct batches back to back for `seconds`. */
+    const drive = async (seconds: number) => {
+      const statuses: Record<number, number> = {};
+      const latencies: number[] = [];
+      let accepted = 0;
+      const t0 = performance.now();
+      const deadline = t0 + seconds * 1000;
+      await Promise.all(
+        Array.from({ length: CONNECTIONS }, async () => {
+          while (performance.now() < deadline && sentBatch < batches.length - 4) {
+            const body = batches[sentBatch++]!;
+            const t = performance.now();
+            const res = await fetch(`${gw.base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${ingestKey}` }, body });
+            await res.arrayBuffer();
+            latencies.push(performance.now() - t);
+            statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+            if (res.status === 200) accepted += BATCH;
+            else if (res.status === 429) {
+              // As an exporter would: wait as told, then the next batch (this one counts as refused).
+              await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 100));
+            }
+          }
+        }),
+      );
+      return { statuses, latencies, accepted, t0, elapsed: (performance.now() - t0) / 1000 };
+    };
     const before = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
     const during = dashboardLoop(graphqlUrl, adminKey);
     const cpuStart = process.cpuUsage();
-    const t0 = performance.now();
-    const deadline = t0 + DURATION_S * 1000;
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
-        while (performance.now() < deadline && sentBatch < batches.length - 4) {
-          const body = batches[sentBatch++]!;
-          const t = performance.now();
-          const res = await fetch(`${gw.base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${ingestKey}` }, body });
-          await res.arrayBuffer();
-          latencies.push(performance.now() - t);
-          statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status === 200) accepted += BATCH;
-          else if (res.status === 429) {
-            // As an exporter would: wait as told, then the next batch (this one counts as refused).
-            await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 100));
-          }
-        }
-      }),
-    );
+    const { statuses, latencies, accepted, t0 } = await drive(DURATION_S);
     const elapsed = (performance.now() - t0) / 1000;
     const clientCpu = process.cpuUsage(cpuStart);
     const dashIngest = await during.stop();
@@ -304,6 +259,19 @@ async function main() {
     const after = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
     const spansPerSecond = accepted / elapsed;
     const peakRss = peak.rss;
+
+    // Same gateway, same exporters, no dashboard client, the trigram search index dropped: what
+    // the path does when the search index is not maintained inline (see the closing note).
+    let withoutTrigram: { spansPerSecond: number; statuses: Record<number, number> } | undefined;
+    if (process.env.BENCH_INGEST_NO_TRGM_PHASE !== '0') {
+      await sql`DROP INDEX traces_search_values_trgm_idx`.execute(db);
+      process.stderr.write(`ingesting for ${DURATION_S} s without the trigram index…\n`);
+      const b2 = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
+      const p2 = await drive(DURATION_S);
+      const a2 = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
+      if (a2 - b2 !== p2.accepted) throw new Error(`phase 2: ${p2.accepted} accepted but ${a2 - b2} stored`);
+      withoutTrigram = { spansPerSecond: Math.round(p2.accepted / p2.elapsed), statuses: p2.statuses };
+    }
 
     await stopChild(gw.child);
     gateway = undefined;
@@ -330,6 +298,7 @@ async function main() {
         peakRssMiB: Math.round(peakRss / 1048576),
         benchClientCpuS: Math.round((clientCpu.user + clientCpu.system) / 1e4) / 100,
       },
+      ingestWithoutTrigramIndex: withoutTrigram,
       baselineDirectInsert: { rows: baseRows.length, rowsPerSecond: directRate, ratio: Math.round((spansPerSecond / directRate) * 100) / 100, withoutTrigramIndex: directNoTrgm, uniqueIndexOnly: directUniqueOnly },
       dashboard: {
         alone: dashAlone,
@@ -346,9 +315,10 @@ async function main() {
       '| measure | value |',
       '|---|---|',
       `| spans/s accepted through POST /v1/traces | **${result.ingest.spansPerSecond}** (target ${TARGET}: ${result.ingest.meetsTarget ? 'met' : 'NOT met'}) |`,
+      ...(withoutTrigram ? [`| … same gateway, no dashboard client, trigram search index dropped | ${withoutTrigram.spansPerSecond} spans/s (${Object.entries(withoutTrigram.statuses).map(([k, n]) => `${k}: ${n}`).join(', ')}) |`] : []),
       `| baseline B: the same INSERT straight from Node, all ${indexDefs.length} indexes | ${directRate} rows/s (ingest/baseline = ${result.baselineDirectInsert.ratio}) |`,
       `| … without the trigram search index | ${directNoTrgm} rows/s |`,
-      `| … with only the unique (id, ts) index | ${directUniqueOnly} rows/s |`,
+      `| … with only the unique id index | ${directUniqueOnly} rows/s |`,
       `| responses | ${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ')} |`,
       `| request p50 / p95 | ${result.ingest.requestP50Ms} / ${result.ingest.requestP95Ms} ms |`,
       `| accepted spans stored exactly once | ${result.ingest.everyAcceptedSpanStoredOnce} (${result.ingest.rowsWritten} rows) |`,

@@ -9,6 +9,7 @@ import { familyRollups } from './20261203090100_family_rollups';
 import { exportJobsQueue } from './20261203110000_export_jobs_queue';
 import { valueSearch } from './20261203130000_value_search';
 import { ingestRole } from './20261203150000_ingest_role';
+import { spanIdentity } from './20261204150000_span_identity';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
 export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
@@ -22,5 +23,6 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261203110000_export_jobs_queue': exportJobsQueue(opts),
     '20261203130000_value_search': valueSearch(opts),
     '20261203150000_ingest_role': ingestRole(opts),
+    '20261204150000_span_identity': spanIdentity(opts),
   };
 }

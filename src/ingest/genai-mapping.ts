@@ -227,10 +227,10 @@ export const isLlmSpan = (span: OtlpSpan): boolean => {
 };
 
 /**
- * The row id: a UUID derived from (org, trace id, span id), so that a retried or duplicated
- * export lands on the same key and `ON CONFLICT (id, ts) DO NOTHING` keeps one row. The unique
- * index has to include `ts` (TimescaleDB requires the partitioning column in unique indexes);
- * `ts` is the span's start time, which a retry repeats exactly.
+ * The row id: a UUID derived from (org, trace id, span id), the span's identity: a retried or
+ * duplicated export — even one whose start time differs — lands on the same id, which is unique
+ * (migration 20261204150000_span_identity; on TimescaleDB the insert skips stored ids), so
+ * one row is kept: the first stored.
  */
 export function rowIdFor(orgId: string, traceId: string, spanId: string): string {
   const h = createHash('sha256').update(orgId).update('\u0000').update(traceId).update('\u0000').update(spanId).digest('hex');

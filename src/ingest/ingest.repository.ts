@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema';
 import type { MappedRow } from './genai-mapping';
 
@@ -8,39 +8,49 @@ export interface IngestRow extends MappedRow {
   project_id: string;
 }
 
+/** The columns of an ingested row, in the order of `INGEST_COLUMNS` and of the unnest() arrays. */
+export const INGEST_COLUMNS = [
+  'ts', 'id', 'trace_id', 'span_id', 'parent_span_id', 'org_id', 'project_id', 'provider', 'model', 'operation',
+  'user_id', 'session_id', 'environment', 'status_code', 'error_type', 'duration_ms', 'ttft_ms',
+  'prompt_tokens', 'completion_tokens', 'cached_tokens', 'total_tokens',
+  'prompt_cost_usd', 'completion_cost_usd', 'total_cost_usd', 'input', 'output', 'metadata',
+] as const;
+const ARRAY_TYPES = [
+  'timestamptz', 'uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text',
+  'text', 'text', 'text', 'int', 'text', 'float8', 'float8',
+  'int', 'int', 'int', 'int', 'numeric', 'numeric', 'numeric', 'text', 'text', 'text',
+] as const;
+
+/** One array parameter per column (metadata as JSON text). */
+export function ingestArrays(rows: readonly IngestRow[]): unknown[][] {
+  return INGEST_COLUMNS.map((c) =>
+    c === 'ts' ? rows.map((r) => r.ts.toISOString()) : c === 'metadata' ? rows.map((r) => JSON.stringify(r.metadata)) : rows.map((r) => r[c]),
+  );
+}
+
+const COLS = INGEST_COLUMNS.join(', ');
+/** `SELECT … FROM unnest($1::timestamptz[], …)`: the batch as rows. */
+export const UNNEST_SELECT = `SELECT ${INGEST_COLUMNS.map((c) => (c === 'metadata' ? 'metadata::jsonb' : c)).join(', ')}
+      FROM unnest(${ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${COLS})`;
+/**
+ * Skips ids already stored whatever their ts (NOT EXISTS: what keeps a span re-sent with another
+ * start time single on TimescaleDB, where the unique index must include ts) and rows meeting
+ * any unique index (ON CONFLICT without target: `traces_id_uq` on plain PostgreSQL, which
+ * also settles two concurrent statements carrying the same span).
+ */
+export const INSERT_UNNEST = `/* insertIngestedTraces */ INSERT INTO traces (${COLS}) ${UNNEST_SELECT}
+      WHERE NOT EXISTS (SELECT 1 FROM traces x WHERE x.id = t.id) ON CONFLICT DO NOTHING`;
+
 /**
  * One statement for any number of rows: each column travels as one array parameter and
  * `unnest` turns them back into rows (27 parameters whatever the batch size, no 65,535-parameter
- * ceiling, one plan). Duplicates — a retried export, or the same span twice in one batch — meet
- * the unique (id, ts) index and are skipped. Returns the rows actually inserted.
+ * ceiling, one plan). Duplicates — a retried export, the same span re-sent with another start
+ * time, the same span twice in one batch — are skipped: the row id is derived from (org, trace
+ * id, span id) and unique (migration 20261204150000_span_identity). Returns the rows actually inserted.
  */
 export async function insertIngestedTraces(db: Kysely<Database>, rows: readonly IngestRow[]): Promise<number> {
   if (!rows.length) return 0;
-  const col = <K extends keyof IngestRow>(k: K) => rows.map((r) => r[k]);
-  const result = await sql`
-    /* insertIngestedTraces */
-    INSERT INTO traces (ts, id, trace_id, span_id, parent_span_id, org_id, project_id, provider, model, operation,
-                        user_id, session_id, environment, status_code, error_type, duration_ms, ttft_ms,
-                        prompt_tokens, completion_tokens, cached_tokens, total_tokens,
-                        prompt_cost_usd, completion_cost_usd, total_cost_usd, input, output, metadata)
-    SELECT ts, id, trace_id, span_id, parent_span_id, org_id, project_id, provider, model, operation,
-           user_id, session_id, environment, status_code, error_type, duration_ms, ttft_ms,
-           prompt_tokens, completion_tokens, cached_tokens, total_tokens,
-           prompt_cost_usd, completion_cost_usd, total_cost_usd, input, output, metadata::jsonb
-      FROM unnest(
-        ${col('ts').map((d) => d.toISOString())}::timestamptz[], ${col('id')}::uuid[], ${col('trace_id')}::text[], ${col('span_id')}::text[],
-        ${col('parent_span_id')}::text[], ${col('org_id')}::text[], ${col('project_id')}::text[], ${col('provider')}::text[],
-        ${col('model')}::text[], ${col('operation')}::text[], ${col('user_id')}::text[], ${col('session_id')}::text[],
-        ${col('environment')}::text[], ${col('status_code')}::int[], ${col('error_type')}::text[], ${col('duration_ms')}::float8[],
-        ${col('ttft_ms')}::float8[], ${col('prompt_tokens')}::int[], ${col('completion_tokens')}::int[], ${col('cached_tokens')}::int[],
-        ${col('total_tokens')}::int[], ${col('prompt_cost_usd')}::numeric[], ${col('completion_cost_usd')}::numeric[],
-        ${col('total_cost_usd')}::numeric[], ${col('input')}::text[], ${col('output')}::text[],
-        ${rows.map((r) => JSON.stringify(r.metadata))}::text[]
-      ) AS t(ts, id, trace_id, span_id, parent_span_id, org_id, project_id, provider, model, operation,
-             user_id, session_id, environment, status_code, error_type, duration_ms, ttft_ms,
-             prompt_tokens, completion_tokens, cached_tokens, total_tokens,
-             prompt_cost_usd, completion_cost_usd, total_cost_usd, input, output, metadata)
-    ON CONFLICT (id, ts) DO NOTHING`.execute(db);
+  const result = await db.executeQuery(CompiledQuery.raw(INSERT_UNNEST, ingestArrays(rows)));
   return Number(result.numAffectedRows ?? 0);
 }
 

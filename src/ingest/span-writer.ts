@@ -51,6 +51,11 @@ export type InsertRows = (rows: readonly IngestRow[]) => Promise<number>;
 
 export const approxBytes = (r: IngestRow): number => 600 + (r.input?.length ?? 0) * 2 + (r.output?.length ?? 0) * 2;
 
+function distinctById(rows: IngestRow[]): IngestRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => !seen.has(r.id) && (seen.add(r.id), true));
+}
+
 export class SpanWriter {
   private readonly queue: Pending[] = [];
   private queuedRows = 0;
@@ -120,7 +125,9 @@ export class SpanWriter {
 
   private async flush(batch: Pending[], n: number): Promise<void> {
     const started = performance.now();
-    const rows = batch.length === 1 ? batch[0]!.rows : batch.flatMap((p) => p.rows);
+    // Requests are deduplicated on their own; merged, two of them may carry the same span
+    // (an exporter retrying while its first try is queued): one row, the first.
+    const rows = batch.length === 1 ? batch[0]!.rows : distinctById(batch.flatMap((p) => p.rows));
     try {
       const inserted = await this.insert(rows);
       this.record(batch.length, n, inserted, started);

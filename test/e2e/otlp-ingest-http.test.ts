@@ -86,6 +86,24 @@ describe('OTLP /v1/traces over HTTP (embedded)', () => {
     expect(await rowsOf(orgA)).toBe(before + 20);
   });
 
+  it('a span re-sent with a different start time stays one row: the first one stored', async () => {
+    // Embedded is TimescaleDB: the unique index has to include ts, the insert skips stored ids.
+    const span: SpanSpec = { traceId: hexId(16), spanId: hexId(8), startMs: Date.now() - 5000, attributes: genai() };
+    const before = await rowsOf(orgA);
+    expect((await postTraces(base, ingestA, otlpProtobuf(otlpJson(resource(), [span])), PB)).status).toBe(200);
+    const moved = { ...span, startMs: span.startMs! + 1500, durationMs: 900 };
+    expect((await postTraces(base, ingestA, otlpProtobuf(otlpJson(resource(), [moved])), PB)).status).toBe(200);
+    // Both versions in one request, and both in two concurrent requests.
+    const both = otlpProtobuf(otlpJson(resource(), [{ ...span, startMs: span.startMs! - 700 }, moved]));
+    expect((await Promise.all([postTraces(base, ingestA, both, PB), postTraces(base, ingestA, both, PB)])).map((a) => a.status)).toEqual([200, 200]);
+    expect(await rowsOf(orgA)).toBe(before + 1);
+    const { rows } = await sql<{ ts: Date; duration_ms: number }>`
+      SELECT ts, duration_ms FROM traces WHERE trace_id = ${span.traceId} AND span_id = ${span.spanId}`.execute(gw.services.database.db);
+    expect(rows).toHaveLength(1);
+    expect(new Date(rows[0]!.ts).getTime()).toBe(Math.round(span.startMs!));
+    expect(rows[0]!.duration_ms).toBe(500);
+  });
+
   it('refuses undecodable payloads with 400 and writes nothing', async () => {
     const before = await rowsOf(orgA);
     const junk = await postTraces(base, ingestA, randomBytes(300), PB);

@@ -211,6 +211,8 @@ const EnvSchema = z.object({
   EXPORT_MAX_CONCURRENT_PER_ORG: int(3, 1, 1000),
   /** Rows per keyset batch read from the database. */
   EXPORT_BATCH_ROWS: int(10_000, 100, 100_000),
+  /** Server modes, CSV and JSONL: rows per COPY chunk (progress, cancel and resume points). */
+  EXPORT_COPY_BATCH_ROWS: int(100_000, 100, 1_000_000),
   /** Statement timeout of each batch read (and of the up-front count). */
   EXPORT_BATCH_TIMEOUT_MS: int(30_000, 100),
   /** Retries after a failed attempt (exponential backoff from EXPORT_RETRY_DELAY_S). */
@@ -364,6 +366,8 @@ export interface ExportConfig {
   readonly maxRows: number;
   readonly maxConcurrentPerOrg: number;
   readonly batchRows: number;
+  /** Server modes, CSV and JSONL: rows per COPY chunk. */
+  readonly copyBatchRows: number;
   readonly batchTimeoutMs: number;
   readonly retryLimit: number;
   readonly retryDelaySeconds: number;
@@ -584,6 +588,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxRows: e.EXPORT_MAX_ROWS,
       maxConcurrentPerOrg: e.EXPORT_MAX_CONCURRENT_PER_ORG,
       batchRows: e.EXPORT_BATCH_ROWS,
+      copyBatchRows: e.EXPORT_COPY_BATCH_ROWS,
       batchTimeoutMs: e.EXPORT_BATCH_TIMEOUT_MS,
       retryLimit: e.EXPORT_RETRY_LIMIT,
       retryDelaySeconds: e.EXPORT_RETRY_DELAY_S,

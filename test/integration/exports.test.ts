@@ -7,6 +7,11 @@ import { insertTraces } from '../support/trace-builder';
 import { maybeGunzip, parseCsv, waitForExport } from '../support/export-files';
 import { createApiKey } from '../../src/auth/api-keys';
 import { SWEEP_QUEUE } from '../../src/modules/exports/export-queue';
+import { PassThrough } from 'node:stream';
+import { readExportBatch, type KeysetPosition } from '../../src/modules/exports/export-reader';
+import { createBatchWriter } from '../../src/modules/exports/export-writers';
+import { copyExportChunk } from '../../src/modules/exports/export-copy';
+import { EXPORT_COLUMNS } from '../../src/modules/exports/export-columns';
 
 const END = new Date(Date.now() - 3_600_000);
 const FROM = new Date(END.getTime() - 5 * 86_400_000).toISOString();
@@ -28,7 +33,7 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
       now: new Date(),
       traces: 4000,
       days: 6,
-      env: { CACHE_TTLS: 'exportJob=0', EXPORT_DIR: dir, EXPORT_BATCH_ROWS: '300', EXPORT_MAX_ROWS: '1500', RATE_LIMIT_FIELD_LIMITS: 'exportTraces=1000' },
+      env: { CACHE_TTLS: 'exportJob=0', EXPORT_DIR: dir, EXPORT_BATCH_ROWS: '300', EXPORT_COPY_BATCH_ROWS: '300', EXPORT_MAX_ROWS: '1500', RATE_LIMIT_FIELD_LIMITS: 'exportTraces=1000' },
     });
     [orgA] = f.orgs as [string];
     admin = f.keys[`${orgA}:ADMIN`]!;
@@ -117,6 +122,55 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
       expect(o.metadata).toEqual(JSON.parse(w.metadata!));
     }
   });
+
+  it('server mode: the COPY path writes byte for byte what the batch path writes (all columns, tricky rows, several chunks)', async () => {
+    if (mode === 'embedded') return; // embedded mode has only the batch path
+    const db = f.gw.services.database.db;
+    const pool = f.gw.services.database.pool;
+    const scope = { orgId: orgA, projectIds: null };
+    const filter = { from: new Date(FROM), to: new Date(TO) };
+    const columns = EXPORT_COLUMNS.map((c) => c.name);
+    const collect = (sink: PassThrough) => {
+      const parts: Buffer[] = [];
+      sink.on('data', (b: Buffer) => parts.push(b));
+      return () => Buffer.concat(parts);
+    };
+    for (const format of ['CSV', 'JSONL'] as const) {
+      const a = new PassThrough();
+      const bytesA = collect(a);
+      const writer = createBatchWriter(format, columns, a);
+      let after: KeysetPosition | null = null;
+      let rowsA = 0;
+      for (;;) {
+        const { batch, last, count } = await readExportBatch(db, { scope, filter, format, columns, limit: 700, after });
+        await writer.write(batch);
+        rowsA += count;
+        if (count < 700 || !last) break;
+        after = last;
+      }
+      await writer.finish();
+      const b = new PassThrough();
+      const bytesB = collect(b);
+      await createBatchWriter(format, columns, b).write({ kind: 'lines', lines: [] });
+      after = null;
+      let rowsB = 0;
+      let chunks = 0;
+      for (;;) {
+        const { last, count } = await copyExportChunk(pool, db, { scope, filter, format, columns, limit: 450, after }, b, 10_000);
+        rowsB += count;
+        chunks++;
+        if (count < 450 || !last) break;
+        after = last;
+      }
+      expect(rowsB).toBe(rowsA);
+      expect(rowsA).toBeGreaterThan(1000);
+      expect(chunks).toBeGreaterThan(2);
+      const [x, y] = [bytesA(), bytesB()];
+      expect(y.length).toBe(x.length);
+      expect(y.equals(x)).toBe(true);
+      expect(y.includes(Buffer.from('a ""quoted"", comma\r\nand a new line'))).toBe(format === 'CSV');
+    }
+  }, 60_000);
 
   it('fixes a relative window at creation, and the signed URL downloads without credentials', async () => {
     const before = Date.now();

@@ -16,13 +16,20 @@ const TS_KEY = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
  * The select list for a format. The catalog's SQL fragments are constants (no user input);
  * PostgreSQL renders CSV fields and JSON lines itself, so the gateway only joins text.
  */
+/** The one text column of a line format: PostgreSQL renders CSV fields and JSON lines itself. */
+export function lineSql(format: 'CSV' | 'JSONL', columns: readonly ExportColumn[]) {
+  if (format === 'CSV') return sql<string>`${sql.raw(columns.map((c) => c.csv).join(` || ',' || `))}`;
+  // Concatenated rather than json_build_object: compact (`{"ts":…,"id":…}`), keys in column order.
+  const parts = columns.map((c, i) => `'${i ? ',' : '{'}"${c.name}":' || COALESCE(to_json(${c.json})::text, 'null')`).join(' || ');
+  return sql<string>`${sql.raw(parts)} || '}'`;
+}
+
+/**
+ * The select list for a format. The catalog's SQL fragments are constants (no user input);
+ * PostgreSQL renders CSV fields and JSON lines itself, so the gateway only joins text.
+ */
 function selection(format: ExportFormat, columns: readonly ExportColumn[]) {
-  if (format === 'CSV') return [sql<string>`${sql.raw(columns.map((c) => c.csv).join(` || ',' || `))}`.as('line')];
-  if (format === 'JSONL') {
-    // Concatenated rather than json_build_object: compact (`{"ts":…,"id":…}`), keys in column order.
-    const parts = columns.map((c, i) => `'${i ? ',' : '{'}"${c.name}":' || COALESCE(to_json(${c.json})::text, 'null')`).join(' || ');
-    return [sql<string>`${sql.raw(parts)} || '}'`.as('line')];
-  }
+  if (format !== 'PARQUET') return [lineSql(format, columns).as('line')];
   return columns.map((c) => sql`${sql.raw(c.parquet)}`.as(`p_${c.name}`));
 }
 

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { PassThrough } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema';
 import type { ExportConfig } from '../../config';
@@ -9,6 +10,7 @@ import type { TraceFilter } from '../traces/traces.repository';
 import { fromDatabaseError } from '../../shared/errors';
 import { exportDurationSeconds, exportJobsTotal, exportRowsTotal } from '../../telemetry/metrics';
 import { readExportBatch, type KeysetPosition } from './export-reader';
+import { copyExportChunk } from './export-copy';
 import { createBatchWriter, type ExportFormat } from './export-writers';
 import type { ExportStorage, ExportUpload } from './export-storage';
 import { claimExportJob, completeExportJob, failExportAttempt, reportExportProgress, type ExportJobRow, type ExportLease } from './exports.repository';
@@ -20,6 +22,12 @@ export interface RunnerDeps {
   readonly config: ExportConfig;
   readonly logger: Logger;
   readonly metrics: boolean;
+  /**
+   * Server modes: the pool CSV and JSONL are streamed from with COPY … TO STDOUT (one dedicated
+   * client per chunk). Absent in embedded mode (PGlite's socket has no COPY TO streaming): those
+   * read keyset batches of rendered lines instead.
+   */
+  readonly copyPool?: pg.Pool;
 }
 
 /** The attempt stopped for a reason that is not the export's fault: shutdown, deadline, lease lost. */
@@ -92,18 +100,30 @@ export async function runExportAttempt(
     const filter = snapshotFilter(row);
     let after: KeysetPosition | null = null;
     let written = 0;
+    const copyPool = format === 'PARQUET' ? undefined : deps.copyPool;
+    const limit = copyPool ? deps.config.copyBatchRows : deps.config.batchRows;
+    // The CSV header goes first (the COPY chunks are only rows).
+    if (copyPool) await writer.write({ kind: 'lines', lines: [] });
     for (;;) {
       if (signal.aborted) throw new AttemptStopped(String(signal.reason ?? 'stopped'));
       if (lost) throw new AttemptStopped('this attempt no longer holds the export');
-      const { batch, last, count } = await deps.db.transaction().execute(async (trx) => {
-        await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
-        return readExportBatch(trx, { scope, filter, format, columns: row.columns, limit: deps.config.batchRows, after });
-      });
-      await writer.write(batch);
+      let last: KeysetPosition | null;
+      let count: number;
+      if (copyPool) {
+        const lineFormat = format as 'CSV' | 'JSONL';
+        ({ last, count } = await copyExportChunk(copyPool, deps.db, { scope, filter, format: lineFormat, columns: row.columns, limit, after }, sink, deps.config.batchTimeoutMs));
+      } else {
+        const read = await deps.db.transaction().execute(async (trx) => {
+          await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
+          return readExportBatch(trx, { scope, filter, format, columns: row.columns, limit, after });
+        });
+        await writer.write(read.batch);
+        ({ last, count } = read);
+      }
       written += count;
       if (deps.metrics) exportRowsTotal.inc(count);
       if (!(await reportExportProgress(deps.db, lease, written))) throw new AttemptStopped('this attempt no longer holds the export');
-      if (count < deps.config.batchRows || !last) break;
+      if (count < limit || !last) break;
       after = last;
     }
     await writer.finish();

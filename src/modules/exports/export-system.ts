@@ -56,7 +56,7 @@ export async function startExportSystem(
   const boss = await startBoss(database.pool, logger, settings, { schedule: true });
   const metrics = config.telemetry.metrics.enabled;
   const concurrency = database.mode === 'embedded' ? 1 : ec.concurrency;
-  const runner: RunnerDeps = { db: database.db, storage, config: ec, logger, metrics };
+  const runner: RunnerDeps = { db: database.db, storage, config: ec, logger, metrics, copyPool: database.mode === 'embedded' ? undefined : database.pool };
   const inFlight = new Map<string, AbortController>();
   const workerIds: string[] = [];
 

@@ -1,0 +1,177 @@
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { sql, type Kysely, type SqlBool } from 'kysely';
+import type { Scope } from '../../auth/viewer';
+import type { Database } from '../../db/schema';
+import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import { columnByName, type ExportColumn } from './export-columns';
+import { lineSql, type KeysetPosition } from './export-reader';
+import type { ExportFormat } from './export-writers';
+
+/**
+ * Server mode, CSV and JSONL: PostgreSQL renders each line (terminator included) and COPY …
+ * TO STDOUT (FORMAT binary) hands its bytes over; the gateway strips the 6-byte tuple headers
+ * and pipes the payload into the file. No per-row JavaScript string is ever made.
+ *
+ * Binary rather than text/CSV COPY: those escape or re-quote values holding backslashes, CR or
+ * LF (CSV fields with newlines), binary passes the text bytes as they are.
+ */
+
+interface ChunkQuery {
+  scope: Scope;
+  filter: TraceFilter;
+  format: Exclude<ExportFormat, 'PARQUET'>;
+  columns: readonly string[];
+  limit: number;
+  after: KeysetPosition | null;
+}
+
+function chunkQuery(db: Kysely<Database>, q: ChunkQuery) {
+  let query = db.selectFrom('traces').where((eb) => traceConditions(eb, q.scope, q.filter));
+  if (q.after) query = query.where(sql<SqlBool>`(traces.ts, traces.id) > (${q.after.ts}::timestamptz, ${q.after.id}::uuid)`);
+  return query;
+}
+
+/** A compiled statement with its parameters written in as literals (COPY takes no parameters). */
+export function inlineParameters(text: string, parameters: readonly unknown[], escapeLiteral: (s: string) => string): string {
+  return text.replace(/\$(\d+)\b/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= parameters.length) throw new Error(`export COPY: no parameter $${n}`);
+    return literal(parameters[i], escapeLiteral);
+  });
+}
+
+function literal(v: unknown, escapeLiteral: (s: string) => string): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error('export COPY: non-finite number parameter');
+    return `(${String(v)})`;
+  }
+  if (typeof v === 'bigint') return `(${v.toString()})`;
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'string') return escapeLiteral(v);
+  if (v instanceof Date) return escapeLiteral(v.toISOString());
+  if (Array.isArray(v)) return `ARRAY[${v.map((x) => literal(x, escapeLiteral)).join(',')}]`;
+  return escapeLiteral(JSON.stringify(v));
+}
+
+/** Strips COPY BINARY framing from a one-column result: only the column's bytes come out. */
+export class CopyBinaryPayload extends Transform {
+  private phase: 'signature' | 'extension' | 'tuple' | 'length' | 'data' | 'done' = 'signature';
+  private readonly head = Buffer.alloc(19);
+  private fill = 0;
+  private need = 19;
+  private remaining = 0;
+  rows = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const out = Buffer.allocUnsafe(chunk.length);
+    let o = 0;
+    let i = 0;
+    try {
+      while (i < chunk.length) {
+        if (this.phase === 'data' || this.phase === 'extension') {
+          const n = Math.min(this.remaining, chunk.length - i);
+          if (this.phase === 'data') chunk.copy(out, o, i, i + n), (o += n);
+          i += n;
+          this.remaining -= n;
+          if (this.remaining === 0) this.expect('tuple', 2);
+          continue;
+        }
+        if (this.phase === 'done') break;
+        const n = Math.min(this.need - this.fill, chunk.length - i);
+        chunk.copy(this.head, this.fill, i, i + n);
+        this.fill += n;
+        i += n;
+        if (this.fill < this.need) break;
+        if (this.phase === 'signature') {
+          if (this.head.toString('latin1', 0, 11) !== 'PGCOPY\n\xff\r\n\0') throw new Error('export COPY: not a binary COPY stream');
+          const ext = this.head.readUInt32BE(15);
+          if (ext) (this.phase = 'extension'), (this.remaining = ext);
+          else this.expect('tuple', 2);
+        } else if (this.phase === 'tuple') {
+          const fields = this.head.readInt16BE(0);
+          if (fields === -1) this.phase = 'done';
+          else if (fields !== 1) throw new Error(`export COPY: ${fields} fields in a row, expected 1`);
+          else this.expect('length', 4);
+        } else {
+          const len = this.head.readInt32BE(0);
+          this.rows++;
+          if (len <= 0) this.expect('tuple', 2);
+          else (this.phase = 'data'), (this.remaining = len);
+        }
+      }
+    } catch (err) {
+      cb(err as Error);
+      return;
+    }
+    cb(null, o ? out.subarray(0, o) : undefined);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    cb(this.phase === 'done' ? null : new Error('export COPY: the stream ended before its trailer'));
+  }
+
+  private expect(phase: 'tuple' | 'length', need: number) {
+    this.phase = phase;
+    this.need = need;
+    this.fill = 0;
+  }
+}
+
+/**
+ * One keyset chunk: count and last key of the next `limit` rows, then COPY the same rows in the
+ * same snapshot (REPEATABLE READ, so both statements see the same rows), bytes into `sink`.
+ * `sink` is not ended. On any error the client is discarded (a COPY may be half read).
+ */
+export async function copyExportChunk(
+  pool: pg.Pool,
+  db: Kysely<Database>,
+  q: ChunkQuery,
+  sink: Writable,
+  timeoutMs: number,
+): Promise<{ last: KeysetPosition | null; count: number }> {
+  const cols = q.columns.map((n) => columnByName(n) as ExportColumn);
+  const keys = chunkQuery(db, q)
+    .select([sql<string>`traces.ts`.as('ts'), sql<string>`traces.id`.as('id')])
+    .orderBy(sql`traces.ts`)
+    .orderBy(sql`traces.id`)
+    .limit(q.limit);
+  const keyset = db
+    .selectFrom(keys.as('k'))
+    .select([
+      sql<string>`count(*)::int`.as('count'),
+      sql<string>`to_char(max(k.ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('last_ts'),
+      sql<string>`(array_agg(k.id::text ORDER BY k.ts DESC, k.id DESC))[1]`.as('last_id'),
+    ])
+    .compile();
+  const eol = q.format === 'CSV' ? `E'\\r\\n'` : `E'\\n'`;
+  const lines = chunkQuery(db, q)
+    .select(sql<string>`COALESCE(${lineSql(q.format, cols)}, '') || ${sql.raw(eol)}`.as('line'))
+    .orderBy(sql`traces.ts`)
+    .orderBy(sql`traces.id`)
+    .limit(q.limit)
+    .compile();
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
+    const k = (await client.query(keyset.sql, keyset.parameters as unknown[])).rows[0] as { count: number; last_ts: string | null; last_id: string | null };
+    if (k.count > 0) {
+      const text = inlineParameters(lines.sql, lines.parameters, (s) => client.escapeLiteral(s));
+      const strip = new CopyBinaryPayload();
+      await pipeline(client.query(copyTo(`COPY (${text}) TO STDOUT (FORMAT binary)`)), strip, sink, { end: false });
+      if (strip.rows !== k.count) throw new Error(`export COPY: ${strip.rows} rows copied, ${k.count} counted`);
+    }
+    await client.query('COMMIT');
+    return { count: k.count, last: k.last_ts && k.last_id ? { ts: k.last_ts, id: k.last_id } : null };
+  } catch (err) {
+    broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

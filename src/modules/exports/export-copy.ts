@@ -57,14 +57,25 @@ function literal(v: unknown, escapeLiteral: (s: string) => string): string {
   return escapeLiteral(JSON.stringify(v));
 }
 
-/** Strips COPY BINARY framing from a one-column result: only the column's bytes come out. */
+/**
+ * Strips COPY BINARY framing from a two-column result (line, keyset key): only the line's bytes
+ * come out; the last row's key is kept (`lastKey`), rows are counted.
+ */
 export class CopyBinaryPayload extends Transform {
-  private phase: 'signature' | 'extension' | 'tuple' | 'length' | 'data' | 'done' = 'signature';
+  private phase: 'signature' | 'extension' | 'tuple' | 'length' | 'data' | 'key' | 'done' = 'signature';
   private readonly head = Buffer.alloc(19);
   private fill = 0;
   private need = 19;
   private remaining = 0;
+  private field = 0;
+  private readonly key = Buffer.alloc(256);
+  private keyLength = 0;
   rows = 0;
+
+  /** The second column of the last row (null before any row). */
+  get lastKey(): string | null {
+    return this.rows ? this.key.toString('utf8', 0, this.keyLength) : null;
+  }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const out = Buffer.allocUnsafe(chunk.length);
@@ -72,35 +83,40 @@ export class CopyBinaryPayload extends Transform {
     let i = 0;
     try {
       while (i < chunk.length) {
-        if (this.phase === 'data' || this.phase === 'extension') {
+        const p = this.phase;
+        if (p === 'data' || p === 'extension' || p === 'key') {
           const n = Math.min(this.remaining, chunk.length - i);
-          if (this.phase === 'data') chunk.copy(out, o, i, i + n), (o += n);
+          if (p === 'data') chunk.copy(out, o, i, i + n), (o += n);
+          else if (p === 'key') chunk.copy(this.key, this.keyLength, i, i + n), (this.keyLength += n);
           i += n;
           this.remaining -= n;
-          if (this.remaining === 0) this.expect('tuple', 2);
+          if (this.remaining === 0) this.nextField();
           continue;
         }
-        if (this.phase === 'done') break;
+        if (p === 'done') break;
         const n = Math.min(this.need - this.fill, chunk.length - i);
         chunk.copy(this.head, this.fill, i, i + n);
         this.fill += n;
         i += n;
         if (this.fill < this.need) break;
-        if (this.phase === 'signature') {
+        if (p === 'signature') {
           if (this.head.toString('latin1', 0, 11) !== 'PGCOPY\n\xff\r\n\0') throw new Error('export COPY: not a binary COPY stream');
           const ext = this.head.readUInt32BE(15);
-          if (ext) (this.phase = 'extension'), (this.remaining = ext);
+          if (ext) (this.phase = 'extension'), (this.remaining = ext), (this.field = 1);
           else this.expect('tuple', 2);
-        } else if (this.phase === 'tuple') {
+        } else if (p === 'tuple') {
           const fields = this.head.readInt16BE(0);
           if (fields === -1) this.phase = 'done';
-          else if (fields !== 1) throw new Error(`export COPY: ${fields} fields in a row, expected 1`);
-          else this.expect('length', 4);
+          else if (fields !== 2) throw new Error(`export COPY: ${fields} fields in a row, expected 2`);
+          else (this.field = 0), this.rows++, this.expect('length', 4);
         } else {
           const len = this.head.readInt32BE(0);
-          this.rows++;
-          if (len <= 0) this.expect('tuple', 2);
-          else (this.phase = 'data'), (this.remaining = len);
+          if (this.field === 1) {
+            if (len < 0 || len > this.key.length) throw new Error('export COPY: bad keyset key');
+            this.keyLength = 0;
+          }
+          if (len <= 0) this.nextField();
+          else (this.phase = this.field === 0 ? 'data' : 'key'), (this.remaining = len);
         }
       }
     } catch (err) {
@@ -114,6 +130,11 @@ export class CopyBinaryPayload extends Transform {
     cb(this.phase === 'done' ? null : new Error('export COPY: the stream ended before its trailer'));
   }
 
+  private nextField() {
+    if (this.field === 0) (this.field = 1), this.expect('length', 4);
+    else this.expect('tuple', 2);
+  }
+
   private expect(phase: 'tuple' | 'length', need: number) {
     this.phase = phase;
     this.need = need;
@@ -122,9 +143,10 @@ export class CopyBinaryPayload extends Transform {
 }
 
 /**
- * One keyset chunk: count and last key of the next `limit` rows, then COPY the same rows in the
- * same snapshot (REPEATABLE READ, so both statements see the same rows), bytes into `sink`.
- * `sink` is not ended. On any error the client is discarded (a COPY may be half read).
+ * One keyset chunk: COPY the next `limit` rows (line, then its keyset key) in one statement, the
+ * lines' bytes into `sink`; the last key and the row count come from the stream itself, so the
+ * rows and the position are the same snapshot. `sink` is not ended. On any error the client is
+ * discarded (a COPY may be half read).
  */
 export async function copyExportChunk(
   pool: pg.Pool,
@@ -134,22 +156,12 @@ export async function copyExportChunk(
   timeoutMs: number,
 ): Promise<{ last: KeysetPosition | null; count: number }> {
   const cols = q.columns.map((n) => columnByName(n) as ExportColumn);
-  const keys = chunkQuery(db, q)
-    .select([sql<string>`traces.ts`.as('ts'), sql<string>`traces.id`.as('id')])
-    .orderBy(sql`traces.ts`)
-    .orderBy(sql`traces.id`)
-    .limit(q.limit);
-  const keyset = db
-    .selectFrom(keys.as('k'))
-    .select([
-      sql<string>`count(*)::int`.as('count'),
-      sql<string>`to_char(max(k.ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('last_ts'),
-      sql<string>`(array_agg(k.id::text ORDER BY k.ts DESC, k.id DESC))[1]`.as('last_id'),
-    ])
-    .compile();
   const eol = q.format === 'CSV' ? `E'\\r\\n'` : `E'\\n'`;
   const lines = chunkQuery(db, q)
-    .select(sql<string>`COALESCE(${lineSql(q.format, cols)}, '') || ${sql.raw(eol)}`.as('line'))
+    .select([
+      sql<string>`COALESCE(${lineSql(q.format, cols)}, '') || ${sql.raw(eol)}`.as('line'),
+      sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || ' ' || traces.id::text`.as('k'),
+    ])
     .orderBy(sql`traces.ts`)
     .orderBy(sql`traces.id`)
     .limit(q.limit)
@@ -157,17 +169,15 @@ export async function copyExportChunk(
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query('BEGIN READ ONLY');
     await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
-    const k = (await client.query(keyset.sql, keyset.parameters as unknown[])).rows[0] as { count: number; last_ts: string | null; last_id: string | null };
-    if (k.count > 0) {
-      const text = inlineParameters(lines.sql, lines.parameters, (s) => client.escapeLiteral(s));
-      const strip = new CopyBinaryPayload();
-      await pipeline(client.query(copyTo(`COPY (${text}) TO STDOUT (FORMAT binary)`)), strip, sink, { end: false });
-      if (strip.rows !== k.count) throw new Error(`export COPY: ${strip.rows} rows copied, ${k.count} counted`);
-    }
+    const text = inlineParameters(lines.sql, lines.parameters, (s) => client.escapeLiteral(s));
+    const strip = new CopyBinaryPayload();
+    await pipeline(client.query(copyTo(`COPY (${text}) TO STDOUT (FORMAT binary)`)), strip, sink, { end: false });
     await client.query('COMMIT');
-    return { count: k.count, last: k.last_ts && k.last_id ? { ts: k.last_ts, id: k.last_id } : null };
+    const key = strip.lastKey;
+    const space = key ? key.indexOf(' ') : -1;
+    return { count: strip.rows, last: key && space > 0 ? { ts: key.slice(0, space), id: key.slice(space + 1) } : null };
   } catch (err) {
     broken = err as Error;
     throw err;

@@ -3,6 +3,7 @@ import { gql } from '../support/gateway';
 import { roundDeep, startAnalyticsFixture, type AnalyticsFixture } from '../support/analytics-fixture';
 import { HIST_RELATIVE_ERROR } from '../../src/modules/metrics/latency-histogram';
 import { usdUnits } from '../../src/shared/money';
+import { refreshRollups } from '../../src/db/rollup-refresh';
 
 const HOUR = 3_600_000;
 const NOW = new Date(Math.floor(Date.now() / 60_000) * 60_000);
@@ -267,7 +268,8 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
         WITH v AS (SELECT s.name, s.value FROM scores s JOIN traces t ON t.id = s.trace_id
                     WHERE t.org_id = ${org()} AND t.ts >= ${from} AND t.ts < ${END} AND s.value IS NOT NULL),
              r AS (SELECT name, min(value) AS lo, max(value) AS hi FROM v GROUP BY name)
-        SELECT v.name, least(width_bucket(v.value, r.lo, CASE WHEN r.hi > r.lo THEN r.hi ELSE r.lo + 1 END, 10), 10) AS bin, count(*)::int AS n
+        SELECT v.name, CASE WHEN r.hi = r.lo OR v.value = r.hi THEN CASE WHEN r.hi = r.lo THEN 1 ELSE 10 END
+                            ELSE 1 + floor(10 * (v.value::numeric - r.lo::numeric) / (r.hi::numeric - r.lo::numeric))::int END AS bin, count(*)::int AS n
           FROM v JOIN r USING (name) GROUP BY 1, 2`.execute(db());
       for (const b of bins.rows) {
         expect(q.scores.find((x: any) => x.name === b.name).bins[b.bin - 1].count).toBe(b.n);
@@ -470,5 +472,27 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     const large = await count(100);
     expect(small).toBeLessThanOrEqual(6);
     expect(large).toBeLessThanOrEqual(6);
+  });
+
+  it('puts a score on a bin edge in the same bin in both modes (numeric, not float8 width_bucket)', async () => {
+    // 0.831 lies exactly on the edge of bins 2 and 3 over 0.662..1.507; PostgreSQL 15's float8
+    // width_bucket says 2, the embedded build's says 3. Both modes must say 3. (Last: it adds scores
+    // to the second org and refreshes the rollups.)
+    for (const f of [emb, pg]) {
+      const org = f.orgs[1]!;
+      const { rows: t } = await sql<{ id: string; ts: Date; project_id: string }>`SELECT id, ts, project_id FROM traces WHERE org_id = ${org} ORDER BY ts DESC LIMIT 1`.execute(f.gw.services.database.db);
+      const ts = t[0]!.ts;
+      for (const [i, v] of [0.662, 0.831, 0.831, 1.507].entries()) {
+        await sql`INSERT INTO scores (id, org_id, project_id, trace_id, trace_ts, name, value, source, ts)
+                  VALUES (gen_random_uuid(), ${org}, ${t[0]!.project_id}, ${t[0]!.id}, ${ts}, 'edge-case', ${v}, 'heuristic', ${new Date(ts.getTime() + i)})`.execute(f.gw.services.database.db);
+      }
+      // The range may be answered from the score rollups: bring them up to date.
+      await refreshRollups(f.gw.services.database, NOW);
+      const from = new Date(ts.getTime() - 60_000).toISOString();
+      const to = new Date(ts.getTime() + 60_000).toISOString();
+      const r = await gql(f.gw.url, f.keys[`${org}:ADMIN`]!, `{ quality(range: {from: "${from}", to: "${to}"}, names: ["edge-case"]) { scores { name bins { count } } } }`);
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data.quality.scores[0].bins.map((b: any) => b.count)).toEqual([1, 0, 2, 0, 0, 0, 0, 0, 0, 1]);
+    }
   });
 });

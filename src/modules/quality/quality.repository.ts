@@ -55,6 +55,16 @@ export async function sumScoresByName(
   return rows;
 }
 
+/**
+ * The score bin (1..10) of `v.value` over its name's `r.lo`..`r.hi`, as width_bucket() would give
+ * it, but computed in numeric: PostgreSQL's float8 width_bucket rounds differently across versions
+ * (15 puts 0.831 over 0.662..1.507 in bin 2, 17 — the embedded build — in bin 3), so a value on a
+ * bin edge landed in different bins in the two storage modes. The float8 → numeric cast keeps the
+ * value's 15 significant digits, so an edge value is on its edge exactly and goes to the upper bin,
+ * the maximum to bin 10; a name with one distinct value has all of it in bin 1.
+ */
+const SCORE_BIN = sql`least(floor((v.value::numeric - r.lo::numeric) * 10 / CASE WHEN r.hi > r.lo THEN r.hi::numeric - r.lo::numeric ELSE 1 END)::int + 1, 10)`;
+
 export async function countScoreBins(
   db: Kysely<Database>,
   q: { scope: Scope; filter: TraceFilter; names: readonly string[] | null },
@@ -62,7 +72,7 @@ export async function countScoreBins(
   const { rows } = await sql<{ name: string; bin: number; lower: number; upper: number; n: number }>`
     WITH v AS (SELECT s.name, s.value FROM ${scoredTraces(q.scope, q.filter, q.names)} AND s.value IS NOT NULL),
          r AS (SELECT name, min(value) AS lo, max(value) AS hi FROM v GROUP BY name)
-    SELECT v.name, least(width_bucket(v.value, r.lo, CASE WHEN r.hi > r.lo THEN r.hi ELSE r.lo + 1 END, 10), 10) AS bin,
+    SELECT v.name, ${SCORE_BIN} AS bin,
            r.lo AS lower, r.hi AS upper, count(*)::float8 AS n
       FROM v JOIN r USING (name)
      GROUP BY 1, 2, 3, 4 /* countScoreBins */`.execute(db);
@@ -204,7 +214,7 @@ export async function countScoreBinsPlanned(db: Kysely<Database>, q: ScorePlanQu
   const { rows } = await sql<{ name: string; bin: number; lower: number; upper: number; n: number }>`
     WITH v AS (SELECT name, value, sum(n) AS n FROM (${unionAll(parts)}) u GROUP BY 1, 2),
          r AS (SELECT name, min(value) AS lo, max(value) AS hi FROM v GROUP BY name)
-    SELECT v.name, least(width_bucket(v.value, r.lo, CASE WHEN r.hi > r.lo THEN r.hi ELSE r.lo + 1 END, 10), 10) AS bin,
+    SELECT v.name, ${SCORE_BIN} AS bin,
            r.lo AS lower, r.hi AS upper, sum(v.n) AS n
       FROM v JOIN r USING (name)
      GROUP BY 1, 2, 3, 4 /* countScoreBinsPlanned */`.execute(db);

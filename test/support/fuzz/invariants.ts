@@ -50,8 +50,11 @@ function foreignIn(data: unknown, pools: ValuePools, ownOrg: string): string | n
     if (typeof v === 'string') {
       // Only ids: free text the fuzzer wrote itself (an API key's name) may echo anything.
       // A project's id is chosen by whoever creates it (createProject): it may equal another org's
-      // trace id, which is no leak; only another org's *project* id would be one.
-      const suspects = parent === 'Project' && key === 'id' ? foreignProjects : foreign;
+      // trace id, which is no leak; only another org's *project* id would be one. The same holds
+      // wherever such a project is referred to (a key limited to it: ApiKey.projectIds; a
+      // session's or trace's projectId).
+      const namesProject = (parent === 'Project' && key === 'id') || key === 'projectId' || key === 'projectIds';
+      const suspects = namesProject ? foreignProjects : foreign;
       if (ID_FIELD.test(key) && !ECHOES.has(`${parent}.${key}`) && suspects.has(v)) return `another org's id ${v} in the data (${key})`;
       if (key === 'orgId' && v !== ownOrg) return `orgId ${v} is not the caller's`;
     } else if (Array.isArray(v)) {

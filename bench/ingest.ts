@@ -183,7 +183,7 @@ async function main() {
     const indexDefs = (await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'`.execute(db)).rows;
     process.stderr.write(`baseline B: ${baseRows.length} rows straight into traces (${indexDefs.length} indexes)…\n`);
     const directRate = await directInsert();
-    await sql`DROP INDEX traces_search_values_trgm_idx`.execute(db);
+    await sql`DROP INDEX IF EXISTS traces_search_values_trgm_idx`.execute(db);
     const directNoTrgm = await directInsert();
     for (const ix of indexDefs) if (!/_id_(ts_)?uq$/.test(ix.indexname) && ix.indexname !== 'traces_search_values_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
     const directUniqueOnly = await directInsert();
@@ -257,6 +257,13 @@ async function main() {
     const dashIngest = await during.stop();
     const peak = sampler.stop();
     const after = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
+    // Plain PostgreSQL indexes search off the write path: how far the indexer lags at the end, and how long it takes to catch up.
+    const pendingOf = async () =>
+      (await sql<{ n: string | null }>`SELECT CASE WHEN to_regclass('trace_search_pending') IS NULL THEN NULL ELSE (SELECT count(*) FROM trace_search_pending) END AS n`.execute(db)).rows[0]!.n;
+    const pendingAtEnd = await pendingOf();
+    const drainStart = performance.now();
+    while (pendingAtEnd !== null && Number(await pendingOf()) > 0 && performance.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 250));
+    process.stderr.write(`search index: ${pendingAtEnd ?? 'n/a'} rows pending at the end, drained in ${Math.round(performance.now() - drainStart)} ms\n`);
     const spansPerSecond = accepted / elapsed;
     const peakRss = peak.rss;
 
@@ -264,7 +271,7 @@ async function main() {
     // the path does when the search index is not maintained inline (see the closing note).
     let withoutTrigram: { spansPerSecond: number; statuses: Record<number, number> } | undefined;
     if (process.env.BENCH_INGEST_NO_TRGM_PHASE !== '0') {
-      await sql`DROP INDEX traces_search_values_trgm_idx`.execute(db);
+      await sql`DROP INDEX IF EXISTS traces_search_values_trgm_idx`.execute(db);
       process.stderr.write(`ingesting for ${DURATION_S} s without the trigram index…\n`);
       const b2 = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
       const p2 = await drive(DURATION_S);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { AppServices } from './context';
 import { openDatabase, type DatabaseHandle } from './db/database';
+import { startSearchIndexer } from './db/search-indexer';
 import { asMaintenance } from './db/maintenance-scope';
 import { migrateToLatest, migrationStatus } from './db/migrator';
 import { assertPortFree, listen } from './http-port';
@@ -94,6 +95,8 @@ export async function startGateway(
       activeApiKeys: Number((await database.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<string>().as('n')).where('revoked_at', 'is', null).executeTakeFirst())?.n ?? 0),
       orgIds: (await database.db.selectFrom('orgs').select('id').orderBy('id').limit(20).execute()).map((o) => o.id),
     }));
+    // Plain PostgreSQL: search values are trigram-indexed off the write path (exact meanwhile).
+    const searchIndexer = startSearchIndexer(database, { ...config.database.searchIndex, logger });
     const maintenance = startRollupMaintenance(database, {
       intervalMs: config.database.rollupRefreshIntervalMs,
       retentionDays: config.database.retentionDays,
@@ -181,7 +184,7 @@ export async function startGateway(
         warming?.stop();
         await liveDemo?.stop();
         // Export attempts stop at their next batch and return to the queue while HTTP drains.
-        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop(), services.exports?.stop()]);
+        await Promise.all([server.shutdown(config.http.shutdownTimeoutMs), warming?.done, maintenance.stop(), searchIndexer.stop(), services.exports?.stop()]);
         logger.debug('HTTP server closed');
         await database.close();
         // The cache's invalidation subscriber first: it is a second connection to the same Redis.

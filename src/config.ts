@@ -69,6 +69,8 @@ const EnvSchema = z.object({
   STATEMENT_TIMEOUT_AGGREGATE_MS: int(30000, 1),
   ROLLUP_REFRESH_INTERVAL_MS: int(60000, 0),
   RETENTION_DAYS: int(90, 1),
+  SEARCH_INDEX_INTERVAL_MS: int(1000, 0),
+  SEARCH_INDEX_BATCH_ROWS: int(20000, 1),
   MAX_SERIES_POINTS: int(1000, 10, 100000),
   /** Ranges up to this many hours get exact percentiles from raw rows; longer ones merge rollup histograms. */
   EXACT_PERCENTILES_MAX_HOURS: int(6, 0, 24 * 90),
@@ -269,6 +271,8 @@ export interface Config {
     readonly statementTimeoutMs: { readonly simple: number; readonly aggregate: number };
     readonly rollupRefreshIntervalMs: number;
     readonly retentionDays: number;
+    /** Plain PostgreSQL: the search indexer's pause and batch (src/db/search-indexer.ts). */
+    readonly searchIndex: { readonly intervalMs: number; readonly batchRows: number };
     readonly embedded: { readonly wasmOptimize: boolean; readonly workerYoungMb: number; readonly sharedBuffersMb: number };
   };
   readonly analytics: { readonly maxSeriesPoints: number; readonly exactPercentilesMaxMs: number; readonly useRollups: boolean };
@@ -488,6 +492,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       },
       rollupRefreshIntervalMs: e.ROLLUP_REFRESH_INTERVAL_MS,
       retentionDays: e.RETENTION_DAYS,
+      searchIndex: { intervalMs: e.SEARCH_INDEX_INTERVAL_MS, batchRows: e.SEARCH_INDEX_BATCH_ROWS },
       embedded: { wasmOptimize: e.EMBEDDED_WASM_OPTIMIZE, workerYoungMb: e.EMBEDDED_WORKER_YOUNG_MB, sharedBuffersMb: e.EMBEDDED_SHARED_BUFFERS_MB },
     },
     analytics: { maxSeriesPoints: e.MAX_SERIES_POINTS, exactPercentilesMaxMs: e.EXACT_PERCENTILES_MAX_HOURS * 3_600_000, useRollups: e.ANALYTICS_USE_ROLLUPS },

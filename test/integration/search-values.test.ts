@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { RunningGateway } from '../../src/app';
 import { createApiKey } from '../../src/auth/api-keys';
 import type { NewTrace } from '../../src/db/schema';
+import { indexSearchTail } from '../../src/db/search-indexer';
 import { gql, startTestGateway } from '../support/gateway';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { buildTraces, ensureOrgs, insertTraces, prng } from '../support/trace-builder';
@@ -97,7 +98,7 @@ describe('searchTraces: values only, field by field', () => {
       const env: Record<string, string> = { DEMO_DATA: 'false' };
       if (mode === 'postgres') {
         tdb = await createTestDatabase('search');
-        Object.assign(env, { DATABASE_URL: tdb.url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0' });
+        Object.assign(env, { DATABASE_URL: tdb.url, DATABASE_MODE: 'postgres', DB_POOL_MIN: '0', SEARCH_INDEX_INTERVAL_MS: '0' });
       }
       const gw = await startTestGateway(env);
       await ensureOrgs(gw.services.database.db, ORGS);
@@ -180,17 +181,49 @@ describe('searchTraces: values only, field by field', () => {
     }
   });
 
+  it('PostgreSQL: a row inserted a moment ago is found before the search indexer runs and after; results equal an independent ILIKE over all rows', async () => {
+    const m = modes.postgres!;
+    const db = m.gw.services.database.db;
+    const fresh: NewTrace = { ...data[0]!, id: crypto.randomUUID(), org_id: 'org_a', project_id: 'org_a_p0', input: 'freshly ingested wombat', output: null, metadata: '{}' };
+    await insertTraces(db, [fresh]);
+    const pending = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM trace_search_pending WHERE id = ${fresh.id}`.execute(db)).rows[0]!.n;
+    // Independent of trace_search_values: ILIKE over every field and scalar metadata value of all rows.
+    const independent = async (term: string) => {
+      const p = `%${term}%`;
+      return (
+        await sql<{ id: string }>`SELECT id FROM traces t WHERE org_id = 'org_a' AND (input ILIKE ${p} OR output ILIKE ${p} OR model ILIKE ${p} OR user_id ILIKE ${p}
+            OR EXISTS (SELECT 1 FROM jsonb_path_query(t.metadata, 'strict $.**') v WHERE jsonb_typeof(v) IN ('string', 'number', 'boolean') AND (v #>> '{}') ILIKE ${p}))`.execute(db)
+      ).rows.map((r) => r.id).sort();
+    };
+    // Before: the row waits in the pending tail (no turn of the indexer has run since the insert).
+    expect(await pending()).toBe(1);
+    expect(await search('postgres', 'wombat')).toEqual([fresh.id]);
+    expect(await search('postgres', 'alpha')).toEqual(await independent('alpha'));
+    // After: the indexer moves it (and everything else) into trace_search.
+    while ((await indexSearchTail(m.gw.services.database, 100_000)).moved > 0);
+    expect(await pending()).toBe(0);
+    // (New query texts: the field cache keeps earlier answers.)
+    expect(await search('postgres', '"ingested wombat"')).toEqual([fresh.id]);
+    expect(await search('postgres', 'beta')).toEqual(await independent('beta'));
+    // Embedded (TimescaleDB, index on traces): found at once as well (first asked only now: the field cache is not purged on insert).
+    await insertTraces(modes.embedded!.gw.services.database.db, [fresh]);
+    expect(await search('embedded', 'wombat')).toEqual([fresh.id]);
+    await sql`DELETE FROM traces WHERE id = ${fresh.id}`.execute(db);
+    expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM trace_search WHERE id = ${fresh.id}`.execute(db)).rows[0]!.n).toBe(0);
+    expect(await search('postgres', 'freshly wombat')).toEqual([]);
+    await sql`DELETE FROM traces WHERE id = ${fresh.id}`.execute(modes.embedded!.gw.services.database.db);
+  });
+
   it('is served by the trigram index on PostgreSQL with several terms', async () => {
+    while ((await indexSearchTail(modes.postgres!.gw.services.database, 100_000)).moved > 0);
     const db = modes.postgres!.gw.services.database.db;
     const plan = await db.connection().execute(async (c) => {
       await sql`SET enable_seqscan = off`.execute(c);
-      const { rows: p } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT id FROM traces
-        WHERE trace_search_values(input, output, model, user_id, metadata) LIKE '%zebras%'
-          AND trace_search_values(input, output, model, user_id, metadata) LIKE '%quokka%'`.execute(c);
+      const { rows: p } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT id FROM trace_search WHERE v LIKE '%zebras%' AND v LIKE '%quokka%'`.execute(c);
       await sql`RESET enable_seqscan`.execute(c);
       return p.map((r) => r['QUERY PLAN']).join('\n');
     });
-    expect(plan).toContain('traces_search_values_trgm_idx');
+    expect(plan).toContain('trace_search_v_trgm_idx');
     expect(plan).toMatch(/Index Cond:.*zebras.*quokka|Index Cond:[\s\S]*quokka/);
   });
 
@@ -198,11 +231,10 @@ describe('searchTraces: values only, field by field', () => {
     const db = modes.postgres!.gw.services.database.db;
     const plan = await db.connection().execute(async (c) => {
       await sql`SET enable_seqscan = off`.execute(c);
-      const { rows: p } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT id FROM traces
-        WHERE trace_search_values(input, output, model, user_id, metadata) LIKE '%needle%'`.execute(c);
+      const { rows: p } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT id FROM trace_search WHERE v LIKE '%needle%'`.execute(c);
       await sql`RESET enable_seqscan`.execute(c);
       return p.map((r) => r['QUERY PLAN']).join('\n');
     });
-    expect(plan).toContain('traces_search_values_trgm_idx');
+    expect(plan).toContain('trace_search_v_trgm_idx');
   });
 });

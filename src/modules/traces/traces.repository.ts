@@ -88,6 +88,7 @@ export async function findTraces(
     /** Include the cursor's own row (PageInfo's look at the other side of a cursor). */
     inclusive?: boolean;
     search?: readonly string[];
+    searchIndexing?: SearchIndexing;
   },
 ): Promise<TraceRowWithKey[]> {
   const col = ORDER_COLUMN[q.orderBy];
@@ -99,7 +100,7 @@ export async function findTraces(
     .select(TS_KEY.as('ts_key'))
     .where((eb) => traceConditions(eb, q.scope, q.filter))
     .modifyEnd(q.search === undefined ? sql`/* findTraces */` : sql`/* searchTraces */`);
-  if (q.search !== undefined) query = query.where(searchCondition(q.search));
+  if (q.search !== undefined) query = query.where(searchCondition(q.search, q.searchIndexing));
   if (q.after) {
     const a = q.after;
     query = col
@@ -114,12 +115,18 @@ export async function findTraces(
     .execute()) as TraceRowWithKey[];
 }
 
-export async function countTraces(db: Kysely<Database>, scope: Scope, filter: TraceFilter, search?: readonly string[]): Promise<number> {
+export async function countTraces(
+  db: Kysely<Database>,
+  scope: Scope,
+  filter: TraceFilter,
+  search?: readonly string[],
+  searchIndexing: SearchIndexing = 'inline',
+): Promise<number> {
   const row = await db
     .selectFrom('traces')
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .where((eb) => traceConditions(eb, scope, filter))
-    .$if(search !== undefined, (qb) => qb.where(searchCondition(search as readonly string[])))
+    .$if(search !== undefined, (qb) => qb.where(searchCondition(search as readonly string[], searchIndexing)))
     .modifyEnd(sql`/* countTraces */`)
     .executeTakeFirstOrThrow();
   return Number(row.n);
@@ -168,15 +175,31 @@ export async function findRootSpanOfTrace(db: Kysely<Database>, scope: Scope, tr
 /** Escapes LIKE wildcards so the user's text matches literally. */
 export const likePattern = (text: string) => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** Where the trigram index of search lives (migration 20261215010000_deferred_search). */
+export type SearchIndexing = 'inline' | 'deferred';
+/** Plain PostgreSQL indexes search off the write path; TimescaleDB modes on `traces` itself. */
+export const searchIndexingOf = (mode: string): SearchIndexing => (mode === 'postgres' ? 'deferred' : 'inline');
+
+const SEARCH_VALUES = (t: string) =>
+  sql`trace_search_values(${sql.ref(`${t}.input`)}, ${sql.ref(`${t}.output`)}, ${sql.ref(`${t}.model`)}, ${sql.ref(`${t}.user_id`)}, ${sql.ref(`${t}.metadata`)})`;
+const allLike = (expr: ReturnType<typeof sql>, terms: readonly string[]) =>
+  sql.join(terms.map((t) => sql`${expr} LIKE ${likePattern(t)}`), sql` AND `);
+
 /**
  * Values only, field by field (migration 20261203130000_value_search): the indexed expression
  * joins the fields and metadata values with U+001F, which a search term never contains, so
- * each term matches inside one value. Terms are ANDed (each may match a different value); every
- * LIKE is on the one trigram-indexed expression.
+ * each term matches inside one value. Terms are ANDed (each may match a different value).
+ *
+ * - inline (TimescaleDB, embedded): every LIKE is on the one trigram-indexed expression of `traces`.
+ * - deferred (plain PostgreSQL): the indexed rows through `trace_search` (same values, trigram
+ *   index) ∪ the rows not indexed yet (`trace_search_pending`), their values computed and
+ *   matched exactly. One statement, one snapshot, and the indexer moves a row from one set to
+ *   the other in one transaction: each row is matched exactly once, from its commit on.
  */
-export function searchCondition(terms: readonly string[]) {
-  return sql<SqlBool>`(${sql.join(
-    terms.map((t) => sql`trace_search_values(traces.input, traces.output, traces.model, traces.user_id, traces.metadata) LIKE ${likePattern(t)}`),
-    sql` AND `,
-  )})`;
+export function searchCondition(terms: readonly string[], indexing: SearchIndexing = 'inline') {
+  if (indexing === 'inline') return sql<SqlBool>`(${allLike(SEARCH_VALUES('traces'), terms)})`;
+  return sql<SqlBool>`traces.id IN (
+      SELECT s.id FROM trace_search s WHERE ${allLike(sql`s.v`, terms)}
+      UNION ALL
+      SELECT p.id FROM trace_search_pending p JOIN traces tail ON tail.id = p.id WHERE ${allLike(SEARCH_VALUES('tail'), terms)})`;
 }

@@ -9,7 +9,7 @@ import { parseSearchTerms } from './search-terms';
 import { pageFlags, resolvePageArgs, type PageArgs } from '../../shared/page-args';
 import type { TraceConnectionParent } from './traces.mappers';
 import { w3cTraceId, looksLikeW3cTraceId } from './w3c-trace-id';
-import { countTraces, findRootSpanOfTrace, findTraces, findTracesByIds, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
+import { countTraces, findRootSpanOfTrace, findTraces, findTracesByIds, searchIndexingOf, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
 
 export const MAX_PAGE_SIZE = 1000;
 
@@ -121,7 +121,7 @@ export async function listTraces(
   const reverse: SortDirection = direction === 'DESC' ? 'ASC' : 'DESC';
   const reading = page.backward ? reverse : direction;
   const { rows, beyond } = await withStatementTimeout(deps.database, deps.database.readDb, terms ? 'aggregate' : 'simple', async (trx) => {
-    const base = { scope, filter, orderBy, search: terms };
+    const base = { scope, filter, orderBy, search: terms, searchIndexing: searchIndexingOf(deps.database.mode) };
     const rows = await findTraces(trx, { ...base, direction: reading, limit: page.size + 1, after: cursor });
     // The other side of the cursor, its own row included: is there a page that way?
     const beyond = cursor
@@ -140,7 +140,7 @@ export async function listTraces(
 }
 
 export async function countMatchingTraces(database: DatabaseHandle, parent: TraceConnectionParent): Promise<number> {
-  return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search));
+  return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search, searchIndexingOf(database.mode)));
 }
 
 /**

@@ -28,6 +28,8 @@ export function opsEnv(url: string, env: Record<string, string> = {}): Record<st
     DATABASE_MODE: 'postgres',
     DB_POOL_MIN: '0',
     ROLLUP_REFRESH_INTERVAL_MS: '0',
+    // The search indexer is background work on the same pool; these tests hold and count connections.
+    SEARCH_INDEX_INTERVAL_MS: '0',
     OTEL_SDK_DISABLED: 'true',
     // These tests count statements and hold connections: every query must reach the database.
     CACHE_ENABLED: 'false',

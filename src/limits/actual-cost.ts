@@ -57,7 +57,7 @@ export function actualCost(rules: CostRules, input: ActualCostInput): number {
       argsMemo.set(nodes[0]!, args);
     }
     const weight = rules.weightOf(def);
-    const extra = rules.argumentsWeight(def, args) + rules.analyticsWork(parent.name, name, args);
+    const extra = rules.argumentsWeight(def, args) + rules.fieldWork(parent.name, name, args);
     const named = getNamedType(def.type);
     const ls = rules.listSizeOf(def);
     if (value == null) return isListField(def.type) ? extra : weight + extra;

@@ -11,7 +11,8 @@ import type { TraceConnectionParent } from './traces.mappers';
 import { w3cTraceId, looksLikeW3cTraceId } from './w3c-trace-id';
 import { countTraces, findRootSpanOfTrace, findTraces, findTracesByIds, searchIndexingOf, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
 
-export const MAX_PAGE_SIZE = 1000;
+/** Defined once for every connection and for pricing (src/shared/page-size.ts). */
+export { MAX_PAGE_SIZE } from '../../shared/page-size';
 
 export interface TraceFilterInput {
   from?: Date | null;

@@ -23,7 +23,7 @@ export function createLoaders(deps: { database: DatabaseHandle; config: Config }
     // A grouped query over the session's traces, like the sessions list.
     sessionById: createSessionByIdLoader(aggregate, scope),
     spansByTraceId: createSpansByTraceIdLoader(simple, scope),
-    tracesBySession: createTracesBySessionLoader(deps, scope),
+    tracesBySession: createTracesBySessionLoader({ services: deps, scope }),
   };
 }
 

@@ -1,7 +1,6 @@
 import type { Config } from '../../config';
-import type { DatabaseHandle } from '../../db/database';
+import type { ServiceContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
-import type { Scope } from '../../auth/viewer';
 import { badInput } from '../../shared/errors';
 import { resolveRange } from '../../shared/time-range';
 import { decodeCursor, encodeCursor, isUuid } from './cursor';
@@ -100,8 +99,7 @@ const SORT_VALUE = {
 } as const;
 
 export async function listTraces(
-  deps: { database: DatabaseHandle; config: Config },
-  scope: Scope,
+  ctx: ServiceContext,
   args: PageArgs & {
     filter?: TraceFilterInput | null;
     orderBy?: { field?: TraceOrderField | null; direction?: SortDirection | null } | null;
@@ -111,6 +109,7 @@ export async function listTraces(
     baseFilter?: Partial<TraceFilter>;
   },
 ): Promise<TraceConnectionParent> {
+  const { services: deps, scope } = ctx;
   const terms = args.search !== undefined ? parseSearchTerms(args.search) : undefined;
   const page = resolvePageArgs(args);
   const orderBy = args.orderBy?.field ?? 'TIMESTAMP';
@@ -151,12 +150,9 @@ export const SESSION_TRACE_ORDER = { field: 'TIMESTAMP', direction: 'ASC' } as c
  * connection `listTraces` answers with `baseFilter: { sessionIds: [id] }` and SESSION_TRACE_ORDER.
  * Pages without a cursor only (a cursor belongs to one session: listTraces answers those).
  */
-export async function listFirstTracesOfSessions(
-  deps: { database: DatabaseHandle; config: Config },
-  scope: Scope,
-  sessionIds: readonly string[],
-  args: PageArgs,
-): Promise<TraceConnectionParent[]> {
+export async function listFirstTracesOfSessions(ctx: ServiceContext, args: PageArgs & { sessionIds: readonly string[] }): Promise<TraceConnectionParent[]> {
+  const { services: deps, scope } = ctx;
+  const { sessionIds } = args;
   const page = resolvePageArgs(args);
   if (page.cursor) throw new Error('listFirstTracesOfSessions answers pages without a cursor');
   const base = normalizeTraceFilter(undefined, deps.config);
@@ -178,7 +174,8 @@ export async function listFirstTracesOfSessions(
   });
 }
 
-export async function countMatchingTraces(database: DatabaseHandle, parent: TraceConnectionParent): Promise<number> {
+export async function countMatchingTraces(ctx: ServiceContext<'database'>, parent: TraceConnectionParent): Promise<number> {
+  const { database } = ctx.services;
   return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search, searchIndexingOf(database.mode)));
 }
 
@@ -187,7 +184,8 @@ export async function countMatchingTraces(database: DatabaseHandle, parent: Trac
  * `Trace.traceId`), which answers the trace's root span (the one without a parent; else the
  * earliest) — its `related` and `children` reach the rest of the trace.
  */
-export async function getTrace(database: DatabaseHandle, scope: Scope, id: string) {
+export async function getTrace(ctx: ServiceContext<'database'>, id: string) {
+  const { services: { database }, scope } = ctx;
   if (looksLikeW3cTraceId(id)) {
     const traceId = w3cTraceId(id, 'id');
     return withStatementTimeout(database, database.readDb, 'simple', (trx) => findRootSpanOfTrace(trx, scope, traceId));

@@ -1,7 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Scope } from '../../../auth/viewer';
-import type { Config } from '../../../config';
-import type { DatabaseHandle } from '../../../db/database';
+import type { ServiceContext } from '../../../context';
 import type { PageArgs } from '../../../shared/page-args';
 import type { TraceConnectionParent } from '../traces.mappers';
 import { SESSION_TRACE_ORDER, listFirstTracesOfSessions, listTraces } from '../traces.service';
@@ -13,15 +11,15 @@ export interface SessionTracesKey extends PageArgs {
 const pageOf = (k: SessionTracesKey): PageArgs => ({ first: k.first ?? null, after: k.after ?? null, last: k.last ?? null, before: k.before ?? null });
 
 /** One page of one session's traces, as listTraces answers it (the fallback for cursor pages). */
-const pageOfOneSession = (deps: { database: DatabaseHandle; config: Config }, scope: Scope, k: SessionTracesKey) =>
-  listTraces(deps, scope, { ...pageOf(k), orderBy: SESSION_TRACE_ORDER, baseFilter: { sessionIds: [k.sessionId] } });
+const pageOfOneSession = (ctx: ServiceContext, k: SessionTracesKey) =>
+  listTraces(ctx, { ...pageOf(k), orderBy: SESSION_TRACE_ORDER, baseFilter: { sessionIds: [k.sessionId] } });
 
 /**
  * `Session.traces` for a page of sessions: the keys asking the same page without a cursor
  * (the usual `sessions { nodes { traces(first: n) } }`) are answered by one statement; a page
  * after a cursor is one session's and is read alone. A failing key fails alone.
  */
-export function createTracesBySessionLoader(deps: { database: DatabaseHandle; config: Config }, scope: Scope) {
+export function createTracesBySessionLoader(ctx: ServiceContext) {
   return new DataLoader<SessionTracesKey, TraceConnectionParent, string>(
     async (keys) => {
       const byPage = new Map<string, number[]>();
@@ -44,10 +42,10 @@ export function createTracesBySessionLoader(deps: { database: DatabaseHandle; co
       for (const indexes of byPage.values()) {
         const first = keys[indexes[0]!]!;
         if (first.after != null || first.before != null) {
-          for (const i of indexes) work.push(settle([i], async () => [await pageOfOneSession(deps, scope, keys[i]!)]));
+          for (const i of indexes) work.push(settle([i], async () => [await pageOfOneSession(ctx, keys[i]!)]));
         } else {
           const sessionIds = indexes.map((i) => keys[i]!.sessionId);
-          work.push(settle(indexes, () => listFirstTracesOfSessions(deps, scope, sessionIds, pageOf(first))));
+          work.push(settle(indexes, () => listFirstTracesOfSessions(ctx, { ...pageOf(first), sessionIds })));
         }
       }
       await Promise.all(work);

@@ -1,7 +1,7 @@
 /**
  * Field cost estimators: the part of a root field's price that comes from the work its
  * arguments imply rather than from its selection (analytics reports). Each feature module
- * contributes the estimators of its own root fields (`src/modules/<name>/<name>.cost.ts`);
+ * contributes the estimators of its own root fields (`<feature>/<feature>.cost.ts`);
  * src/cost-estimators.ts composes them. Limits never imports a module: it only looks up the
  * coordinate (`Query.performance`) it is pricing.
  */

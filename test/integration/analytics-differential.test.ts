@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { gql } from '../support/gateway';
 import { roundDeep, startAnalyticsFixture, type AnalyticsFixture } from '../support/analytics-fixture';
-import { HIST_RELATIVE_ERROR } from '../../src/modules/metrics/latency-histogram';
+import { HIST_RELATIVE_ERROR } from '../../src/query/latency-histogram';
 import { usdUnits } from '../../src/shared/money';
 import { refreshRollups } from '../../src/db/rollup-refresh';
 

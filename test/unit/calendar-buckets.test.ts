@@ -1,6 +1,6 @@
-import { bucketSnapper, bucketStarts, monthStart, nestingGrainMs, resolveTimeZone } from '../../src/modules/metrics/calendar-buckets';
-import { chooseInterval, pointCount } from '../../src/modules/metrics/intervals';
-import { pickSources } from '../../src/modules/metrics/source-plan';
+import { bucketSnapper, bucketStarts, monthStart, nestingGrainMs, resolveTimeZone } from '../../src/query/calendar-buckets';
+import { chooseInterval, pointCount } from '../../src/query/intervals';
+import { pickSources } from '../../src/query/source-plan';
 import { resolveRange } from '../../src/shared/time-range';
 
 const D = (s: string) => new Date(s);

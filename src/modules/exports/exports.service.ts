@@ -8,7 +8,7 @@ import { AppError, ErrorCode, badInput, forbidden, fromDatabaseError, notFound, 
 import { parseRelativeDuration } from '../../shared/time-range';
 import { exportJobsTotal } from '../../telemetry/metrics';
 import { isUuid } from '../traces/cursor';
-import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
+import { normalizeTraceFilter, type TraceFilterInput } from '../../query/trace-filter-input';
 import { sql } from 'kysely';
 import { allowedColumns, columnByName, isContentColumn } from './export-columns';
 import type { ExportSystem } from './export-system';

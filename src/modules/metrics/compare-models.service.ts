@@ -4,9 +4,9 @@ import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
 import { planScores, sumScores } from '../quality/quality.service';
-import type { TraceFilterInput } from '../traces/traces.service';
-import { resolveReportArgs } from './report-args';
-import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from './trace-stats.service';
+import type { TraceFilterInput } from '../../query/trace-filter-input';
+import { resolveReportArgs } from '../../query/report-args';
+import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from '../../query/trace-stats';
 
 export interface ModelComparisonRow {
   model: string;

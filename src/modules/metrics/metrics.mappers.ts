@@ -1,7 +1,7 @@
 import type { Scope } from '../../auth/viewer';
-import type { TraceFilter } from '../traces/traces.repository';
-import type { Dimension } from './dimensions';
-import type { GroupStats, SeriesPoint, StatsAcc, TraceStatsResult } from './trace-stats.service';
+import type { TraceFilter } from '../../query/trace-filter';
+import type { Dimension } from '../../query/dimensions';
+import type { GroupStats, SeriesPoint, StatsAcc, TraceStatsResult } from '../../query/trace-stats';
 
 /** A report keeps its dimensions so that `other` can build its (all-null) key. */
 export type StatsReportParent = TraceStatsResult & { readonly dims: readonly Dimension[] };

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../__generated__/resolvers-types';
-import { latencyPercentiles, otherGroup, type GroupStats, type StatsAcc } from './trace-stats.service';
+import { latencyPercentiles, otherGroup, type GroupStats, type StatsAcc } from '../../query/trace-stats';
 import type { StatsReportParent } from './metrics.mappers';
 import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
 import { performanceReport } from './performance.service';

@@ -2,8 +2,8 @@ import { usdNumber } from '../../shared/money';
 import type { Resolvers } from '../../__generated__/resolvers-types';
 import { withStatementTimeout } from '../../db/database';
 import { resolveRange } from '../../shared/time-range';
-import { latencyPercentiles } from '../metrics/trace-stats.service';
-import { RELATIVE_RANGE_QUANTUM_MS } from '../metrics/report-args';
+import { latencyPercentiles } from '../../query/trace-stats';
+import { RELATIVE_RANGE_QUANTUM_MS } from '../../query/report-args';
 import { findProjects } from './projects.repository';
 import { createProject, renameProject } from './projects.service';
 

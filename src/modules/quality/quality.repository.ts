@@ -1,11 +1,11 @@
 import { expressionBuilder, sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database, ScoreRow } from '../../db/schema';
-import { traceConditions, type TraceFilter } from '../traces/traces.repository';
-import { RAW_DIMENSION_SQL, type Dimension } from '../metrics/dimensions';
-import type { Interval } from '../metrics/intervals';
-import { bucketSql } from '../metrics/calendar-buckets';
-import type { SourcePiece } from '../metrics/source-plan';
+import { traceConditions, type TraceFilter } from '../../query/trace-filter';
+import { RAW_DIMENSION_SQL, type Dimension } from '../../query/dimensions';
+import type { Interval } from '../../query/intervals';
+import { bucketSql } from '../../query/calendar-buckets';
+import type { SourcePiece } from '../../query/source-plan';
 
 /** Scores of traces matching the filter: the join carries the tenant scope on both sides. */
 function scoredTraces(scope: Scope, filter: TraceFilter, names: readonly string[] | null) {

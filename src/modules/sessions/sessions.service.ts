@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
-import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
+import { normalizeTraceFilter, type TraceFilterInput } from '../../query/trace-filter-input';
 import type { SessionParent } from './sessions.mappers';
 import { findSessions } from './sessions.repository';
 import { isCalendarTimestamp } from '../traces/cursor';

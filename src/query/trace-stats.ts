@@ -1,17 +1,17 @@
-import type { Scope } from '../../auth/viewer';
-import type { Config } from '../../config';
-import { withStatementTimeout, type DatabaseHandle } from '../../db/database';
-import { cachedRollupWatermarks } from '../../db/rollup-refresh';
-import type { TraceFilter } from '../traces/traces.repository';
+import type { Scope } from '../auth/viewer';
+import type { Config } from '../config';
+import { withStatementTimeout, type DatabaseHandle } from '../db/database';
+import { cachedRollupWatermarks } from '../db/rollup-refresh';
+import type { TraceFilter } from './trace-filter';
 import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
 import type { Interval } from './intervals';
 import { DEFAULT_TIME_ZONE, bucketSnapper, bucketStarts, isZoned } from './calendar-buckets';
 import { addCell, mergeInto, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
 import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
-import { ALL_LEVELS, countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type PercentileLevels, type StatsRow } from './metrics.repository';
+import { ALL_LEVELS, countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type PercentileLevels, type StatsRow } from './trace-stats.sql';
 import { familyLevels, pickSources, type SourcePiece } from './source-plan';
-import { badInput } from '../../shared/errors';
-import { usdUnits, type UsdUnits } from '../../shared/money';
+import { badInput } from '../shared/errors';
+import { usdUnits, type UsdUnits } from '../shared/money';
 
 /** Running sums for one cell of the answer (total, a group, a time bucket, or both). */
 export interface StatsAcc {

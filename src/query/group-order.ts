@@ -1,6 +1,6 @@
-import { badInput } from '../../shared/errors';
-import type { StatsAcc } from './trace-stats.service';
-import { latencyPercentiles } from './trace-stats.service';
+import { badInput } from '../shared/errors';
+import type { StatsAcc } from './trace-stats';
+import { latencyPercentiles } from './trace-stats';
 
 /** The stat a report's groups are ordered by (GraphQL enum GroupOrderField). */
 export type GroupOrderField =

@@ -3,39 +3,34 @@ import type { Config } from '../config';
 import { withStatementTimeout, type DatabaseHandle } from '../db/database';
 import { cachedRollupWatermarks } from '../db/rollup-refresh';
 import type { TraceFilter } from './trace-filter';
-import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue } from './dimensions';
+import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue, type TraceRollupFamily } from './dimensions';
 import type { Interval } from './intervals';
-import { DEFAULT_TIME_ZONE, bucketSnapper, bucketStarts, isZoned } from './calendar-buckets';
-import { addCell, mergeInto, percentileFromHistogram, type SparseHistogram } from './latency-histogram';
+import { DEFAULT_TIME_ZONE } from './calendar-buckets';
+import { addCell } from './latency-histogram';
 import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
-import { ALL_LEVELS, countLatencyCells, findExactLatencyPercentiles, sumTraceStats, type PercentileLevels, type StatsRow } from './trace-stats.sql';
+import {
+  ALL_LEVELS,
+  countLatencyCells,
+  findExactLatencyPercentiles,
+  sumTraceStats,
+  type ExactPercentileRow,
+  type LevelCellRow,
+  type PercentileLevels,
+  type StatsRow,
+} from './trace-stats.repository';
 import { familyLevels, pickSources, type SourcePiece } from './source-plan';
+import { EMPTY_ACC, addAcc, addRow, emptyAcc, type StatsAcc } from './stats-acc';
+import { createCells, groupKeyOfRow, timeline, type Cells, type DimRow, type Timeline } from './group-series';
 import { badInput } from '../shared/errors';
-import { usdUnits, type UsdUnits } from '../shared/money';
 
-/** Running sums for one cell of the answer (total, a group, a time bucket, or both). */
-export interface StatsAcc {
-  n: number;
-  errors: number;
-  durSum: number;
-  durMin: number | null;
-  durMax: number | null;
-  ttftSum: number;
-  ttftN: number;
-  ttftMin: number | null;
-  ttftMax: number | null;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  totalTokens: number;
-  /** Exact money sums, in 10⁻⁸ USD units (src/shared/money.ts). */
-  promptCost: UsdUnits;
-  completionCost: UsdUnits;
-  totalCost: UsdUnits;
-  hist: SparseHistogram;
-  /** Exact percentiles (EXACT_PERCENTILES order) when the whole answer came from raw rows. */
-  exact: number[] | null;
-}
+/*
+ * The trace-stats engine: one question (range, filter, dimensions, interval) answered from raw
+ * traces and rollup pieces (source-plan.ts), summed per total, group, bucket and group bucket,
+ * with exact or histogram percentiles. Performance and cost reports, compareModels, quality's
+ * traffic count and Project.stats all read through it.
+ */
+
+export { addAcc, emptyAcc, latencyPercentiles, type StatsAcc } from './stats-acc';
 
 export type PercentileMethod = 'EXACT' | 'HISTOGRAM';
 
@@ -70,58 +65,6 @@ export interface TraceStatsResult {
   rest: readonly { acc: StatsAcc; series: Map<number, StatsAcc> }[];
 }
 
-export const emptyAcc = (): StatsAcc => ({
-  n: 0,
-  errors: 0,
-  durSum: 0,
-  durMin: null,
-  durMax: null,
-  ttftSum: 0,
-  ttftN: 0,
-  ttftMin: null,
-  ttftMax: null,
-  promptTokens: 0,
-  completionTokens: 0,
-  cachedTokens: 0,
-  totalTokens: 0,
-  promptCost: 0n,
-  completionCost: 0n,
-  totalCost: 0n,
-  hist: new Map(),
-  exact: null,
-});
-
-const EMPTY_ACC: StatsAcc = Object.freeze({ ...emptyAcc(), hist: new Map() }) as StatsAcc;
-
-const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
-const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
-
-function addRow(acc: StatsAcc, r: StatsRow): void {
-  acc.n += r.n;
-  acc.errors += r.errors;
-  acc.durSum += r.dur_sum;
-  acc.durMin = minOf(acc.durMin, r.dur_min);
-  acc.durMax = maxOf(acc.durMax, r.dur_max);
-  acc.ttftSum += r.ttft_sum ?? 0;
-  acc.ttftN += r.ttft_n;
-  acc.ttftMin = minOf(acc.ttftMin, r.ttft_min);
-  acc.ttftMax = maxOf(acc.ttftMax, r.ttft_max);
-  acc.promptTokens += r.prompt_tokens;
-  acc.completionTokens += r.completion_tokens;
-  acc.cachedTokens += r.cached_tokens;
-  acc.totalTokens += r.total_tokens;
-  acc.promptCost += usdUnits(r.prompt_cost);
-  acc.completionCost += usdUnits(r.completion_cost);
-  acc.totalCost += usdUnits(r.total_cost);
-}
-
-/** p50/p90/p95/p99 of an accumulator: exact when available, else from its histogram. */
-export function latencyPercentiles(acc: StatsAcc): { p50: number | null; p90: number | null; p95: number | null; p99: number | null } {
-  const pick = (i: number, p: number) =>
-    acc.exact ? (acc.exact[i] ?? null) : percentileFromHistogram(acc.hist, p, acc.durMin, acc.durMax);
-  return { p50: pick(0, 0.5), p90: pick(1, 0.9), p95: pick(2, 0.95), p99: pick(3, 0.99) };
-}
-
 export interface TraceStatsRequest {
   from: Date;
   to: Date;
@@ -143,170 +86,134 @@ export interface TraceStatsRequest {
   useRollups?: boolean;
 }
 
+/** What a report's QueryPlan shows: the pieces read and how percentiles were computed. */
+export type StatsPlan = Pick<TraceStatsResult, 'pieces' | 'percentileMethod'> & { readonly rawReason?: string | null };
+
+/** The sources and percentile method of one question, decided before any statement runs. */
+interface StatsPlanning {
+  rollupsOn: boolean;
+  family: TraceRollupFamily | null;
+  pieces: SourcePiece[];
+  /** Pieces of the histogram cells: coarser than `pieces` when no series point needs percentiles. */
+  cellPieces: SourcePiece[];
+  cellInterval: Interval | null;
+  percentiles: boolean;
+  exact: boolean;
+  levels: PercentileLevels;
+  order: GroupOrder;
+}
+
+interface StatsData {
+  rows: StatsRow[];
+  cells: LevelCellRow[];
+  exactRows: ExactPercentileRow[];
+}
+
 export async function computeTraceStats(
   deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
   scope: Scope,
   req: TraceStatsRequest,
 ): Promise<TraceStatsResult> {
-  const { database } = deps;
+  const plan = await planTraceStats(deps, req);
+  const data = await readTraceStats(deps.database, scope, req, plan);
+  return assembleTraceStats(req, plan, data);
+}
+
+async function planTraceStats(
+  deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
+  req: TraceStatsRequest,
+): Promise<StatsPlanning> {
   const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
   const rollupsOn = req.useRollups ?? deps.config.analytics.useRollups;
   const family = rollupsOn ? traceRollupFamily(req.filter, req.dims) : null;
-  const watermarks = family ? await cachedRollupWatermarks(database) : {};
-  const pieces = pickSources({
-    from: req.from,
-    to: req.to,
-    interval: req.interval,
-    rollups: family !== null,
-    watermarks,
-    levels: family ? familyLevels(family) : undefined,
-    timeZone: req.timeZone,
-  });
+  const watermarks = family ? await cachedRollupWatermarks(deps.database) : {};
+  const plan = (interval: Interval | null) =>
+    pickSources({ from: req.from, to: req.to, interval, rollups: family !== null, watermarks, levels: family ? familyLevels(family) : undefined, timeZone: req.timeZone });
+  const pieces = plan(req.interval);
   const span = req.to.getTime() - req.from.getTime();
   const order = req.groupOrder ?? BY_REQUESTS;
   // Ordering by a percentile needs every group's percentiles, whether selected or not.
   const byPercentile = req.dims.length > 0 && ordersByPercentile(order);
   const percentiles = req.percentiles || byPercentile;
   const levels = byPercentile ? { ...(req.percentileLevels ?? ALL_LEVELS), group: true } : (req.percentileLevels ?? ALL_LEVELS);
-  const exact =
-    percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
-
+  const exact = percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
   // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
   // they do not need the series interval either: plan them over the coarsest rollups.
   const cellInterval = req.interval && (levels.series || levels.groupSeries) ? req.interval : null;
-  const cellPieces =
-    !percentiles || exact || cellInterval === req.interval
-      ? pieces
-      : pickSources({ from: req.from, to: req.to, interval: null, rollups: family !== null, watermarks, levels: family ? familyLevels(family) : undefined, timeZone: req.timeZone });
+  const cellPieces = !percentiles || exact || cellInterval === req.interval ? pieces : plan(null);
+  return { rollupsOn, family, pieces, cellPieces, cellInterval, percentiles, exact, levels, order };
+}
 
-  const { rows, cells, exactRows } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
+/** Sums, histogram cells and exact percentiles, under the aggregate statement timeout. */
+function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
+  const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
+  return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
     const rows: StatsRow[] = [];
-    const cells: Awaited<ReturnType<typeof countLatencyCells>> = [];
-    for (const piece of pieces) {
-      const q = { scope, filter: req.filter, piece, interval: req.interval, timeZone: req.timeZone, dims: req.dims };
-      rows.push(...(await sumTraceStats(trx, q)));
-    }
-    if (percentiles && !exact) {
-      for (const piece of cellPieces) {
-        cells.push(...(await countLatencyCells(trx, { scope, filter: req.filter, piece, interval: cellInterval, timeZone: req.timeZone, dims: req.dims }, levels)));
-      }
+    const cells: LevelCellRow[] = [];
+    for (const piece of p.pieces) rows.push(...(await sumTraceStats(trx, { ...base, piece, interval: req.interval })));
+    if (p.percentiles && !p.exact) {
+      for (const piece of p.cellPieces) cells.push(...(await countLatencyCells(trx, { ...base, piece, interval: p.cellInterval }, p.levels)));
     }
     const exactRows =
-      exact && pieces.length
+      p.exact && p.pieces.length
         ? await findExactLatencyPercentiles(trx, {
-            scope,
-            filter: req.filter,
+            ...base,
             from: req.from,
             to: req.to,
             interval: req.interval,
-            timeZone: req.timeZone,
-            dims: req.dims,
             levels: { time: req.interval !== null, group: req.dims.length > 0 },
           })
         : [];
     return { rows, cells, exactRows };
   });
+}
 
-  const totals = emptyAcc();
-  const groups = new Map<string, { values: (string | null)[]; acc: StatsAcc; series: Map<number, StatsAcc> }>();
-  const series = new Map<number, StatsAcc>();
-  const groupKey = (r: { d0: string | null; d1: string | null; d2: string | null }) => JSON.stringify([r.d0, r.d1, r.d2]);
-  // Gap-filled bucket starts; SQL's calendar buckets are matched to them (calendar-buckets.ts).
+/**
+ * The accumulator one GROUPING SETS row belongs to: by_time/by_group are 0 on the levels the
+ * row is grouped by. Undefined when the sums have no such cell.
+ */
+function levelTarget(c: Cells<StatsAcc>, tl: Timeline, r: DimRow & { t: Date | null; by_time: number; by_group: number }): StatsAcc | undefined {
+  const t = r.by_time === 0 ? tl.timeOf(r.t) : null;
+  if (r.by_group !== 0) return t === null ? c.total : c.series.get(t);
+  const g = c.groups.get(groupKeyOfRow(r));
+  return t === null ? g?.acc : g?.series.get(t);
+}
+
+function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: StatsData): TraceStatsResult {
   const zone = req.timeZone ?? DEFAULT_TIME_ZONE;
-  const starts = req.interval ? bucketStarts(req.from, req.to, req.interval, zone) : [];
-  const snap = bucketSnapper(starts, isZoned(req.interval, zone));
-  const timeOf = (t: Date | null) => (t ? snap(new Date(t).getTime()) : null);
-  const cellsOf = (r: { t: Date | null; d0: string | null; d1: string | null; d2: string | null }, create: boolean) => {
-    const out: StatsAcc[] = [totals];
-    const t = timeOf(r.t);
-    if (t !== null) {
-      let s = series.get(t);
-      if (!s && create) series.set(t, (s = emptyAcc()));
-      if (s) out.push(s);
-    }
-    if (req.dims.length) {
-      const k = groupKey(r);
-      let g = groups.get(k);
-      if (!g && create) groups.set(k, (g = { values: [r.d0, r.d1, r.d2].slice(0, req.dims.length), acc: emptyAcc(), series: new Map() }));
-      if (g) {
-        out.push(g.acc);
-        if (t !== null) {
-          let gs = g.series.get(t);
-          if (!gs && create) g.series.set(t, (gs = emptyAcc()));
-          if (gs) out.push(gs);
-        }
-      }
-    }
-    return out;
-  };
-  for (const r of rows) for (const acc of cellsOf(r, true)) addRow(acc, r);
+  const tl = timeline(req.from, req.to, req.interval, zone);
+  const c = createCells(emptyAcc, req.dims.length, { groupSeries: true });
+  for (const r of data.rows) for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addRow(acc, r);
   // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
-  for (const c of cells) {
-    const t = c.by_time === 0 ? timeOf(c.t) : null;
-    const g = c.by_group === 0 ? groups.get(groupKey(c)) : undefined;
-    const target = c.by_group === 0 ? (t === null ? g?.acc : g?.series.get(t)) : t === null ? totals : series.get(t);
-    if (target) addCell(target.hist, c.cell, c.c);
+  for (const cell of data.cells) {
+    const target = levelTarget(c, tl, cell);
+    if (target) addCell(target.hist, cell.cell, cell.c);
   }
-  for (const e of exactRows) {
-    const t = e.by_time === 0 ? timeOf(e.t) : null;
-    const inGroup = e.by_group === 0;
-    let target: StatsAcc | undefined;
-    if (t === null && !inGroup) target = totals;
-    else if (t !== null && !inGroup) target = series.get(t);
-    else if (t === null && inGroup) target = groups.get(groupKey(e))?.acc;
-    else target = groups.get(groupKey(e))?.series.get(t as number);
+  for (const e of data.exactRows) {
+    const target = levelTarget(c, tl, e);
     // percentile_disc over no rows is NULL: an empty range has no exact percentiles.
     if (target && e.p) target.exact = e.p.map(Number);
   }
-
-  const fill = (m: Map<number, StatsAcc>): SeriesPoint[] => {
-    if (!req.interval) return [];
-    // Gaps share one frozen empty accumulator: resolvers only read them.
-    return starts.map((t) => ({ timestamp: new Date(t), acc: m.get(t) ?? EMPTY_ACC }));
-  };
-  const sorted = [...groups.values()].sort(groupComparator(order));
+  // Gaps share one frozen empty accumulator: resolvers only read them.
+  const fill = (m: Map<number, StatsAcc>): SeriesPoint[] => tl.fill(m, EMPTY_ACC).map(({ timestamp, value }) => ({ timestamp, acc: value }));
+  const sorted = [...c.groups.values()].sort(groupComparator(p.order));
   const limit = req.groupLimit ?? 100;
-  const groupList = sorted
-    .slice(0, limit)
-    .map((g) => ({ key: groupKeyOf(req.dims, g.values), values: g.values, acc: g.acc, series: fill(g.series) }));
-
   return {
     from: req.from,
     to: req.to,
     interval: req.interval,
     timeZone: zone,
-    pieces,
-    percentileMethod: exact ? 'EXACT' : 'HISTOGRAM',
-    rawReason: rollupsOn && !family && pieces.length ? rawReasonOf(req.filter, req.dims) : null,
-    totals,
-    groups: groupList,
-    series: fill(series),
+    pieces: p.pieces,
+    percentileMethod: p.exact ? 'EXACT' : 'HISTOGRAM',
+    rawReason: p.rollupsOn && !p.family && p.pieces.length ? rawReasonOf(req.filter, req.dims) : null,
+    totals: c.total,
+    groups: sorted.slice(0, limit).map((g) => ({ key: groupKeyOf(req.dims, g.values), values: g.values, acc: g.acc, series: fill(g.series) })),
+    series: fill(c.series),
     groupCount: sorted.length,
     rest: sorted.slice(limit),
   };
-}
-
-/** Adds one accumulator into another: exact for counts, token and money sums; min/max kept; histograms merged. */
-export function addAcc(target: StatsAcc, a: StatsAcc): void {
-  target.n += a.n;
-  target.errors += a.errors;
-  target.durSum += a.durSum;
-  target.durMin = minOf(target.durMin, a.durMin);
-  target.durMax = maxOf(target.durMax, a.durMax);
-  target.ttftSum += a.ttftSum;
-  target.ttftN += a.ttftN;
-  target.ttftMin = minOf(target.ttftMin, a.ttftMin);
-  target.ttftMax = maxOf(target.ttftMax, a.ttftMax);
-  target.promptTokens += a.promptTokens;
-  target.completionTokens += a.completionTokens;
-  target.cachedTokens += a.cachedTokens;
-  target.totalTokens += a.totalTokens;
-  target.promptCost += a.promptCost;
-  target.completionCost += a.completionCost;
-  target.totalCost += a.totalCost;
-  mergeInto(target.hist, a.hist);
 }
 
 /**
@@ -327,9 +234,9 @@ export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from
       addAcc(s, a);
     }
   }
-  const points: SeriesPoint[] = r.interval
-    ? bucketStarts(r.from, r.to, r.interval, r.timeZone).map((t) => ({ timestamp: new Date(t), acc: series.get(t) ?? EMPTY_ACC }))
-    : [];
+  const points = timeline(r.from, r.to, r.interval, r.timeZone)
+    .fill(series, EMPTY_ACC)
+    .map(({ timestamp, value }): SeriesPoint => ({ timestamp, acc: value }));
   const values = dims.map(() => null);
   return { key: groupKeyOf(dims, values), values, acc, series: points };
 }

@@ -1,7 +1,7 @@
 import type { RequestContext } from '../../context';
 import { resolveReportArgs, type ReportArgs } from '../../query/report-args';
 import { computeTraceStats, type TraceStatsResult } from '../../query/trace-stats';
-import type { PercentileLevels } from '../../query/trace-stats.sql';
+import type { PercentileLevels } from '../../query/trace-stats.repository';
 import type { Dimension } from '../../query/dimensions';
 
 export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {

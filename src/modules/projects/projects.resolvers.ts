@@ -6,6 +6,7 @@ import { latencyPercentiles } from '../../query/trace-stats';
 import { RELATIVE_RANGE_QUANTUM_MS } from '../../query/report-args';
 import { findProjects } from './projects.repository';
 import { createProject, renameProject } from './projects.service';
+import { avgLatencyMs, errorRate } from '../../query/derived-stats';
 
 export const projectResolvers: Resolvers = {
   Query: {
@@ -39,10 +40,10 @@ export const projectResolvers: Resolvers = {
       return {
         requestCount: acc.n,
         errorCount: acc.errors,
-        errorRate: acc.n ? acc.errors / acc.n : 0,
+        errorRate: errorRate(acc) ?? 0,
         totalCostUsd: usdNumber(acc.totalCost),
         totalTokens: acc.totalTokens,
-        avgLatencyMs: acc.n ? acc.durSum / acc.n : null,
+        avgLatencyMs: avgLatencyMs(acc),
         p95LatencyMs: latencyPercentiles(acc).p95,
       };
     },

@@ -3,23 +3,16 @@ import type { Scope } from '../../auth/viewer';
 import type { Database, ProjectRow } from '../../db/schema';
 import { badInput, forbidden, notFound } from '../../shared/errors';
 import { insertProject, renameProjectById } from './projects.repository';
+import { checkProjectName, PROJECT_ID_PATTERN } from '../../shared/project-names';
+
+// The id and name rules are shared with createOrg (src/shared/project-names.ts).
+export { checkProjectName, MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../../shared/project-names';
 
 /**
  * Projects without SQL (createProject / renameProject, ADMIN). Ids are chosen by the caller
  * because applications name them (resource attribute `observatory.project.id`); they are
  * global, so an id taken by another org is refused the same way as one taken in this org.
  */
-export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{2,63}$/;
-export const MAX_PROJECT_NAME_LENGTH = 100;
-
-export function checkProjectName(name: string): string {
-  const n = name.trim();
-  if (n.length < 1 || n.length > MAX_PROJECT_NAME_LENGTH || n.includes('\u0000')) {
-    throw badInput(`name must be 1–${MAX_PROJECT_NAME_LENGTH} characters`, { argument: 'name' });
-  }
-  return n;
-}
-
 export async function createProject(db: Kysely<Database>, manager: Scope, input: { id: string; name: string }): Promise<ProjectRow> {
   // A key limited to some projects would not see the project it creates: org-wide keys only.
   if (manager.projectIds) throw forbidden('Creating projects needs an org-wide ADMIN key (this key is limited to some projects)');

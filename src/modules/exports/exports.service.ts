@@ -7,7 +7,7 @@ import { can } from '../../auth/permissions';
 import { AppError, ErrorCode, badInput, forbidden, fromDatabaseError, notFound, serviceUnavailable } from '../../shared/errors';
 import { parseRelativeDuration } from '../../shared/time-range';
 import { exportJobsTotal } from '../../telemetry/metrics';
-import { isUuid } from '../traces/cursor';
+import { isUuid } from '../../shared/ids';
 import { normalizeTraceFilter, type TraceFilterInput } from '../../query/trace-filter-input';
 import { sql } from 'kysely';
 import { allowedColumns, columnByName, isContentColumn } from './export-columns';

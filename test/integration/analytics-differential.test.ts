@@ -359,7 +359,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       expect(c.other.stats.requestCount).toBe(rest.rows[0].n);
       expect(c.other.key).toEqual({ userId: null });
       // Exact: other + shown groups = totals, to the last digit (sums in 10⁻⁸ USD units).
-      const units = (x: number) => usdUnits(String(x));
+      const units = (x: number) => usdUnits(x); // a number, not String(x): 7.8e-7 is not decimal text
       expect(units(c.other.stats.totalUsd) + c.groups.reduce((a: bigint, g: any) => a + units(g.stats.totalUsd), 0n)).toBe(units(c.totals.totalUsd));
       expect(c.other.series.reduce((a: bigint, p: any) => a + units(p.stats.totalUsd), 0n)).toBe(units(c.other.stats.totalUsd));
       // The same exact answers from embedded TimescaleDB (its rollups are continuous aggregates).

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema';
 import type { ExportConfig } from '../../config';
-import type { TraceFilter } from '../traces/traces.repository';
+import type { TraceFilter } from '../../query/trace-filter';
 import type { Scope } from '../../auth/viewer';
 import { fromDatabaseError } from '../../shared/errors';
 import { exportDurationSeconds, exportJobsTotal, exportRowsTotal } from '../../telemetry/metrics';

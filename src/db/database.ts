@@ -50,51 +50,64 @@ export interface OpenDatabaseOptions {
   holder?: string;
 }
 
+interface Pools {
+  readonly primary: pg.Pool;
+  readonly read: pg.Pool;
+  readonly embedded?: EmbeddedDatabase;
+}
+
+/** The embedded database's one-socket pool, or the server's primary (and replica) pools. */
+async function openPools(config: Config, options: OpenDatabaseOptions): Promise<Pools> {
+  if (!config.database.url) {
+    const embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir, options.holder, config.database.embedded);
+    // PGlite is single-connection: one socket, and the pool queues statements client-side.
+    const primary = new pg.Pool({ host: '127.0.0.1', port: embedded.port, user: 'postgres', database: 'postgres', max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 0 });
+    return { primary, read: primary, embedded };
+  }
+  const poolCfg = config.database.pool;
+  const make = (url: string) =>
+    new pg.Pool({
+      connectionString: url,
+      max: poolCfg.max,
+      min: poolCfg.min,
+      connectionTimeoutMillis: poolCfg.acquireTimeoutMs,
+      idleTimeoutMillis: poolCfg.idleTimeoutMs,
+      maxLifetimeSeconds: poolCfg.maxLifetimeSeconds,
+      application_name: 'analytics-gateway',
+    });
+  const primary = make(config.database.url);
+  return { primary, read: config.database.readonlyUrl ? make(config.database.readonlyUrl) : primary };
+}
+
+/**
+ * An idle client that errors (server restart) must not crash the process; pg reconnects.
+ * pg-pool listens only on idle clients: a connection that dies while checked out emits 'error'
+ * on its client (after failing the running query), which would otherwise be an unhandled
+ * 'error' event and take the process down. The pool drops such clients on release.
+ */
+function survive(pool: pg.Pool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
+}
+
+/** Liveness probes on their own connections (server modes; embedded answers `SELECT 1`). */
+function livenessProbes(config: Config) {
+  const probes: Partial<Record<PoolRole, LivenessProbe>> = {};
+  const timeoutMs = config.telemetry.healthCheckTimeoutMs;
+  if (config.database.url) {
+    probes.primary = new LivenessProbe(config.database.url, timeoutMs);
+    if (config.database.readonlyUrl) probes.replica = new LivenessProbe(config.database.readonlyUrl, timeoutMs);
+  }
+  const close = () => Promise.all(Object.values(probes).map((p) => p.close().catch(() => undefined)));
+  return { probes, close };
+}
+
 export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
   const listeners = new Set<QueryListener>();
   const log = (event: LogEvent) => {
     for (const l of listeners) l(event);
   };
-  let embedded: EmbeddedDatabase | undefined;
-  let primaryPool: pg.Pool;
-  let readPool: pg.Pool;
-  const poolCfg = config.database.pool;
-
-  if (!config.database.url) {
-    embedded = await startEmbeddedDatabase(options.inMemory ? undefined : config.dataDir, options.holder, config.database.embedded);
-    // PGlite is single-connection: one socket, and the pool queues statements client-side.
-    primaryPool = new pg.Pool({
-      host: '127.0.0.1',
-      port: embedded.port,
-      user: 'postgres',
-      database: 'postgres',
-      max: 1,
-      idleTimeoutMillis: 0,
-      connectionTimeoutMillis: 0,
-    });
-    readPool = primaryPool;
-  } else {
-    const make = (url: string) =>
-      new pg.Pool({
-        connectionString: url,
-        max: poolCfg.max,
-        min: poolCfg.min,
-        connectionTimeoutMillis: poolCfg.acquireTimeoutMs,
-        idleTimeoutMillis: poolCfg.idleTimeoutMs,
-        maxLifetimeSeconds: poolCfg.maxLifetimeSeconds,
-        application_name: 'analytics-gateway',
-      });
-    primaryPool = make(config.database.url);
-    readPool = config.database.readonlyUrl ? make(config.database.readonlyUrl) : primaryPool;
-  }
-  // An idle client that errors (server restart) must not crash the process; pg reconnects.
-  // pg-pool listens only on idle clients: a connection that dies while checked out emits
-  // 'error' on its client (after failing the running query), which would otherwise be an
-  // unhandled 'error' event and take the process down. The pool drops such clients on release.
-  const survive = (pool: pg.Pool) => {
-    pool.on('error', () => undefined);
-    pool.on('connect', (client) => client.on('error', () => undefined));
-  };
+  const { primary: primaryPool, read: readPool, embedded } = await openPools(config, options);
   survive(primaryPool);
   if (readPool !== primaryPool) survive(readPool);
 
@@ -108,18 +121,8 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     end: () => pool.end(),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(primaryPool, 'primary') }), log });
-  const readDb =
-    readPool === primaryPool
-      ? db
-      : new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(readPool, 'replica') }), log });
-
-  const healthTimeoutMs = config.telemetry.healthCheckTimeoutMs;
-  const liveness: Partial<Record<PoolRole, LivenessProbe>> = {};
-  if (config.database.url) {
-    liveness.primary = new LivenessProbe(config.database.url, healthTimeoutMs);
-    if (config.database.readonlyUrl) liveness.replica = new LivenessProbe(config.database.readonlyUrl, healthTimeoutMs);
-  }
-  const closeLiveness = () => Promise.all(Object.values(liveness).map((p) => p.close().catch(() => undefined)));
+  const readDb = readPool === primaryPool ? db : new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(readPool, 'replica') }), log });
+  const liveness = livenessProbes(config);
 
   let mode: StorageMode;
   try {
@@ -127,7 +130,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   } catch (err) {
     await db.destroy().catch(() => undefined);
     if (readDb !== db) await readDb.destroy().catch(() => undefined);
-    await closeLiveness();
+    await liveness.close();
     throw err;
   }
 
@@ -149,13 +152,13 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
       return () => poolErrorListeners.delete(listener);
     },
     async ping(role) {
-      const probe = liveness[role];
+      const probe = liveness.probes[role];
       if (probe) return probe.check();
       await sql`SELECT 1`.execute(role === 'replica' ? readDb : db);
     },
     saturation: (role) => poolSaturation(role === 'replica' ? readPool : primaryPool),
     async close() {
-      await closeLiveness();
+      await liveness.close();
       await db.destroy();
       if (readDb !== db) await readDb.destroy();
       if (embedded) await embedded.close();

@@ -43,6 +43,142 @@ export function createExportStorage(config: Config): ExportStorage {
   return s.kind === 's3' ? new S3ExportStorage(s) : new LocalExportStorage(s.dir);
 }
 
+type JobSettings = Parameters<typeof sendExportJob>[4];
+
+/** This instance's export workers: at most `concurrency`, each running one attempt at a time. */
+function createWorkers(boss: PgBoss, runner: RunnerDeps, ec: Config['exports'], concurrency: number) {
+  const inFlight = new Map<string, AbortController>();
+  const workerIds: string[] = [];
+  const runJob = async ([job]: PgBoss.JobWithMetadata<ExportJobData>[]) => {
+    if (!job) return;
+    const abort = new AbortController();
+    inFlight.set(job.id, abort);
+    const deadline = setTimeout(() => abort.abort(`the attempt ran past EXPORT_JOB_TIMEOUT_S (${ec.jobTimeoutSeconds} s)`), ec.jobTimeoutSeconds * 1000);
+    try {
+      await runExportAttempt(runner, { exportId: job.data.exportId, bossJobId: job.id, retryCount: job.retryCount, retryLimit: job.retryLimit }, abort.signal);
+    } finally {
+      clearTimeout(deadline);
+      inFlight.delete(job.id);
+    }
+  };
+  return {
+    async start() {
+      while (workerIds.length < concurrency) {
+        workerIds.push(await boss.work<ExportJobData>(EXPORT_QUEUE, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 }, runJob));
+      }
+    },
+    async pause() {
+      for (const id of workerIds.splice(0)) await boss.offWork({ id });
+    },
+    nudge() {
+      for (const id of workerIds) boss.notifyWorker(id);
+    },
+    /** Running attempts stop at their next batch and go back to the queue. */
+    abortAll(reason: string) {
+      for (const abort of inFlight.values()) abort.abort(reason);
+    },
+  };
+}
+
+interface SweepDeps {
+  readonly database: DatabaseHandle;
+  readonly boss: PgBoss;
+  readonly storage: ExportStorage;
+  readonly ec: Config['exports'];
+  readonly settings: JobSettings;
+  readonly metrics: boolean;
+  readonly logger: Logger;
+}
+
+/** Stalled jobs get a new pg-boss job (atomically: one instance wins), or fail after their last attempt. */
+async function restartStalledJobs(d: SweepDeps): Promise<number> {
+  let restarted = 0;
+  await d.database.db.transaction().execute(async (trx) => {
+    const rows = await takeStalledExportJobs(trx, { stallMs: d.ec.stallTimeoutMs, maxAttempts: d.ec.retryLimit + 1, limit: 20 });
+    const exec = transactionExecutor(trx);
+    for (const r of rows) {
+      if (r.old_boss_job_id) await d.boss.cancel(EXPORT_QUEUE, r.old_boss_job_id, { db: exec });
+      if (r.status === 'PENDING' && r.boss_job_id) {
+        await sendExportJob(d.boss, exec, r.id, r.boss_job_id, d.settings);
+        restarted++;
+      }
+      if (d.metrics) exportJobsTotal.inc({ status: r.status === 'PENDING' ? 'restarted' : 'failed' });
+      d.logger.warn({ exportId: r.id, status: r.status }, r.status === 'PENDING' ? 'stalled export restarted' : 'stalled export failed after its last attempt');
+    }
+  });
+  return restarted;
+}
+
+/** Files past their lifetime are deleted, their jobs marked EXPIRED. */
+async function sweepExpiredFiles(d: SweepDeps): Promise<number> {
+  let removed = 0;
+  for (const job of await findExpiredExportJobs(d.database.db, 100)) {
+    if (job.file_key) await d.storage.remove(job.file_key);
+    await markExportExpired(d.database.db, job.id);
+    if (d.metrics) exportJobsTotal.inc({ status: 'expired' });
+    removed++;
+  }
+  if (removed) d.logger.info({ removed }, 'expired export files deleted');
+  return removed;
+}
+
+/**
+ * The sweeps: expired files and stalled jobs once a minute on one instance (pg-boss cron), and
+ * stalled jobs more often than that on every instance, and once right after a start.
+ */
+async function startSweeps(d: SweepDeps, nudge: () => void) {
+  const restartStalled = async () => {
+    const restarted = await restartStalledJobs(d);
+    if (restarted) nudge();
+    return restarted;
+  };
+  const sweepExpired = () => sweepExpiredFiles(d);
+  await d.boss.schedule(SWEEP_QUEUE, '* * * * *', {}, { retryLimit: 0 });
+  const sweepWorker = await d.boss.work(SWEEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 5 }, async () => {
+    await sweepExpired();
+    await restartStalled();
+  });
+  const stallTimer = setInterval(() => {
+    restartStalled().catch((err) => d.logger.warn({ err }, 'stalled-export sweep failed'));
+  }, Math.max(1000, Math.floor(d.ec.stallTimeoutMs / 2)));
+  stallTimer.unref();
+  return {
+    restartStalled,
+    sweepExpired,
+    async stop() {
+      clearInterval(stallTimer);
+      await d.boss.offWork(sweepWorker).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Queue depth sampled in the background, never at probe or scrape time: a saturated pool must
+ * not make readiness or /metrics wait (busy is not dead).
+ */
+async function startDepthSampler(database: DatabaseHandle) {
+  let sampled: { queued: number; active: number; at: number } | undefined;
+  let sampleError: unknown;
+  const sample = () =>
+    queueDepth(database.pool).then(
+      (d) => {
+        sampled = { ...d, at: Date.now() };
+        sampleError = undefined;
+      },
+      (err) => {
+        sampleError = err;
+      },
+    );
+  await sample();
+  const timer = setInterval(() => void sample(), 5000);
+  timer.unref();
+  const depth = async () => {
+    if (!sampled || (sampleError && Date.now() - sampled.at > 15_000)) throw new Error('the export queue could not be read');
+    return { queued: sampled.queued, active: sampled.active };
+  };
+  return { depth, stop: () => clearInterval(timer) };
+}
+
 export async function startExportSystem(
   deps: { config: Config; database: DatabaseHandle; logger: Logger },
   opts: { storage?: ExportStorage } = {},
@@ -57,97 +193,13 @@ export async function startExportSystem(
   const metrics = config.telemetry.metrics.enabled;
   const concurrency = database.mode === 'embedded' ? 1 : ec.concurrency;
   const runner: RunnerDeps = { db: database.db, storage, config: ec, logger, metrics, copyPool: database.mode === 'embedded' ? undefined : database.pool };
-  const inFlight = new Map<string, AbortController>();
-  const workerIds: string[] = [];
+  const workers = createWorkers(boss, runner, ec, concurrency);
+  if (ec.workerEnabled) await workers.start();
 
-  async function startWorkers() {
-    while (workerIds.length < concurrency) {
-      const id = await boss.work<ExportJobData>(EXPORT_QUEUE, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 }, async ([job]) => {
-        if (!job) return;
-        const abort = new AbortController();
-        inFlight.set(job.id, abort);
-        const deadline = setTimeout(() => abort.abort(`the attempt ran past EXPORT_JOB_TIMEOUT_S (${ec.jobTimeoutSeconds} s)`), ec.jobTimeoutSeconds * 1000);
-        try {
-          await runExportAttempt(runner, { exportId: job.data.exportId, bossJobId: job.id, retryCount: job.retryCount, retryLimit: job.retryLimit }, abort.signal);
-        } finally {
-          clearTimeout(deadline);
-          inFlight.delete(job.id);
-        }
-      });
-      workerIds.push(id);
-    }
-  }
-  if (ec.workerEnabled) await startWorkers();
-
-  async function restartStalled(): Promise<number> {
-    let restarted = 0;
-    await database.db.transaction().execute(async (trx) => {
-      const rows = await takeStalledExportJobs(trx, { stallMs: ec.stallTimeoutMs, maxAttempts: ec.retryLimit + 1, limit: 20 });
-      const exec = transactionExecutor(trx);
-      for (const r of rows) {
-        if (r.old_boss_job_id) await boss.cancel(EXPORT_QUEUE, r.old_boss_job_id, { db: exec });
-        if (r.status === 'PENDING' && r.boss_job_id) {
-          await sendExportJob(boss, exec, r.id, r.boss_job_id, settings);
-          restarted++;
-        }
-        if (metrics) exportJobsTotal.inc({ status: r.status === 'PENDING' ? 'restarted' : 'failed' });
-        logger.warn({ exportId: r.id, status: r.status }, r.status === 'PENDING' ? 'stalled export restarted' : 'stalled export failed after its last attempt');
-      }
-    });
-    if (restarted) nudge();
-    return restarted;
-  }
-
-  async function sweepExpired(): Promise<number> {
-    let removed = 0;
-    for (const job of await findExpiredExportJobs(database.db, 100)) {
-      if (job.file_key) await storage.remove(job.file_key);
-      await markExportExpired(database.db, job.id);
-      if (metrics) exportJobsTotal.inc({ status: 'expired' });
-      removed++;
-    }
-    if (removed) logger.info({ removed }, 'expired export files deleted');
-    return removed;
-  }
-
-  // The scheduled sweep: pg-boss's cron runs it once a minute on one instance.
-  await boss.schedule(SWEEP_QUEUE, '* * * * *', {}, { retryLimit: 0 });
-  const sweepWorker = await boss.work(SWEEP_QUEUE, { batchSize: 1, pollingIntervalSeconds: 5 }, async () => {
-    await sweepExpired();
-    await restartStalled();
-  });
-  // Stalled jobs are looked for more often than once a minute, and once right after a start.
-  const stallTimer = setInterval(() => {
-    restartStalled().catch((err) => logger.warn({ err }, 'stalled-export sweep failed'));
-  }, Math.max(1000, Math.floor(ec.stallTimeoutMs / 2)));
-  stallTimer.unref();
-
-  // Depth is sampled in the background, never at probe or scrape time: a saturated pool must
-  // not make readiness or /metrics wait (busy is not dead).
-  let sampled: { queued: number; active: number; at: number } | undefined;
-  let sampleError: unknown;
-  const sample = () =>
-    queueDepth(database.pool).then(
-      (d) => {
-        sampled = { ...d, at: Date.now() };
-        sampleError = undefined;
-      },
-      (err) => {
-        sampleError = err;
-      },
-    );
-  await sample();
-  const sampler = setInterval(() => void sample(), 5000);
-  sampler.unref();
-  const depth = async () => {
-    if (!sampled || (sampleError && Date.now() - sampled.at > 15_000)) throw new Error('the export queue could not be read');
-    return { queued: sampled.queued, active: sampled.active };
-  };
-  const unobserve = metrics ? observeExportQueue(depth) : () => undefined;
-
-  function nudge() {
-    for (const id of workerIds) boss.notifyWorker(id);
-  }
+  const sweeps = await startSweeps({ database, boss, storage, ec, settings, metrics, logger }, workers.nudge);
+  const { restartStalled, sweepExpired } = sweeps;
+  const sampler = await startDepthSampler(database);
+  const unobserve = metrics ? observeExportQueue(sampler.depth) : () => undefined;
 
   let stopped = false;
   return {
@@ -158,27 +210,24 @@ export async function startExportSystem(
     async enqueue(trx, exportId, bossJobId) {
       await sendExportJob(boss, transactionExecutor(trx), exportId, bossJobId, settings);
     },
-    nudge,
+    nudge: workers.nudge,
     async cancelQueued(trx, bossJobId) {
       await boss.cancel(EXPORT_QUEUE, bossJobId, { db: transactionExecutor(trx) });
     },
-    async pauseWorkers() {
-      for (const id of workerIds.splice(0)) await boss.offWork({ id });
-    },
-    resumeWorkers: startWorkers,
+    pauseWorkers: workers.pause,
+    resumeWorkers: workers.start,
     restartStalled,
     sweepExpired,
-    depth,
+    depth: sampler.depth,
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(stallTimer);
-      clearInterval(sampler);
+      sampler.stop();
       unobserve();
       // Running attempts stop at their next batch and go back to the queue (retried elsewhere
       // or after the next start); pg-boss waits for them, then fails whatever is still active.
-      for (const abort of inFlight.values()) abort.abort('the gateway is shutting down');
-      await boss.offWork(sweepWorker).catch(() => undefined);
+      workers.abortAll('the gateway is shutting down');
+      await sweeps.stop();
       await boss.stop({ graceful: true, timeout: 10_000, close: false, wait: true }).catch((err) => logger.warn({ err }, 'stopping the export queue failed'));
       if (storage instanceof S3ExportStorage) storage.close();
     },

@@ -64,6 +64,11 @@ export async function findExportJob(db: Kysely<Database>, scope: Scope, id: stri
     .executeTakeFirst();
 }
 
+/** Any org's job by id: only for a signed download link, whose signature binds the job's org. */
+export async function findExportJobForSignedLink(db: Kysely<Database>, id: string): Promise<ExportJobRow | undefined> {
+  return db.selectFrom('export_jobs').selectAll().where('id', '=', id).modifyEnd(sql`/* findExportJobForSignedLink */`).executeTakeFirst();
+}
+
 function withinScope(scope: Scope) {
   return scope.projectIds
     ? sql<SqlBool>`(scope_project_ids IS NOT NULL AND scope_project_ids <@ ${sql.val([...scope.projectIds])}::text[])`

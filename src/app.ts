@@ -7,7 +7,7 @@ import { openDatabase, type DatabaseHandle } from './db/database';
 import { startSearchIndexer } from './db/search-indexer';
 import { asMaintenance } from './db/maintenance-scope';
 import { migrateToLatest, migrationStatus } from './db/migrator';
-import { assertPortFree, listen } from './http-port';
+import { assertPortFree, listen } from './http/port';
 import { startRollupMaintenance } from './db/rollup-refresh';
 import { ensureDemoData, type DemoKey } from './demo/demo-bootstrap';
 import { createGatewayServer, type GatewayServer } from './server';
@@ -60,7 +60,7 @@ export async function startGateway(
   /** onDatabase: told the handle as soon as it is open (bench/embedded-phases.ts samples memory through it). */
   opts: { inMemory?: boolean; onDatabase?: (database: DatabaseHandle) => void } = {},
 ): Promise<RunningGateway> {
-  // Before anything slow: a port in use fails the start at once (http-port.ts).
+  // Before anything slow: a port in use fails the start at once (http/port.ts).
   await assertPortFree(config.port, config.host);
   if (config.telemetry.metrics.enabled && config.telemetry.metrics.port !== undefined) await assertPortFree(config.telemetry.metrics.port, config.host, 'metrics');
   const database = await openDatabase(config, { inMemory: opts.inMemory });

@@ -4,9 +4,9 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { shutdownTracing } from './telemetry/tracing';
 import { createLogger } from './logger';
 import { startGateway } from './app';
-import { IDLE_GRACE_MS } from './http-drain';
+import { IDLE_GRACE_MS } from './http/drain';
 import { startupBanner, startupRefusal } from './startup-banner';
-import { PortUnavailableError } from './http-port';
+import { PortUnavailableError } from './http/port';
 import { DataDirInUseError } from './db/embedded/data-dir-lock';
 
 /** Where instrumented applications send spans, and the exporter settings that do it. */

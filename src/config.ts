@@ -215,6 +215,8 @@ const EnvSchema = z.object({
   EXPORT_BATCH_ROWS: int(10_000, 100, 100_000),
   /** Server modes, CSV and JSONL: rows per COPY chunk (progress, cancel and resume points). */
   EXPORT_COPY_BATCH_ROWS: int(100_000, 100, 1_000_000),
+  /** Server modes, CSV and JSONL: COPY chunks rendered at once per export, each on its own connection. */
+  EXPORT_COPY_PARALLEL: int(2, 1, 8),
   /** Statement timeout of each batch read (and of the up-front count). */
   EXPORT_BATCH_TIMEOUT_MS: int(30_000, 100),
   /** Retries after a failed attempt (exponential backoff from EXPORT_RETRY_DELAY_S). */
@@ -372,6 +374,7 @@ export interface ExportConfig {
   readonly batchRows: number;
   /** Server modes, CSV and JSONL: rows per COPY chunk. */
   readonly copyBatchRows: number;
+  readonly copyParallel: number;
   readonly batchTimeoutMs: number;
   readonly retryLimit: number;
   readonly retryDelaySeconds: number;
@@ -594,6 +597,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       maxConcurrentPerOrg: e.EXPORT_MAX_CONCURRENT_PER_ORG,
       batchRows: e.EXPORT_BATCH_ROWS,
       copyBatchRows: e.EXPORT_COPY_BATCH_ROWS,
+      copyParallel: e.EXPORT_COPY_PARALLEL,
       batchTimeoutMs: e.EXPORT_BATCH_TIMEOUT_MS,
       retryLimit: e.EXPORT_RETRY_LIMIT,
       retryDelaySeconds: e.EXPORT_RETRY_DELAY_S,

@@ -27,6 +27,15 @@ export interface AppServices {
   readonly exports?: ExportSystem;
 }
 
+/**
+ * What a service takes first: the long-lived services it names and the viewer's scope. Every
+ * service is called `(ctx, args)`; a RequestContext is one, and loaders and CLIs build one.
+ */
+export interface ServiceContext<S extends keyof AppServices = 'config' | 'database'> {
+  readonly services: Pick<AppServices, S>;
+  readonly scope: Scope;
+}
+
 /** Built once per request and never mutated by resolvers. */
 export interface RequestContext {
   readonly requestId: string;

@@ -15,7 +15,7 @@ import {
 } from 'graphql';
 import { ConfigError, loadConfig, type Config } from '../config';
 import type { Role } from '../db/schema';
-import { analyticsSettingsFrom } from '../limits/analytics-work';
+import { createCostEstimators } from '../cost-estimators';
 import { maxCostForAnyRole, maxCostForRole } from '../limits/charge';
 import { CostRules } from '../limits/cost-rules';
 import { placeholderVariables, priceOperation } from '../limits/pricing';
@@ -187,7 +187,7 @@ const errorText = (err: unknown, file: string): string => (err instanceof GraphQ
 
 export function priceFiles(opts: CostCliOptions, config: Config = loadConfig()): CostRow[] {
   const schema = loadCliSchema(opts.schemaPath);
-  const rules = new CostRules(schema, analyticsSettingsFrom(config));
+  const rules = new CostRules(schema, createCostEstimators(config));
   const files = expandPatterns(opts.patterns);
   // The server refuses anything above this for the role (for every role without --role).
   const limit = opts.role ? maxCostForRole(config, opts.role) : maxCostForAnyRole(config);

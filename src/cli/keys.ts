@@ -96,8 +96,9 @@ async function runKeys(args: KeysCliArgs, database: DatabaseHandle, config: Conf
     return 1;
   }
   const operator: Scope = { orgId: args.org, projectIds: null };
+  const ctx = { services: { database }, scope: operator };
   if (args.command === 'create') {
-    const { key, apiKey } = await issueApiKey(database.db, operator, { name: args.name!, role: args.role!, projectIds: args.projects ?? null });
+    const { key, apiKey } = await issueApiKey(ctx, { name: args.name!, role: args.role!, projectIds: args.projects ?? null });
     if (args.json) io.stdout(`${JSON.stringify({ ...jsonOf(apiKey), key })}\n`);
     else {
       io.stdout(
@@ -114,10 +115,10 @@ async function runKeys(args: KeysCliArgs, database: DatabaseHandle, config: Conf
       );
     }
   } else if (args.command === 'list') {
-    const rows = await listApiKeys(database.db, operator, { includeRevoked: args.all });
+    const rows = await listApiKeys(ctx, { includeRevoked: args.all });
     io.stdout(args.json ? `${JSON.stringify(rows.map(jsonOf))}\n` : `${table(rows)}\n`);
   } else {
-    const { apiKey } = await revokeApiKey(database.db, operator, args.id!);
+    const { apiKey } = await revokeApiKey(ctx, args.id!);
     const ttl = Math.round(config.auth.cacheTtlMs / 1000);
     if (args.json) io.stdout(`${JSON.stringify(jsonOf(apiKey))}\n`);
     else io.stdout(`Revoked API key ${apiKey.id} (${apiKey.name}) at ${apiKey.revoked_at?.toISOString()}: running gateways refuse it within AUTH_CACHE_TTL_MS (${ttl} s).\n`);

@@ -2,7 +2,7 @@ import { badInput } from '../shared/errors';
 import { MAX_PAGE_SIZE } from '../shared/page-size';
 import { getDirective } from '@graphql-tools/utils';
 import { getNamedType, isCompositeType, isListType, isNonNullType, type GraphQLField, type GraphQLSchema, type GraphQLType } from 'graphql';
-import { estimateAnalyticsWork, type AnalyticsPricingSettings } from './analytics-work';
+import type { CostEstimatorRegistry } from './cost-estimators';
 
 /**
  * The cost of one field, from the SDL (IBM cost directives): `@cost(weight:)` on the field, else
@@ -23,16 +23,6 @@ export const INTROSPECTION_COST = 10;
 /** A root field answered from the per-field cache costs this instead of its full price. */
 export const CACHED_FIELD_COST = 1;
 
-/** Fields priced by the work they imply rather than by their selection alone. */
-const ANALYTICS_FIELDS: Record<string, { percentiles: boolean; groupsFrom?: string; dimensionFrom?: string; groupLimitFrom?: string }> = {
-  'Query.performance': { percentiles: true },
-  'Query.costs': { percentiles: false },
-  'Query.quality': { percentiles: false },
-  'Query.compareModels': { percentiles: true, groupsFrom: 'models' },
-  // filterValues is a one-dimension grouped sum with `first` groups.
-  'Query.filterValues': { percentiles: false, dimensionFrom: 'dimension', groupLimitFrom: 'first' },
-};
-
 type AnyField = GraphQLField<unknown, unknown>;
 
 export class CostRules {
@@ -41,7 +31,7 @@ export class CostRules {
 
   constructor(
     readonly schema: GraphQLSchema,
-    readonly analytics: AnalyticsPricingSettings,
+    readonly estimators: CostEstimatorRegistry,
   ) {}
 
   weightOf(field: AnyField): number {
@@ -93,25 +83,9 @@ export class CostRules {
     return ls.assumedSize ?? 1;
   }
 
-  /** The work part of an analytics field's price (0 for other fields). */
-  analyticsWork(typeName: string, fieldName: string, args: Record<string, unknown>): number {
-    const spec = ANALYTICS_FIELDS[`${typeName}.${fieldName}`];
-    if (!spec) return 0;
-    const groups = spec.groupsFrom && Array.isArray(args[spec.groupsFrom]) ? (args[spec.groupsFrom] as unknown[]).length : undefined;
-    return estimateAnalyticsWork(
-      {
-        range: args.range as never,
-        filter: args.filter as Record<string, unknown> | null,
-        groupBy: spec.dimensionFrom ? (typeof args[spec.dimensionFrom] === 'string' ? [args[spec.dimensionFrom] as string] : null) : (args.groupBy as string[] | null),
-        interval: args.interval as string | null,
-        groupLimit: (spec.groupLimitFrom ? args[spec.groupLimitFrom] : args.groupLimit) as number | null,
-        timeZone: typeof args.timeZone === 'string' ? args.timeZone : null,
-        groups,
-        // Ordering groups by a percentile reads the histograms even where none is selected (costs).
-        percentiles: spec.percentiles || /^P\d\d_LATENCY$/.test(String((args.groupOrder as { field?: unknown } | null)?.field ?? '')),
-      },
-      this.analytics,
-    ).points;
+  /** The work part of a field's price, from the estimator its module registered (0 for other fields). */
+  fieldWork(typeName: string, fieldName: string, args: Record<string, unknown>): number {
+    return this.estimators.lookup(typeName, fieldName)?.(args) ?? 0;
   }
 }
 

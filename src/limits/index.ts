@@ -2,8 +2,8 @@ import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { AppServices } from '../context';
-import { analyticsSettingsFrom } from './analytics-work';
 import { FailoverBudgetStore, type BudgetStore } from './budget-store';
+import type { CostEstimatorRegistry } from './cost-estimators';
 import { CostRules } from './cost-rules';
 import { documentLimitsFrom, parseOptionsFor, type DocumentLimits } from './document-limits';
 import type { RateLimitHeaderFormat } from './rate-limit-headers';
@@ -26,19 +26,19 @@ export interface GatewayLimits {
   rulesFor(schema: GraphQLSchema): CostRules;
 }
 
-export function createGatewayLimits(services: AppServices): GatewayLimits | undefined {
+/** estimators: every module's field cost estimators (src/cost-estimators.ts). */
+export function createGatewayLimits(services: AppServices, estimators: CostEstimatorRegistry): GatewayLimits | undefined {
   const { config, logger } = services;
   if (!config.limits.enabled) return undefined;
   const store = new FailoverBudgetStore(services.redis, {
     onFallback: (err) => logger.debug({ err }, 'rate limit: redis failed, using per-instance memory'),
   });
-  return gatewayLimitsOver(config, store, logger);
+  return gatewayLimitsOver(config, store, estimators, logger);
 }
 
 /** The limits over a given budget store (tests pass a memory store with their own clock). */
-export function gatewayLimitsOver(config: Pick<Config, 'limits' | 'analytics' | 'database'>, store: BudgetStore, logger?: Logger): GatewayLimits {
+export function gatewayLimitsOver(config: Pick<Config, 'limits'>, store: BudgetStore, estimators: CostEstimatorRegistry, logger?: Logger): GatewayLimits {
   const documentLimits = documentLimitsFrom(config.limits);
-  const analytics = analyticsSettingsFrom(config);
   const rules = new WeakMap<GraphQLSchema, CostRules>();
   return {
     documentLimits,
@@ -48,7 +48,7 @@ export function gatewayLimitsOver(config: Pick<Config, 'limits' | 'analytics' | 
     headerFormat: config.limits.headerFormat,
     rulesFor(schema) {
       let r = rules.get(schema);
-      if (!r) rules.set(schema, (r = new CostRules(schema, analytics)));
+      if (!r) rules.set(schema, (r = new CostRules(schema, estimators)));
       return r;
     },
   };

@@ -20,7 +20,7 @@ import { getArgumentValues, getVariableValues } from 'graphql/execution/values';
 import { collectFields } from 'graphql/execution/collectFields';
 import { getComplexity, type ComplexityEstimator } from 'graphql-query-complexity';
 import { AppError, ErrorCode } from '../shared/errors';
-import { PRICING_RANGE_END } from './analytics-work';
+import { PRICING_RANGE_END } from './cost-estimators';
 import { CostRules, INTROSPECTION_COST, isListField } from './cost-rules';
 
 export interface PriceRequest {
@@ -141,7 +141,7 @@ function createCostEstimator(rules: CostRules, fragments: Record<string, Fragmen
       }
     }
     const weight = rules.weightOf(field);
-    const extra = rules.argumentsWeight(field, args) + rules.analyticsWork(type.name, field.name, args);
+    const extra = rules.argumentsWeight(field, args) + rules.fieldWork(type.name, field.name, args);
     // A list's items each cost the item type's weight plus their selection (IBM semantics).
     const list = isListField(field.type);
     const perItem = list ? weight + childComplexity : childComplexity;

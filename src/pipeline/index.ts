@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { AppServices, RequestContext } from '../context';
+import { createCostEstimators } from '../cost-estimators';
 import { createGatewayLimits } from '../limits';
 import { stringifyResponse } from '../cache/response-text';
 import type { Safelist } from '../persisted-queries/safelist';
@@ -17,7 +18,7 @@ export interface RequestPipeline {
 }
 
 export function createRequestPipeline(services: AppServices, opts: { safelist?: Safelist } = {}): RequestPipeline {
-  const limits = createGatewayLimits(services);
+  const limits = createGatewayLimits(services, createCostEstimators(services.config));
   const cache = services.cache?.options.enabled ? services.cache : undefined;
   return {
     plugin: requestPipelinePlugin({

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { parquetReadObjects } from 'hyparquet';
 import { startAnalyticsFixture, type AnalyticsFixture } from '../support/analytics-fixture';
 import { gql } from '../support/gateway';
@@ -10,7 +11,8 @@ import { SWEEP_QUEUE } from '../../src/modules/exports/export-queue';
 import { PassThrough } from 'node:stream';
 import { readExportBatch, type KeysetPosition } from '../../src/modules/exports/export-reader';
 import { createBatchWriter } from '../../src/modules/exports/export-writers';
-import { copyExportChunk } from '../../src/modules/exports/export-copy';
+import { copyChunksInOrder, copyExportChunk } from '../../src/modules/exports/export-copy';
+import { fromDatabaseError } from '../../src/shared/errors';
 import { EXPORT_COLUMNS } from '../../src/modules/exports/export-columns';
 
 const END = new Date(Date.now() - 3_600_000);
@@ -123,36 +125,46 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
     }
   });
 
+  const collect = (sink: PassThrough) => {
+    const parts: Buffer[] = [];
+    sink.on('data', (b: Buffer) => parts.push(b));
+    return () => Buffer.concat(parts);
+  };
+  const copyCase = () => ({
+    db: f.gw.services.database.db,
+    pool: f.gw.services.database.pool,
+    scope: { orgId: orgA, projectIds: null },
+    filter: { from: new Date(FROM), to: new Date(TO) },
+    columns: EXPORT_COLUMNS.map((c) => c.name),
+  });
+  /** What the batch path (Parquet's and the embedded mode's) writes of every column of the window. */
+  async function batchPathBytes(format: 'CSV' | 'JSONL'): Promise<{ bytes: Buffer; rows: number }> {
+    const { db, scope, filter, columns } = copyCase();
+    const a = new PassThrough();
+    const bytesA = collect(a);
+    const writer = createBatchWriter(format, columns, a);
+    let after: KeysetPosition | null = null;
+    let rows = 0;
+    for (;;) {
+      const { batch, last, count } = await readExportBatch(db, { scope, filter, format, columns, limit: 700, after });
+      await writer.write(batch);
+      rows += count;
+      if (count < 700 || !last) break;
+      after = last;
+    }
+    await writer.finish();
+    return { bytes: bytesA(), rows };
+  }
+
   it('server mode: the COPY path writes byte for byte what the batch path writes (all columns, tricky rows, several chunks)', async () => {
     if (mode === 'embedded') return; // embedded mode has only the batch path
-    const db = f.gw.services.database.db;
-    const pool = f.gw.services.database.pool;
-    const scope = { orgId: orgA, projectIds: null };
-    const filter = { from: new Date(FROM), to: new Date(TO) };
-    const columns = EXPORT_COLUMNS.map((c) => c.name);
-    const collect = (sink: PassThrough) => {
-      const parts: Buffer[] = [];
-      sink.on('data', (b: Buffer) => parts.push(b));
-      return () => Buffer.concat(parts);
-    };
+    const { db, pool, scope, filter, columns } = copyCase();
     for (const format of ['CSV', 'JSONL'] as const) {
-      const a = new PassThrough();
-      const bytesA = collect(a);
-      const writer = createBatchWriter(format, columns, a);
-      let after: KeysetPosition | null = null;
-      let rowsA = 0;
-      for (;;) {
-        const { batch, last, count } = await readExportBatch(db, { scope, filter, format, columns, limit: 700, after });
-        await writer.write(batch);
-        rowsA += count;
-        if (count < 700 || !last) break;
-        after = last;
-      }
-      await writer.finish();
+      const { bytes: x, rows: rowsA } = await batchPathBytes(format);
       const b = new PassThrough();
       const bytesB = collect(b);
       await createBatchWriter(format, columns, b).write({ kind: 'lines', lines: [] });
-      after = null;
+      let after: KeysetPosition | null = null;
       let rowsB = 0;
       let chunks = 0;
       for (;;) {
@@ -165,11 +177,67 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
       expect(rowsB).toBe(rowsA);
       expect(rowsA).toBeGreaterThan(1000);
       expect(chunks).toBeGreaterThan(2);
-      const [x, y] = [bytesA(), bytesB()];
+      const y = bytesB();
       expect(y.length).toBe(x.length);
       expect(y.equals(x)).toBe(true);
       expect(y.includes(Buffer.from('a ""quoted"", comma\r\nand a new line'))).toBe(format === 'CSV');
     }
+  }, 60_000);
+
+  it('server mode: planned chunks rendered 1, 2 or 3 at once come out byte for byte as the batch path, whatever the buffer cap', async () => {
+    if (mode === 'embedded') return;
+    const { db, pool, scope, filter, columns } = copyCase();
+    for (const format of ['CSV', 'JSONL'] as const) {
+      const { bytes: x, rows } = await batchPathBytes(format);
+      for (const [parallel, chunkRows, maxBuffered] of [[1, 400, 1 << 20], [2, 333, 1 << 20], [3, 250, 4096], [3, rows + 5, 1 << 20]] as const) {
+        const b = new PassThrough();
+        const bytesB = collect(b);
+        await createBatchWriter(format, columns, b).write({ kind: 'lines', lines: [] });
+        const counts: number[] = [];
+        const written = await copyChunksInOrder(pool, db, { scope, filter, format, columns, chunkRows, parallel, maxBuffered, timeoutMs: 10_000 }, b, {
+          beforeChunk: () => undefined,
+          afterChunk: async (n) => void counts.push(n),
+        });
+        expect(written).toBe(rows);
+        // Every chunk but the last is exactly its planned size, reported in order.
+        expect(counts.slice(0, -1).every((n) => n === chunkRows)).toBe(true);
+        expect(counts.length).toBe(Math.floor(rows / chunkRows) + 1);
+        expect(bytesB().equals(x)).toBe(true);
+      }
+    }
+  }, 120_000);
+
+  it('server mode: a chunk that fails (statement timeout, or a stop between chunks) is a coded error, and frees every connection it held', async () => {
+    if (mode === 'embedded') return;
+    const { db, pool: gatewayPool, scope, filter, columns } = copyCase();
+    // A pool of its own: the gateway's background work uses the gateway's pool meanwhile.
+    const pool = new pg.Pool({ ...(gatewayPool as unknown as { options: pg.PoolConfig }).options, max: 6, min: 0 });
+    const base = { scope, filter, format: 'JSONL' as const, columns, chunkRows: 200, parallel: 3, maxBuffered: 1 << 20 };
+    const busy = () => pool.totalCount - pool.idleCount + pool.waitingCount;
+    const before = 0;
+    const sink = new PassThrough();
+    sink.resume();
+    // Another session holds the table (as a migration would): the chunk waits past its statement timeout.
+    const locker = await pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE traces IN ACCESS EXCLUSIVE MODE');
+    const err = await copyChunksInOrder(pool, db, { ...base, timeoutMs: 300 }, sink, { beforeChunk: () => undefined, afterChunk: async () => undefined }).catch((e: unknown) => e);
+    await locker.query('ROLLBACK');
+    locker.release();
+    expect(fromDatabaseError(err)?.extensions.code).toBe('TIMEOUT');
+    expect(busy()).toBe(before);
+    let started = 0;
+    const stop = new Error('cancelled');
+    const stopped = await copyChunksInOrder(pool, db, { ...base, timeoutMs: 10_000 }, sink, {
+      beforeChunk: () => {
+        if (++started === 4) throw stop;
+      },
+      afterChunk: async () => undefined,
+    }).catch((e: unknown) => e);
+    expect(stopped).toBe(stop);
+    expect(started).toBe(4);
+    expect(busy()).toBe(before);
+    await pool.end();
   }, 60_000);
 
   it('fixes a relative window at creation, and the signed URL downloads without credentials', async () => {

@@ -72,7 +72,7 @@ describe('calendar buckets in a time zone', () => {
 
 describe('pricing a zoned series', () => {
   it('prices the finer rollups a zoned day series reads, and refuses to price an unknown zone above the minimum', () => {
-    const { estimateAnalyticsWork } = require('../../src/limits/analytics-work') as typeof import('../../src/limits/analytics-work');
+    const { estimateAnalyticsWork } = require('../../src/modules/metrics/analytics-work') as typeof import('../../src/modules/metrics/analytics-work');
     const settings = { retentionDays: 90, maxSeriesPoints: 1000, exactPercentilesMaxMs: 6 * 3_600_000, useRollups: true };
     const args = (timeZone: string | null) => ({ range: { last: '30d' }, interval: 'DAY', timeZone, percentiles: false });
     const utc = estimateAnalyticsWork(args('UTC'), settings);

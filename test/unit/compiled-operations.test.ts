@@ -7,13 +7,14 @@ import { cacheTtlsOf } from '../../src/cache/cache-policy';
 import { CompiledOperations, type CompileRequest } from '../../src/pipeline/compiled-operation';
 import { MemoryBudgetStore } from '../../src/limits/budget-store';
 import { gatewayLimitsOver } from '../../src/limits';
+import { createCostEstimators } from '../../src/cost-estimators';
 import { CachedField } from '../../src/cache/entry-codec';
 import { L1Cache } from '../../src/cache/l1-cache';
 import { RefundQueue } from '../../src/limits/refund-queue';
 
 const config = loadConfig({});
 const schema = buildAuthorizedSchema(loadTypeDefs(), {});
-const limits = gatewayLimitsOver(config, new MemoryBudgetStore());
+const limits = gatewayLimitsOver(config, new MemoryBudgetStore(), createCostEstimators(config));
 const options = { limits: { rules: limits.rulesFor(schema), documentLimits: limits.documentLimits }, ttls: cacheTtlsOf(schema), cache: { keyPrefix: 'p:' } };
 const viewer = (over: Partial<Viewer> = {}): Viewer => ({ orgId: 'org_a', orgName: 'A', role: 'VIEWER', projectIds: null, keyId: 'k', keyName: 'k', ...over });
 

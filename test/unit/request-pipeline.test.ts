@@ -9,6 +9,7 @@ import type { DatabaseHandle } from '../../src/db/database';
 import { createFieldCache } from '../../src/cache/field-cache';
 import { MemoryBudgetStore } from '../../src/limits/budget-store';
 import { gatewayLimitsOver } from '../../src/limits';
+import { createCostEstimators } from '../../src/cost-estimators';
 import { rateLimitResolvers } from '../../src/limits/rate-limit.resolvers';
 import { requestPipelinePlugin } from '../../src/pipeline/pipeline-plugin';
 import type { OperationRecord } from '../../src/pipeline/operation-record';
@@ -38,7 +39,7 @@ function serverWith(opts: { cache?: boolean; now?: () => number; env?: Record<st
     },
     TraceConnection: { nodes: (c: { rows: unknown[] }) => c.rows },
   });
-  const limits = gatewayLimitsOver(cfg, new MemoryBudgetStore(opts.now), logger);
+  const limits = gatewayLimitsOver(cfg, new MemoryBudgetStore(opts.now), createCostEstimators(cfg), logger);
   const cache = opts.cache ? createFieldCache(cfg, undefined, logger) : undefined;
   const services = { config: cfg, logger, cache, database: {} as DatabaseHandle } satisfies AppServices;
   const server = new ApolloServer({

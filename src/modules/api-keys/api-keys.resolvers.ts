@@ -18,16 +18,16 @@ const toApiKey = (r: ApiKeyRow): ApiKey => ({
 export const apiKeyResolvers: Resolvers = {
   Query: {
     apiKeys: async (_p, { includeRevoked }, ctx) =>
-      (await listApiKeys(ctx.services.database.db, ctx.scope, { includeRevoked: includeRevoked ?? false })).map(toApiKey),
+      (await listApiKeys(ctx, { includeRevoked: includeRevoked ?? false })).map(toApiKey),
   },
   Mutation: {
     createApiKey: async (_p, { name, role, projectIds }, ctx) => {
-      const { key, apiKey } = await issueApiKey(ctx.services.database.db, ctx.scope, { name, role, projectIds });
+      const { key, apiKey } = await issueApiKey(ctx, { name, role, projectIds });
       ctx.logger.info({ keyId: apiKey.id, role: apiKey.role, by: ctx.viewer.keyId ?? ctx.viewer.subject }, 'API key created');
       return { key, apiKey: toApiKey(apiKey) };
     },
     revokeApiKey: async (_p, { id }, ctx) => {
-      const { apiKey, keyHash } = await revokeApiKey(ctx.services.database.db, ctx.scope, id);
+      const { apiKey, keyHash } = await revokeApiKey(ctx, id);
       ctx.services.authenticator?.forgetKeyHash(keyHash);
       ctx.logger.info({ keyId: apiKey.id, by: ctx.viewer.keyId ?? ctx.viewer.subject }, 'API key revoked');
       return toApiKey(apiKey);

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, Role } from '../../db/schema';
+import type { ServiceContext } from '../../context';
 import type { Scope } from '../../auth/viewer';
 import { generateApiKey, hashApiKey } from '../../auth/api-keys';
 import { ROLES } from '../../auth/permissions';
@@ -12,6 +13,7 @@ import { findApiKeyById, findApiKeys, findProjectIdsInOrg, insertApiKey, revokeA
  * and the operator's CLI. `manager` is whoever manages: an org-wide scope (an ADMIN key without
  * projects, or the CLI) manages every key of its org; a project-scoped ADMIN key manages only
  * keys inside its own projects, so it can never mint a key that sees more than it does.
+ * Writes and reads go to the primary, which sees its own writes.
  */
 
 export const MAX_KEY_NAME_LENGTH = 100;
@@ -31,7 +33,9 @@ export interface NewApiKey {
   readonly projectIds?: readonly string[] | null;
 }
 
-export async function issueApiKey(db: Kysely<Database>, manager: Scope, input: NewApiKey): Promise<IssuedApiKey> {
+export async function issueApiKey(ctx: ServiceContext<'database'>, input: NewApiKey): Promise<IssuedApiKey> {
+  const { scope: manager } = ctx;
+  const db = ctx.services.database.db;
   const name = checkName(input.name);
   const role = checkRole(input.role);
   const projectIds = await checkProjects(db, manager, input.projectIds);
@@ -40,13 +44,17 @@ export async function issueApiKey(db: Kysely<Database>, manager: Scope, input: N
   return { key, apiKey };
 }
 
-export async function listApiKeys(db: Kysely<Database>, manager: Scope, opts: { includeRevoked: boolean }): Promise<ApiKeyRow[]> {
+export async function listApiKeys(ctx: ServiceContext<'database'>, opts: { includeRevoked: boolean }): Promise<ApiKeyRow[]> {
+  const { scope: manager } = ctx;
+  const db = ctx.services.database.db;
   const rows = await findApiKeys(db, manager.orgId, { includeRevoked: opts.includeRevoked, limit: MAX_LISTED_KEYS });
   return rows.filter((r) => manages(manager, r));
 }
 
 /** Revokes a key of the manager's org. Revoking twice answers the key as it is (idempotent). */
-export async function revokeApiKey(db: Kysely<Database>, manager: Scope, id: string): Promise<{ apiKey: ApiKeyRow; keyHash: string }> {
+export async function revokeApiKey(ctx: ServiceContext<'database'>, id: string): Promise<{ apiKey: ApiKeyRow; keyHash: string }> {
+  const { scope: manager } = ctx;
+  const db = ctx.services.database.db;
   if (!isUuid(id)) throw badInput('id must be an API key id (a UUID, as listed by apiKeys)', { argument: 'id' });
   const existing = await findApiKeyById(db, manager.orgId, id);
   // Another org's key and a key outside the manager's projects look the same: not found.

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { sql, type Kysely, type SqlBool } from 'kysely';
@@ -9,6 +9,7 @@ import { traceConditions, type TraceFilter } from '../traces/traces.repository';
 import { columnByName, type ExportColumn } from './export-columns';
 import { lineSql, type KeysetPosition } from './export-reader';
 import type { ExportFormat } from './export-writers';
+import { OrderedOutput } from './ordered-output';
 
 /**
  * Server mode, CSV and JSONL: PostgreSQL renders each line (terminator included) and COPY …
@@ -24,14 +25,50 @@ interface ChunkQuery {
   filter: TraceFilter;
   format: Exclude<ExportFormat, 'PARQUET'>;
   columns: readonly string[];
-  limit: number;
+  /** At most this many rows (a chunk with a `limit` is paged by the last key it returns). */
+  limit?: number;
+  /** Rows after this key (exclusive); null: from the window's start. */
   after: KeysetPosition | null;
+  /** Rows up to this key (inclusive); null or absent: to the window's end. */
+  until?: KeysetPosition | null;
 }
 
-function chunkQuery(db: Kysely<Database>, q: ChunkQuery) {
+type ChunkRange = Pick<ChunkQuery, 'scope' | 'filter' | 'after' | 'until'>;
+
+function chunkQuery(db: Kysely<Database>, q: ChunkRange) {
   let query = db.selectFrom('traces').where((eb) => traceConditions(eb, q.scope, q.filter));
   if (q.after) query = query.where(sql<SqlBool>`(traces.ts, traces.id) > (${q.after.ts}::timestamptz, ${q.after.id}::uuid)`);
+  if (q.until) query = query.where(sql<SqlBool>`(traces.ts, traces.id) <= (${q.until.ts}::timestamptz, ${q.until.id}::uuid)`);
   return query;
+}
+
+const KEY_TS = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/**
+ * The key of the `rows`-th row after `after` (the inclusive end of the next chunk), or null when
+ * fewer rows than that remain (the next chunk is the last and runs to the window's end). Walks
+ * the (org_id, ts, id) index only: far cheaper than rendering the rows, so the next chunk's range
+ * is known before the current one has been rendered, and two backends can render in parallel.
+ * Chunks planned this way partition the window: a row that arrives later in a range already
+ * planned still falls in exactly one chunk.
+ */
+export async function planChunkEnd(
+  db: Kysely<Database>,
+  q: Pick<ChunkQuery, 'scope' | 'filter' | 'after'> & { rows: number },
+  timeoutMs: number,
+): Promise<KeysetPosition | null> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
+    const row = await chunkQuery(trx, q)
+      .select([KEY_TS.as('ts'), sql<string>`traces.id::text`.as('id')])
+      .orderBy(sql`traces.ts`)
+      .orderBy(sql`traces.id`)
+      .offset(q.rows - 1)
+      .limit(1)
+      .modifyEnd(sql`/* planChunkEnd */`)
+      .executeTakeFirst();
+    return row ? { ts: row.ts, id: row.id } : null;
+  });
 }
 
 /** A compiled statement with its parameters written in as literals (COPY takes no parameters). */
@@ -58,7 +95,7 @@ function literal(v: unknown, escapeLiteral: (s: string) => string): string {
 }
 
 /**
- * Strips COPY BINARY framing from a two-column result (line, keyset key): only the line's bytes
+ * Strips COPY BINARY framing from a result of (line) or (line, keyset key): only the line's bytes
  * come out; the last row's key is kept (`lastKey`), rows are counted.
  */
 export class CopyBinaryPayload extends Transform {
@@ -71,6 +108,11 @@ export class CopyBinaryPayload extends Transform {
   private readonly key = Buffer.alloc(256);
   private keyLength = 0;
   rows = 0;
+
+  /** `fields`: 2 for (line, keyset key), 1 for the line alone (a planned range needs no key). */
+  constructor(private readonly fields: 1 | 2 = 2) {
+    super();
+  }
 
   /** The second column of the last row (null before any row). */
   get lastKey(): string | null {
@@ -107,7 +149,7 @@ export class CopyBinaryPayload extends Transform {
         } else if (p === 'tuple') {
           const fields = this.head.readInt16BE(0);
           if (fields === -1) this.phase = 'done';
-          else if (fields !== 2) throw new Error(`export COPY: ${fields} fields in a row, expected 2`);
+          else if (fields !== this.fields) throw new Error(`export COPY: ${fields} fields in a row, expected ${this.fields}`);
           else (this.field = 0), this.rows++, this.expect('length', 4);
         } else {
           const len = this.head.readInt32BE(0);
@@ -131,7 +173,7 @@ export class CopyBinaryPayload extends Transform {
   }
 
   private nextField() {
-    if (this.field === 0) (this.field = 1), this.expect('length', 4);
+    if (this.field === 0 && this.fields === 2) (this.field = 1), this.expect('length', 4);
     else this.expect('tuple', 2);
   }
 
@@ -143,10 +185,11 @@ export class CopyBinaryPayload extends Transform {
 }
 
 /**
- * One keyset chunk: COPY the next `limit` rows (line, then its keyset key) in one statement, the
- * lines' bytes into `sink`; the last key and the row count come from the stream itself, so the
- * rows and the position are the same snapshot. `sink` is not ended. On any error the client is
- * discarded (a COPY may be half read).
+ * One chunk in one COPY statement, the lines' bytes into `sink`: either a planned key range
+ * (`after`, `until`], or the next `limit` rows after `after` (then each line comes with its keyset
+ * key, and the last key and the row count come from the stream itself, so the rows and the
+ * position are the same snapshot). `sink` is not ended. On any error the client is discarded (a
+ * COPY may be half read).
  */
 export async function copyExportChunk(
   pool: pg.Pool,
@@ -157,14 +200,13 @@ export async function copyExportChunk(
 ): Promise<{ last: KeysetPosition | null; count: number }> {
   const cols = q.columns.map((n) => columnByName(n) as ExportColumn);
   const eol = q.format === 'CSV' ? `E'\\r\\n'` : `E'\\n'`;
+  const paged = q.limit !== undefined;
+  const line = sql<string>`COALESCE(${lineSql(q.format, cols)}, '') || ${sql.raw(eol)}`.as('line');
   const lines = chunkQuery(db, q)
-    .select([
-      sql<string>`COALESCE(${lineSql(q.format, cols)}, '') || ${sql.raw(eol)}`.as('line'),
-      sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || ' ' || traces.id::text`.as('k'),
-    ])
+    .select(paged ? [line, sql<string>`${KEY_TS} || ' ' || traces.id::text`.as('k')] : [line])
     .orderBy(sql`traces.ts`)
     .orderBy(sql`traces.id`)
-    .limit(q.limit)
+    .$if(q.limit !== undefined, (qb) => qb.limit(q.limit as number))
     .compile();
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -172,7 +214,7 @@ export async function copyExportChunk(
     await client.query('BEGIN READ ONLY');
     await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(timeoutMs)]);
     const text = inlineParameters(lines.sql, lines.parameters, (s) => client.escapeLiteral(s));
-    const strip = new CopyBinaryPayload();
+    const strip = new CopyBinaryPayload(paged ? 2 : 1);
     await pipeline(client.query(copyTo(`COPY (${text}) TO STDOUT (FORMAT binary)`)), strip, sink, { end: false });
     await client.query('COMMIT');
     const key = strip.lastKey;
@@ -183,5 +225,69 @@ export async function copyExportChunk(
     throw err;
   } finally {
     client.release(broken);
+  }
+}
+
+export interface ParallelCopy {
+  readonly scope: Scope;
+  readonly filter: TraceFilter;
+  readonly format: Exclude<ExportFormat, 'PARQUET'>;
+  readonly columns: readonly string[];
+  /** Rows per chunk (the planned ranges' size; progress and cancel points). */
+  readonly chunkRows: number;
+  /** Chunks rendered at once, each on its own backend (1: one after the other). */
+  readonly parallel: number;
+  /** Bytes a chunk that is not yet due may hold in memory before its COPY waits. */
+  readonly maxBuffered: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Every row of the filter, in (ts, id) order, as COPY chunks of planned key ranges: the range of
+ * chunk n + 1 is planned (an index walk) while chunk n renders, up to `parallel` chunks render at
+ * once on their own backends, and their bytes reach `sink` whole and in order (OrderedOutput).
+ * `beforeChunk` runs before each chunk starts (cancel, lease and shutdown checks: throw to stop);
+ * `afterChunk` gets each chunk's row count once its bytes are in the sink, in order. On any
+ * error the chunks still running are torn down and awaited before it is thrown.
+ */
+export async function copyChunksInOrder(
+  pool: pg.Pool,
+  db: Kysely<Database>,
+  q: ParallelCopy,
+  sink: Writable,
+  hooks: { beforeChunk: () => void; afterChunk: (rows: number) => Promise<void> },
+): Promise<number> {
+  const output = new OrderedOutput(sink, q.maxBuffered);
+  const running: Promise<number>[] = [];
+  let written = 0;
+  const settleHead = async () => {
+    const rows = await (running.shift() as Promise<number>);
+    written += rows;
+    await hooks.afterChunk(rows);
+  };
+  try {
+    let after: KeysetPosition | null = null;
+    for (let last = false; !last; ) {
+      hooks.beforeChunk();
+      const until = await planChunkEnd(db, { scope: q.scope, filter: q.filter, after, rows: q.chunkRows }, q.timeoutMs);
+      const part = output.open();
+      const chunk = { scope: q.scope, filter: q.filter, format: q.format, columns: q.columns, after, until };
+      const task = copyExportChunk(pool, db, chunk, part, q.timeoutMs).then(async ({ count }) => {
+        part.end();
+        await finished(part);
+        return count;
+      });
+      task.catch(() => undefined); // awaited in order below; a later chunk may fail first
+      running.push(task);
+      last = until === null;
+      after = until;
+      if (running.length >= q.parallel) await settleHead();
+    }
+    while (running.length) await settleHead();
+    return written;
+  } catch (err) {
+    output.destroy();
+    await Promise.allSettled(running);
+    throw err;
   }
 }

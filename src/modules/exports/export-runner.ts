@@ -1,17 +1,18 @@
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Writable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema';
 import type { ExportConfig } from '../../config';
 import type { TraceFilter } from '../traces/traces.repository';
+import type { Scope } from '../../auth/viewer';
 import { fromDatabaseError } from '../../shared/errors';
 import { exportDurationSeconds, exportJobsTotal, exportRowsTotal } from '../../telemetry/metrics';
 import { readExportBatch, type KeysetPosition } from './export-reader';
-import { copyExportChunk } from './export-copy';
-import { createBatchWriter, type ExportFormat } from './export-writers';
+import { copyChunksInOrder } from './export-copy';
+import { createBatchWriter, type BatchWriter, type ExportFormat } from './export-writers';
 import type { ExportStorage, ExportUpload } from './export-storage';
 import { claimExportJob, completeExportJob, failExportAttempt, reportExportProgress, type ExportJobRow, type ExportLease } from './exports.repository';
 import { downloadPath } from './download-token';
@@ -47,6 +48,45 @@ const safeSegment = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, (c) => `~${c.ch
 export function snapshotFilter(job: ExportJobRow): TraceFilter {
   const stored = (job.filter ?? {}) as TraceFilter;
   return { ...stored, from: job.window_from ?? undefined, to: job.window_to ?? undefined };
+}
+
+interface ExportSource {
+  scope: Scope;
+  filter: TraceFilter;
+  format: ExportFormat;
+  columns: readonly string[];
+}
+
+interface ChunkHooks {
+  beforeChunk: () => void;
+  afterChunk: (rows: number) => Promise<void>;
+}
+
+/** Server modes, CSV and JSONL: COPY chunks of planned ranges, EXPORT_COPY_PARALLEL at once. */
+function streamCopy(deps: RunnerDeps, pool: pg.Pool, source: ExportSource & { format: 'CSV' | 'JSONL' }, sink: Writable, hooks: ChunkHooks) {
+  const c = deps.config;
+  const q = { ...source, chunkRows: c.copyBatchRows, parallel: c.copyParallel, maxBuffered: COPY_BUFFER_BYTES, timeoutMs: c.batchTimeoutMs };
+  return copyChunksInOrder(pool, deps.db, q, sink, hooks);
+}
+
+/** A chunk that is not due yet holds at most this much in memory (then its COPY waits). */
+const COPY_BUFFER_BYTES = 64 << 20;
+
+/** Parquet, and every format in embedded mode: keyset batches read under the statement timeout. */
+async function streamBatches(deps: RunnerDeps, source: ExportSource, writer: BatchWriter, hooks: ChunkHooks): Promise<void> {
+  let after: KeysetPosition | null = null;
+  const limit = deps.config.batchRows;
+  for (;;) {
+    hooks.beforeChunk();
+    const read = await deps.db.transaction().execute(async (trx) => {
+      await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
+      return readExportBatch(trx, { ...source, limit, after });
+    });
+    await writer.write(read.batch);
+    await hooks.afterChunk(read.count);
+    if (read.count < limit || !read.last) return;
+    after = read.last;
+  }
 }
 
 /** What a user may read of an error: a coded database condition, or a generic line (details are logged). */
@@ -98,33 +138,24 @@ export async function runExportAttempt(
     const writer = createBatchWriter(format, row.columns, sink);
     const scope = { orgId: row.org_id, projectIds: row.scope_project_ids };
     const filter = snapshotFilter(row);
-    let after: KeysetPosition | null = null;
-    let written = 0;
     const copyPool = format === 'PARQUET' ? undefined : deps.copyPool;
-    const limit = copyPool ? deps.config.copyBatchRows : deps.config.batchRows;
-    // The CSV header goes first (the COPY chunks are only rows).
-    if (copyPool) await writer.write({ kind: 'lines', lines: [] });
-    for (;;) {
+    const stopIfNeeded = () => {
       if (signal.aborted) throw new AttemptStopped(String(signal.reason ?? 'stopped'));
       if (lost) throw new AttemptStopped('this attempt no longer holds the export');
-      let last: KeysetPosition | null;
-      let count: number;
-      if (copyPool) {
-        const lineFormat = format as 'CSV' | 'JSONL';
-        ({ last, count } = await copyExportChunk(copyPool, deps.db, { scope, filter, format: lineFormat, columns: row.columns, limit, after }, sink, deps.config.batchTimeoutMs));
-      } else {
-        const read = await deps.db.transaction().execute(async (trx) => {
-          await sql`SELECT set_config('statement_timeout', ${String(deps.config.batchTimeoutMs)}, true)`.execute(trx);
-          return readExportBatch(trx, { scope, filter, format, columns: row.columns, limit, after });
-        });
-        await writer.write(read.batch);
-        ({ last, count } = read);
-      }
+    };
+    let written = 0;
+    const chunkDone = async (count: number) => {
       written += count;
       if (deps.metrics) exportRowsTotal.inc(count);
       if (!(await reportExportProgress(deps.db, lease, written))) throw new AttemptStopped('this attempt no longer holds the export');
-      if (count < limit || !last) break;
-      after = last;
+    };
+    const source = { scope, filter, format, columns: row.columns };
+    if (copyPool) {
+      // The CSV header goes first (the COPY chunks are only rows).
+      await writer.write({ kind: 'lines', lines: [] });
+      await streamCopy(deps, copyPool, source as typeof source & { format: 'CSV' | 'JSONL' }, sink, { beforeChunk: stopIfNeeded, afterChunk: chunkDone });
+    } else {
+      await streamBatches(deps, source, writer, { beforeChunk: stopIfNeeded, afterChunk: chunkDone });
     }
     await writer.finish();
     sink.end();

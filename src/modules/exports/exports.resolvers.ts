@@ -7,12 +7,12 @@ const int = (v: string | number | null | undefined) => (v == null ? null : Numbe
 
 export const exportResolvers: Resolvers = {
   Query: {
-    exportJob: (_p, { id }, ctx) => getExport(ctx.services, ctx.scope, id),
-    exportJobs: (_p, args, ctx) => listExports(ctx.services, ctx.scope, args),
+    exportJob: (_p, { id }, ctx) => getExport(ctx, id),
+    exportJobs: (_p, args, ctx) => listExports(ctx, args),
   },
   Mutation: {
-    exportTraces: (_p, args, ctx) => createExport(ctx.services, ctx.viewer, ctx.scope, args),
-    cancelExport: (_p, { id }, ctx) => cancelExport(ctx.services, ctx.scope, id),
+    exportTraces: (_p, args, ctx) => createExport(ctx, args),
+    cancelExport: (_p, { id }, ctx) => cancelExport(ctx, id),
   },
   ExportJob: {
     format: (j) => j.format as 'CSV' | 'JSONL' | 'PARQUET',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config';
-import type { DatabaseHandle } from '../../db/database';
+import type { ServiceContext } from '../../context';
 import type { Scope, Viewer } from '../../auth/viewer';
 import { subjectOf } from '../../auth/viewer';
 import { can } from '../../auth/permissions';
@@ -26,11 +26,9 @@ import {
   type ExportStatus,
 } from './exports.repository';
 
-export interface ExportDeps {
-  readonly config: Config;
-  readonly database: DatabaseHandle;
-  readonly exports?: ExportSystem;
-}
+/** What the export services read: config, database and (for writes) the export queue. */
+export type ExportContext = ServiceContext<'config' | 'database' | 'exports'>;
+type ExportDeps = ExportContext['services'];
 
 const system = (deps: ExportDeps): ExportSystem => {
   if (!deps.exports) throw serviceUnavailable('The export queue is not running on this instance');
@@ -78,43 +76,19 @@ export function snapshotWindow(input: TraceFilterInput | null | undefined, confi
   return { filter: rest, from, to };
 }
 
-export async function createExport(
-  deps: ExportDeps,
-  viewer: Viewer,
-  scope: Scope,
-  args: { filter?: TraceFilterInput | null; format: ExportFormat; columns?: readonly string[] | null; compression?: 'NONE' | 'GZIP' | null },
-): Promise<ExportJobRow> {
+type ExportArgs = { filter?: TraceFilterInput | null; format: ExportFormat; columns?: readonly string[] | null; compression?: 'NONE' | 'GZIP' | null };
+
+export async function createExport(ctx: ExportContext & { readonly viewer: Viewer }, args: ExportArgs): Promise<ExportJobRow> {
+  const { services: deps, scope, viewer } = ctx;
   const exportsSystem = system(deps);
-  const { config, database } = deps;
   const columns = resolveColumns(args.columns, viewer);
-  const { filter, from, to } = snapshotWindow(args.filter, config, new Date());
-  if (filter.projectIds) {
-    const outside = scope.projectIds ? filter.projectIds.filter((p) => !scope.projectIds!.includes(p)) : [];
-    const known = await coded(() => findOrgProjects(database.db, scope.orgId, filter.projectIds!));
-    const unknown = filter.projectIds.filter((p) => !known.includes(p) || outside.includes(p));
-    if (unknown.length) throw badInput(`filter.projectIds names projects outside your scope: ${unknown.slice(0, 10).join(', ')}`, { argument: 'filter.projectIds' });
-  }
-  const max = config.exports.maxRows;
-  // Counts at most max + 1 rows, under the batch statement timeout: a huge range stops early.
-  const rowsTotal = await coded(() =>
-    database.db.transaction().execute(async (trx) => {
-      await sql`SELECT set_config('statement_timeout', ${String(config.exports.batchTimeoutMs)}, true)`.execute(trx);
-      return countTracesUpTo(trx, scope, { ...filter, from, to }, max + 1);
-    }),
-  );
-  if (rowsTotal > max) {
-    throw new AppError(ErrorCode.EXPORT_TOO_LARGE, `The filter matches more than EXPORT_MAX_ROWS (${max}) rows: narrow the time range or the filter`, { maxRows: max });
-  }
+  const { filter, from, to } = snapshotWindow(args.filter, deps.config, new Date());
+  if (filter.projectIds) await checkExportProjects(deps, scope, filter.projectIds);
+  const rowsTotal = await countExportRows(deps, scope, { ...filter, from, to });
   const bossJobId = randomUUID();
   const row = await coded(() =>
-    database.db.transaction().execute(async (trx) => {
-      await lockOrgExports(trx, scope.orgId);
-      const unfinished = await countUnfinishedExportJobs(trx, scope.orgId);
-      if (unfinished >= config.exports.maxConcurrentPerOrg) {
-        throw new AppError(ErrorCode.TOO_MANY_EXPORTS, `Your org already has ${unfinished} exports pending or running (at most ${config.exports.maxConcurrentPerOrg}); wait or cancel one`, {
-          maxConcurrent: config.exports.maxConcurrentPerOrg,
-        });
-      }
+    deps.database.db.transaction().execute(async (trx) => {
+      await refuseOverConcurrency(trx, deps.config, scope.orgId);
       const inserted = await insertExportJob(trx, {
         orgId: scope.orgId,
         requestedBy: subjectOf(viewer),
@@ -133,24 +107,60 @@ export async function createExport(
       return inserted;
     }),
   );
-  if (config.telemetry.metrics.enabled) exportJobsTotal.inc({ status: 'created' });
+  if (deps.config.telemetry.metrics.enabled) exportJobsTotal.inc({ status: 'created' });
   exportsSystem.nudge();
   return row;
 }
 
-export async function getExport(deps: ExportDeps, scope: Scope, id: string): Promise<ExportJobRow | null> {
+/** Every project the filter names must be the org's and within the key's projects. */
+async function checkExportProjects(deps: ExportDeps, scope: Scope, projectIds: readonly string[]): Promise<void> {
+  const outside = scope.projectIds ? projectIds.filter((p) => !scope.projectIds!.includes(p)) : [];
+  const known = await coded(() => findOrgProjects(deps.database.db, scope.orgId, projectIds));
+  const unknown = projectIds.filter((p) => !known.includes(p) || outside.includes(p));
+  if (unknown.length) throw badInput(`filter.projectIds names projects outside your scope: ${unknown.slice(0, 10).join(', ')}`, { argument: 'filter.projectIds' });
+}
+
+/** The rows the export will write; refuses above EXPORT_MAX_ROWS. */
+async function countExportRows(deps: ExportDeps, scope: Scope, filter: Parameters<typeof countTracesUpTo>[2]): Promise<number> {
+  const { config, database } = deps;
+  const max = config.exports.maxRows;
+  // Counts at most max + 1 rows, under the batch statement timeout: a huge range stops early.
+  const rowsTotal = await coded(() =>
+    database.db.transaction().execute(async (trx) => {
+      await sql`SELECT set_config('statement_timeout', ${String(config.exports.batchTimeoutMs)}, true)`.execute(trx);
+      return countTracesUpTo(trx, scope, filter, max + 1);
+    }),
+  );
+  if (rowsTotal > max) {
+    throw new AppError(ErrorCode.EXPORT_TOO_LARGE, `The filter matches more than EXPORT_MAX_ROWS (${max}) rows: narrow the time range or the filter`, { maxRows: max });
+  }
+  return rowsTotal;
+}
+
+/** Under the org's export lock: at most EXPORT_MAX_CONCURRENT_PER_ORG unfinished jobs. */
+async function refuseOverConcurrency(trx: Parameters<typeof countUnfinishedExportJobs>[0], config: Config, orgId: string): Promise<void> {
+  await lockOrgExports(trx, orgId);
+  const unfinished = await countUnfinishedExportJobs(trx, orgId);
+  if (unfinished >= config.exports.maxConcurrentPerOrg) {
+    throw new AppError(ErrorCode.TOO_MANY_EXPORTS, `Your org already has ${unfinished} exports pending or running (at most ${config.exports.maxConcurrentPerOrg}); wait or cancel one`, {
+      maxConcurrent: config.exports.maxConcurrentPerOrg,
+    });
+  }
+}
+
+export async function getExport(ctx: ServiceContext<'database'>, id: string): Promise<ExportJobRow | null> {
   if (!isUuid(id)) throw badInput('id must be an export job id (UUID)', { argument: 'id' });
-  return (await coded(() => findExportJob(deps.database.readDb, scope, id))) ?? null;
+  return (await coded(() => findExportJob(ctx.services.database.readDb, ctx.scope, id))) ?? null;
 }
 
 const STATUSES: ExportStatus[] = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'EXPIRED'];
 
-export async function listExports(deps: ExportDeps, scope: Scope, args: { first?: number | null; after?: string | null; status?: ExportStatus | null }) {
+export async function listExports(ctx: ServiceContext<'database'>, args: { first?: number | null; after?: string | null; status?: ExportStatus | null }) {
   const first = args.first ?? 20;
   if (!Number.isInteger(first) || first < 1 || first > 100) throw badInput('first must be between 1 and 100', { argument: 'first', max: 100 });
   if (args.status && !STATUSES.includes(args.status)) throw badInput('unknown status', { argument: 'status' });
   const after = args.after ? decodeJobCursor(args.after) : null;
-  const rows = await coded(() => listExportJobs(deps.database.readDb, scope, { status: args.status ?? undefined, limit: first + 1, after }));
+  const rows = await coded(() => listExportJobs(ctx.services.database.readDb, ctx.scope, { status: args.status ?? undefined, limit: first + 1, after }));
   const page = rows.slice(0, first).map((r) => ({ row: r as ExportJobRow, cursor: encodeJobCursor(r.created_key, r.id) }));
   return { page, hasNextPage: rows.length > first, hasPreviousPage: after !== null };
 }
@@ -167,7 +177,8 @@ function decodeJobCursor(cursor: string): { createdAt: string; id: string } {
   throw badInput('after is not a cursor of exportJobs', { argument: 'after' });
 }
 
-export async function cancelExport(deps: ExportDeps, scope: Scope, id: string): Promise<ExportJobRow> {
+export async function cancelExport(ctx: ExportContext, id: string): Promise<ExportJobRow> {
+  const { services: deps, scope } = ctx;
   if (!isUuid(id)) throw badInput('id must be an export job id (UUID)', { argument: 'id' });
   const exportsSystem = system(deps);
   const cancelled = await coded(() =>

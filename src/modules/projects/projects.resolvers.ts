@@ -1,28 +1,25 @@
 import { usdNumber } from '../../shared/money';
 import type { Resolvers } from '../../__generated__/resolvers-types';
-import { withStatementTimeout } from '../../db/database';
 import { resolveRange } from '../../shared/time-range';
 import { latencyPercentiles } from '../metrics/trace-stats.service';
 import { RELATIVE_RANGE_QUANTUM_MS } from '../metrics/report-args';
-import { findProjects } from './projects.repository';
-import { createProject, renameProject } from './projects.service';
+import { createProject, listProjects, renameProject } from './projects.service';
 
 export const projectResolvers: Resolvers = {
   Query: {
-    projects: (_p, _a, ctx) =>
-      withStatementTimeout(ctx.services.database, ctx.services.database.readDb, 'simple', (trx) => findProjects(trx, ctx.scope)),
+    projects: (_p, _a, ctx) => listProjects(ctx),
     project: (_p, { id }, ctx) => ctx.loaders.projectById.load(id),
   },
   // PROJECTS_MANAGE (ADMIN), on the primary; ingestion on this instance learns of a new project at once.
   Mutation: {
     createProject: async (_p, { id, name }, ctx) => {
-      const row = await createProject(ctx.services.database.db, ctx.scope, { id, name });
+      const row = await createProject(ctx, { id, name });
       ctx.services.ingest?.projects.forget(ctx.scope.orgId);
       ctx.logger.info({ projectId: row.id, by: ctx.viewer.keyId ?? ctx.viewer.subject }, 'project created');
       return row;
     },
     renameProject: async (_p, { id, name }, ctx) => {
-      const row = await renameProject(ctx.services.database.db, ctx.scope, { id, name });
+      const row = await renameProject(ctx, { id, name });
       ctx.logger.info({ projectId: row.id, by: ctx.viewer.keyId ?? ctx.viewer.subject }, 'project renamed');
       return row;
     },

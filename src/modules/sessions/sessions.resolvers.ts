@@ -1,6 +1,6 @@
 import type { Resolvers } from '../../__generated__/resolvers-types';
 import { badInput } from '../../shared/errors';
-import { listTraces } from '../traces/traces.service';
+import { resolvePageArgs } from '../../shared/page-args';
 import { listSessions } from './sessions.service';
 
 export const sessionResolvers: Resolvers = {
@@ -22,14 +22,10 @@ export const sessionResolvers: Resolvers = {
     totalCostUsd: (s) => s.total_cost,
     totalTokens: (s) => s.total_tokens,
     errorCount: (s) => s.error_count,
-    traces: (s, args, ctx) =>
-      listTraces(ctx.services, ctx.scope, {
-        first: args.first,
-        after: args.after,
-        last: args.last,
-        before: args.before,
-        orderBy: { field: 'TIMESTAMP', direction: 'ASC' },
-        baseFilter: { sessionIds: [s.session_id] },
-      }),
+    traces: (s, args, ctx) => {
+      // Bad page arguments fail this field alone, before the batch.
+      resolvePageArgs(args);
+      return ctx.loaders.tracesBySession.load({ sessionId: s.session_id, first: args.first, after: args.after, last: args.last, before: args.before });
+    },
   },
 };

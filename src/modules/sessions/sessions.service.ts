@@ -1,4 +1,4 @@
-import type { RequestContext } from '../../context';
+import type { ServiceContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
 import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
@@ -30,7 +30,7 @@ function decodeSessionCursor(cursor: string, argument: 'after' | 'before'): { ts
   throw bad();
 }
 
-export async function listSessions(ctx: RequestContext, args: PageArgs & { filter?: TraceFilterInput | null }) {
+export async function listSessions(ctx: ServiceContext, args: PageArgs & { filter?: TraceFilterInput | null }) {
   const page = resolvePageArgs(args);
   const { config, database } = ctx.services;
   const filter = normalizeTraceFilter(args.filter, config);

@@ -203,3 +203,30 @@ export function searchCondition(terms: readonly string[], indexing: SearchIndexi
       UNION ALL
       SELECT p.id FROM trace_search_pending p JOIN traces tail ON tail.id = p.id WHERE ${allLike(SEARCH_VALUES('tail'), terms)})`;
 }
+
+/**
+ * The first `limit` traces of each of many sessions (in `direction` of time) in one statement:
+ * a page of `Session.traces` for a whole page of sessions (loaders/traces-by-session.ts).
+ */
+export async function findTracesOfSessions(
+  db: Kysely<Database>,
+  q: { scope: Scope; filter: TraceFilter; sessionIds: readonly string[]; direction: SortDirection; limit: number },
+): Promise<TraceRowWithKey[]> {
+  if (!q.sessionIds.length) return [];
+  const dir = q.direction === 'DESC' ? sql`DESC` : sql`ASC`;
+  const ranked = db
+    .selectFrom('traces')
+    .selectAll('traces')
+    .select(TS_KEY.as('ts_key'))
+    .select(sql<number>`row_number() OVER (PARTITION BY traces.session_id ORDER BY traces.ts ${dir}, traces.id ${dir})`.as('session_rank'))
+    .where((eb) => traceConditions(eb, q.scope, { ...q.filter, sessionIds: q.sessionIds }));
+  const rows = await db
+    .selectFrom(ranked.as('ranked'))
+    .selectAll()
+    .where('session_rank', '<=', q.limit)
+    .orderBy('session_id')
+    .orderBy('session_rank')
+    .modifyEnd(sql`/* findTracesOfSessions */`)
+    .execute();
+  return rows.map(({ session_rank: _rank, ...row }) => row as TraceRowWithKey);
+}

@@ -4,10 +4,10 @@ import { countMatchingTraces, getTrace, listTraces } from './traces.service';
 
 export const traceResolvers: Resolvers = {
   Query: {
-    traces: (_p, args, ctx) => listTraces(ctx.services, ctx.scope, args),
-    trace: (_p, { id }, ctx) => getTrace(ctx.services.database, ctx.scope, id),
+    traces: (_p, args, ctx) => listTraces(ctx, args),
+    trace: (_p, { id }, ctx) => getTrace(ctx, id),
     searchTraces: (_p, args, ctx) =>
-      listTraces(ctx.services, ctx.scope, { filter: args.filter, first: args.first, after: args.after, last: args.last, before: args.before, search: args.query }),
+      listTraces(ctx, { filter: args.filter, first: args.first, after: args.after, last: args.last, before: args.before, search: args.query }),
   },
   TraceConnection: {
     edges: (c) => c.rows.map((r) => ({ cursor: r.cursor, node: r })),
@@ -18,7 +18,7 @@ export const traceResolvers: Resolvers = {
       startCursor: c.rows[0]?.cursor ?? null,
       endCursor: c.rows[c.rows.length - 1]?.cursor ?? null,
     }),
-    totalCount: (c, _a, ctx) => countMatchingTraces(ctx.services.database, c),
+    totalCount: (c, _a, ctx) => countMatchingTraces(ctx, c),
   },
   Trace: {
     traceId: (t) => t.trace_id,

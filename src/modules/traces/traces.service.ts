@@ -1,7 +1,6 @@
 import type { Config } from '../../config';
-import type { DatabaseHandle } from '../../db/database';
+import type { ServiceContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
-import type { Scope } from '../../auth/viewer';
 import { badInput } from '../../shared/errors';
 import { resolveRange } from '../../shared/time-range';
 import { decodeCursor, encodeCursor, isUuid } from './cursor';
@@ -9,9 +8,10 @@ import { parseSearchTerms } from './search-terms';
 import { pageFlags, resolvePageArgs, type PageArgs } from '../../shared/page-args';
 import type { TraceConnectionParent } from './traces.mappers';
 import { w3cTraceId, looksLikeW3cTraceId } from './w3c-trace-id';
-import { countTraces, findRootSpanOfTrace, findTraces, findTracesByIds, searchIndexingOf, type SortDirection, type TraceFilter, type TraceOrderField } from './traces.repository';
+import { countTraces, findRootSpanOfTrace, findTraces, findTracesByIds, findTracesOfSessions, searchIndexingOf, type SortDirection, type TraceFilter, type TraceOrderField, type TraceRowWithKey } from './traces.repository';
 
-export const MAX_PAGE_SIZE = 1000;
+/** Defined once for every connection and for pricing (src/shared/page-size.ts). */
+export { MAX_PAGE_SIZE } from '../../shared/page-size';
 
 export interface TraceFilterInput {
   from?: Date | null;
@@ -99,8 +99,7 @@ const SORT_VALUE = {
 } as const;
 
 export async function listTraces(
-  deps: { database: DatabaseHandle; config: Config },
-  scope: Scope,
+  ctx: ServiceContext,
   args: PageArgs & {
     filter?: TraceFilterInput | null;
     orderBy?: { field?: TraceOrderField | null; direction?: SortDirection | null } | null;
@@ -110,6 +109,7 @@ export async function listTraces(
     baseFilter?: Partial<TraceFilter>;
   },
 ): Promise<TraceConnectionParent> {
+  const { services: deps, scope } = ctx;
   const terms = args.search !== undefined ? parseSearchTerms(args.search) : undefined;
   const page = resolvePageArgs(args);
   const orderBy = args.orderBy?.field ?? 'TIMESTAMP';
@@ -131,15 +131,51 @@ export async function listTraces(
   });
   const kept = rows.slice(0, page.size);
   if (page.backward) kept.reverse();
-  const out = kept.map((r) => {
+  return { rows: withCursors(kept, orderBy, ordering), ...pageFlags(page, rows.length, beyond), scope, filter, search: terms };
+}
+
+function withCursors(rows: readonly TraceRowWithKey[], orderBy: TraceOrderField, ordering: string): TraceConnectionParent['rows'] {
+  return rows.map((r) => {
     const { ts_key, ...row } = r;
     const value = SORT_VALUE[orderBy](r as never);
     return { ...row, cursor: encodeCursor({ ordering, value, ts: ts_key, id: r.id }) };
   });
-  return { rows: out, ...pageFlags(page, rows.length, beyond), scope, filter, search: terms };
 }
 
-export async function countMatchingTraces(database: DatabaseHandle, parent: TraceConnectionParent): Promise<number> {
+/** Session.traces' order: the session as it happened. */
+export const SESSION_TRACE_ORDER = { field: 'TIMESTAMP', direction: 'ASC' } as const;
+
+/**
+ * The first (or last) page of traces of many sessions from one statement: for each session the
+ * connection `listTraces` answers with `baseFilter: { sessionIds: [id] }` and SESSION_TRACE_ORDER.
+ * Pages without a cursor only (a cursor belongs to one session: listTraces answers those).
+ */
+export async function listFirstTracesOfSessions(ctx: ServiceContext, args: PageArgs & { sessionIds: readonly string[] }): Promise<TraceConnectionParent[]> {
+  const { services: deps, scope } = ctx;
+  const { sessionIds } = args;
+  const page = resolvePageArgs(args);
+  if (page.cursor) throw new Error('listFirstTracesOfSessions answers pages without a cursor');
+  const base = normalizeTraceFilter(undefined, deps.config);
+  const rows = await withStatementTimeout(deps.database, deps.database.readDb, 'simple', (trx) =>
+    findTracesOfSessions(trx, { scope, filter: base, sessionIds, direction: page.backward ? 'DESC' : 'ASC', limit: page.size + 1 }),
+  );
+  const bySession = new Map<string, TraceRowWithKey[]>();
+  for (const r of rows) {
+    const list = bySession.get(r.session_id!);
+    if (list) list.push(r);
+    else bySession.set(r.session_id!, [r]);
+  }
+  const ordering = `${SESSION_TRACE_ORDER.field}:${SESSION_TRACE_ORDER.direction}`;
+  return sessionIds.map((id) => {
+    const fetched = bySession.get(id) ?? [];
+    const kept = fetched.slice(0, page.size);
+    if (page.backward) kept.reverse();
+    return { rows: withCursors(kept, SESSION_TRACE_ORDER.field, ordering), ...pageFlags(page, fetched.length, false), scope, filter: { ...base, sessionIds: [id] }, search: undefined };
+  });
+}
+
+export async function countMatchingTraces(ctx: ServiceContext<'database'>, parent: TraceConnectionParent): Promise<number> {
+  const { database } = ctx.services;
   return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search, searchIndexingOf(database.mode)));
 }
 
@@ -148,7 +184,8 @@ export async function countMatchingTraces(database: DatabaseHandle, parent: Trac
  * `Trace.traceId`), which answers the trace's root span (the one without a parent; else the
  * earliest) — its `related` and `children` reach the rest of the trace.
  */
-export async function getTrace(database: DatabaseHandle, scope: Scope, id: string) {
+export async function getTrace(ctx: ServiceContext<'database'>, id: string) {
+  const { services: { database }, scope } = ctx;
   if (looksLikeW3cTraceId(id)) {
     const traceId = w3cTraceId(id, 'id');
     return withStatementTimeout(database, database.readDb, 'simple', (trx) => findRootSpanOfTrace(trx, scope, traceId));

@@ -2,12 +2,13 @@ import { buildSchema, parse } from 'graphql';
 import { loadConfig } from '../../../src/config';
 import { loadTypeDefs } from '../../../src/schema';
 import { actualCost } from '../../../src/limits/actual-cost';
-import { analyticsSettingsFrom, estimateAnalyticsWork } from '../../../src/limits/analytics-work';
+import { analyticsSettingsFrom, estimateAnalyticsWork } from '../../../src/modules/metrics/analytics-work';
+import { createCostEstimators } from '../../../src/cost-estimators';
 import { CostRules, INTROSPECTION_COST } from '../../../src/limits/cost-rules';
 import { priceOperation } from '../../../src/limits/pricing';
 
 const settings = analyticsSettingsFrom(loadConfig({}));
-const rules = new CostRules(buildSchema(loadTypeDefs()), settings);
+const rules = new CostRules(buildSchema(loadTypeDefs()), createCostEstimators(loadConfig({})));
 const price = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
   priceOperation(rules, { document: parse(query), variables, operationName });
 

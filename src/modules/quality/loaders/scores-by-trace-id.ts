@@ -1,13 +1,13 @@
 import DataLoader from 'dataloader';
-import type { Kysely } from 'kysely';
 import type { Scope } from '../../../auth/viewer';
-import type { Database, ScoreRow } from '../../../db/schema';
+import type { TimedRead } from '../../../db/timed-read';
+import type { ScoreRow } from '../../../db/schema';
 import { findScoresByTraceIds } from '../quality.repository';
 
 /** Scores of many traces in one query; a trace without scores gets an empty list. */
-export function createScoresByTraceIdLoader(db: Kysely<Database>, scope: Scope) {
+export function createScoresByTraceIdLoader(read: TimedRead, scope: Scope) {
   return new DataLoader<string, ScoreRow[]>(async (traceIds) => {
-    const rows = await findScoresByTraceIds(db, scope, traceIds);
+    const rows = await read((db) => findScoresByTraceIds(db, scope, traceIds));
     const byTrace = new Map<string, ScoreRow[]>();
     for (const r of rows) {
       const list = byTrace.get(r.trace_id);

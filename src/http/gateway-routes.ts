@@ -21,7 +21,7 @@ export interface GatewayRouteDeps {
   readonly extraProbes: readonly ReadinessProbe[];
 }
 
-/** `/metrics` on the public port, unless METRICS_PORT or config.ts's exposure rule keeps it off. */
+/** `/metrics` on the public port, unless METRICS_PORT or the config's exposure rule (telemetry section) keeps it off. */
 function publicMetricsRoute(services: AppServices): Route | null {
   const metrics = services.config.telemetry.metrics;
   if (!metrics.enabled || metrics.onPublicPort === 'off') return null;

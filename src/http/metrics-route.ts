@@ -19,7 +19,7 @@ async function writeMetrics(res: http.ServerResponse): Promise<void> {
 }
 
 /**
- * `/metrics` on the public port. config.ts allows it there only behind a token or when only
+ * `/metrics` on the public port. config (telemetry section) allows it there only behind a token or when only
  * this machine can reach it (`open`); with `off` the route is not mounted at all.
  */
 export function metricsRoute(access: { mode: 'open' } | { mode: 'token'; token: string }): RouteHandler {

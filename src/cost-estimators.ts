@@ -1,6 +1,6 @@
 import type { Config } from './config';
 import { CostEstimatorRegistry } from './limits/cost-estimators';
-import { analyticsSettingsFrom } from './modules/metrics/analytics-work';
+import { analyticsSettingsFrom } from './query/analytics-work';
 import { registerMetricsCostEstimators } from './modules/metrics/metrics.cost';
 import { registerQualityCostEstimators } from './modules/quality/quality.cost';
 

@@ -12,3 +12,14 @@ export function isCalendarDate(year: number, month: number, day: number): boolea
 
 /** Hours 0–23, minutes and seconds 0–59 (no 24:00, no leap second). */
 export const isClockTime = (h: number, m: number, s: number): boolean => h >= 0 && h <= 23 && m >= 0 && m <= 59 && s >= 0 && s <= 59;
+
+/**
+ * Whether `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` names a real instant: the format alone lets through
+ * 2026-02-30, month 99 or year 0, which PostgreSQL refuses with its own error text.
+ */
+export function isCalendarTimestamp(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/.exec(text);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  return isCalendarDate(y, mo, d) && isClockTime(h, mi, s);
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { gql } from '../support/gateway';
 import { roundDeep, startAnalyticsFixture, type AnalyticsFixture } from '../support/analytics-fixture';
-import { HIST_RELATIVE_ERROR } from '../../src/modules/metrics/latency-histogram';
+import { HIST_RELATIVE_ERROR } from '../../src/query/latency-histogram';
 import { usdUnits } from '../../src/shared/money';
 import { refreshRollups } from '../../src/db/rollup-refresh';
 
@@ -359,7 +359,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       expect(c.other.stats.requestCount).toBe(rest.rows[0].n);
       expect(c.other.key).toEqual({ userId: null });
       // Exact: other + shown groups = totals, to the last digit (sums in 10⁻⁸ USD units).
-      const units = (x: number) => usdUnits(String(x));
+      const units = (x: number) => usdUnits(x); // a number, not String(x): 7.8e-7 is not decimal text
       expect(units(c.other.stats.totalUsd) + c.groups.reduce((a: bigint, g: any) => a + units(g.stats.totalUsd), 0n)).toBe(units(c.totals.totalUsd));
       expect(c.other.series.reduce((a: bigint, p: any) => a + units(p.stats.totalUsd), 0n)).toBe(units(c.other.stats.totalUsd));
       // The same exact answers from embedded TimescaleDB (its rollups are continuous aggregates).

@@ -161,7 +161,7 @@ describe.each(['postgres', 'embedded'] as const)('first-hour API (%s)', (mode) =
         const unit = interval.toLowerCase();
         const { rows } = await sql<{ d: Date }>`
           SELECT DISTINCT date_trunc(${unit}, t, ${tz}) AS d FROM generate_series(${new Date(from)}::timestamptz, ${new Date(to)}::timestamptz - interval '1 minute', interval '15 minutes') t ORDER BY 1`.execute(db());
-        const { bucketStarts } = await import('../../src/modules/metrics/calendar-buckets');
+        const { bucketStarts } = await import('../../src/query/calendar-buckets');
         expect([tz, bucketStarts(new Date(from), new Date(to), interval, tz).map((t) => new Date(t).toISOString())]).toEqual([tz, rows.map((r) => new Date(r.d).toISOString())]);
       }
     });

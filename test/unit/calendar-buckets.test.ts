@@ -1,6 +1,6 @@
-import { bucketSnapper, bucketStarts, monthStart, nestingGrainMs, resolveTimeZone } from '../../src/modules/metrics/calendar-buckets';
-import { chooseInterval, pointCount } from '../../src/modules/metrics/intervals';
-import { pickSources } from '../../src/modules/metrics/source-plan';
+import { bucketSnapper, bucketStarts, monthStart, nestingGrainMs, resolveTimeZone } from '../../src/query/calendar-buckets';
+import { chooseInterval, pointCount } from '../../src/query/intervals';
+import { pickSources } from '../../src/query/source-plan';
 import { resolveRange } from '../../src/shared/time-range';
 
 const D = (s: string) => new Date(s);
@@ -72,7 +72,7 @@ describe('calendar buckets in a time zone', () => {
 
 describe('pricing a zoned series', () => {
   it('prices the finer rollups a zoned day series reads, and refuses to price an unknown zone above the minimum', () => {
-    const { estimateAnalyticsWork } = require('../../src/modules/metrics/analytics-work') as typeof import('../../src/modules/metrics/analytics-work');
+    const { estimateAnalyticsWork } = require('../../src/query/analytics-work') as typeof import('../../src/query/analytics-work');
     const settings = { retentionDays: 90, maxSeriesPoints: 1000, exactPercentilesMaxMs: 6 * 3_600_000, useRollups: true };
     const args = (timeZone: string | null) => ({ range: { last: '30d' }, interval: 'DAY', timeZone, percentiles: false });
     const utc = estimateAnalyticsWork(args('UTC'), settings);

@@ -1,4 +1,4 @@
-import { emptyAcc, otherGroup, type StatsAcc } from '../../src/modules/metrics/trace-stats.service';
+import { emptyAcc, otherGroup, type StatsAcc } from '../../src/query/trace-stats';
 
 const accOf = (n: number): StatsAcc => {
   const a = emptyAcc();

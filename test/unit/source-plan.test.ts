@@ -1,6 +1,6 @@
-import { pickSources } from '../../src/modules/metrics/source-plan';
-import { chooseInterval, pointCount } from '../../src/modules/metrics/intervals';
-import { HIST_RELATIVE_ERROR, percentileFromHistogram } from '../../src/modules/metrics/latency-histogram';
+import { pickSources } from '../../src/query/source-plan';
+import { chooseInterval, pointCount } from '../../src/query/intervals';
+import { HIST_RELATIVE_ERROR, percentileFromHistogram } from '../../src/query/latency-histogram';
 
 const D = (s: string) => new Date(s);
 const fresh: Record<'traces_1min' | 'traces_1hour' | 'traces_1day', Date | null> = { traces_1min: D('2026-11-26T11:58:00Z'), traces_1hour: D('2026-11-26T11:00:00Z'), traces_1day: D('2026-11-26T00:00:00Z') };

@@ -5,7 +5,7 @@ import type { Scope } from '../../auth/viewer';
 import { generateApiKey, hashApiKey } from '../../auth/api-keys';
 import { ROLES } from '../../auth/permissions';
 import { badInput, notFound } from '../../shared/errors';
-import { isUuid } from '../traces/cursor';
+import { isUuid } from '../../shared/ids';
 import { findApiKeyById, findApiKeys, findProjectIdsInOrg, insertApiKey, revokeApiKeyById, type ApiKeyRow } from './api-keys.repository';
 
 /**

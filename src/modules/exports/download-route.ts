@@ -6,7 +6,7 @@ import { can } from '../../auth/permissions';
 import { scopeOf } from '../../auth/viewer';
 import type { DatabaseHandle } from '../../db/database';
 import { fromDatabaseError, isExpectedCode } from '../../shared/errors';
-import { isUuid } from '../traces/cursor';
+import { isUuid } from '../../shared/ids';
 import { verifyDownload } from './download-token';
 import type { ExportSystem } from './export-system';
 import { fileNameOf } from './export-runner';

@@ -5,7 +5,7 @@ import { to as copyTo } from 'pg-copy-streams';
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database } from '../../db/schema';
-import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import { traceConditions, type TraceFilter } from '../../query/trace-filter';
 import { columnByName, type ExportColumn } from './export-columns';
 import { lineSql, type KeysetPosition } from './export-reader';
 import type { ExportFormat } from './export-writers';

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database } from '../../db/schema';
-import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import { traceConditions, type TraceFilter } from '../../query/trace-filter';
 import { columnByName, type ExportColumn } from './export-columns';
 import type { ExportBatch, ExportFormat } from './export-writers';
 

@@ -6,7 +6,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/schema';
 import type { ExportConfig } from '../../config';
-import type { TraceFilter } from '../traces/traces.repository';
+import type { TraceFilter } from '../../query/trace-filter';
 import type { Scope } from '../../auth/viewer';
 import { fromDatabaseError } from '../../shared/errors';
 import { exportDurationSeconds, exportJobsTotal, exportRowsTotal } from '../../telemetry/metrics';
@@ -97,6 +97,47 @@ function publicMessage(err: unknown): string {
   return 'the export failed with an internal error (see the gateway log)';
 }
 
+/** Heartbeat between batches too: a slow upload must not look like a dead worker. */
+function startHeartbeat(deps: RunnerDeps, lease: ExportLease): { lost: () => boolean; stop: () => void } {
+  let lost = false;
+  const timer = setInterval(() => {
+    reportExportProgress(deps.db, lease).then(
+      (held) => {
+        if (!held) lost = true;
+      },
+      () => undefined,
+    );
+  }, Math.max(500, Math.floor(deps.config.stallTimeoutMs / 4)));
+  timer.unref();
+  return { lost: () => lost, stop: () => clearInterval(timer) };
+}
+
+/** Every row of the job's snapshot into `sink`, in its format; progress reported per chunk. */
+async function writeRows(deps: RunnerDeps, row: ExportJobRow, lease: ExportLease, sink: Writable, stopIfNeeded: () => void): Promise<number> {
+  const format = row.format as ExportFormat;
+  const writer = createBatchWriter(format, row.columns, sink);
+  const source = { scope: { orgId: row.org_id, projectIds: row.scope_project_ids }, filter: snapshotFilter(row), format, columns: row.columns };
+  let written = 0;
+  const hooks: ChunkHooks = {
+    beforeChunk: stopIfNeeded,
+    afterChunk: async (count) => {
+      written += count;
+      if (deps.metrics) exportRowsTotal.inc(count);
+      if (!(await reportExportProgress(deps.db, lease, written))) throw new AttemptStopped('this attempt no longer holds the export');
+    },
+  };
+  const copyPool = format === 'PARQUET' ? undefined : deps.copyPool;
+  if (copyPool) {
+    // The CSV header goes first (the COPY chunks are only rows).
+    await writer.write({ kind: 'lines', lines: [] });
+    await streamCopy(deps, copyPool, source as ExportSource & { format: 'CSV' | 'JSONL' }, sink, hooks);
+  } else {
+    await streamBatches(deps, source, writer, hooks);
+  }
+  await writer.finish();
+  return written;
+}
+
 /**
  * One attempt of one export: claim the job for this pg-boss job, stream every batch into a new
  * upload, publish it if (and only if) this attempt still holds the job. Throws to have pg-boss
@@ -116,48 +157,19 @@ export async function runExportAttempt(
   const prefix = keyPrefixOf(row.org_id, row.id);
   const key = `${prefix}-${row.attempts}.${FILE_EXTENSION[format]}${row.compression === 'GZIP' ? '.gz' : ''}`;
   let upload: ExportUpload | undefined;
-  let lost = false;
-  // Heartbeat between batches too: a slow upload must not look like a dead worker.
-  const heartbeat = setInterval(() => {
-    reportExportProgress(deps.db, lease).then(
-      (held) => {
-        if (!held) lost = true;
-      },
-      () => undefined,
-    );
-  }, Math.max(500, Math.floor(deps.config.stallTimeoutMs / 4)));
-  heartbeat.unref();
+  const heartbeat = startHeartbeat(deps, lease);
+  const stopIfNeeded = () => {
+    if (signal.aborted) throw new AttemptStopped(String(signal.reason ?? 'stopped'));
+    if (heartbeat.lost()) throw new AttemptStopped('this attempt no longer holds the export');
+  };
   try {
     // Leftovers of earlier attempts (a killed gateway's partial upload) go first.
     await deps.storage.removePrefix(`${prefix}-`);
     upload = await deps.storage.createUpload(key);
-    const gzip = row.compression === 'GZIP' ? createGzip({ level: 6 }) : null;
-    const sink = gzip ?? new PassThrough();
+    const sink = row.compression === 'GZIP' ? createGzip({ level: 6 }) : new PassThrough();
     const piping = pipeline(sink, upload.stream, { end: false });
     piping.catch(() => undefined);
-    const writer = createBatchWriter(format, row.columns, sink);
-    const scope = { orgId: row.org_id, projectIds: row.scope_project_ids };
-    const filter = snapshotFilter(row);
-    const copyPool = format === 'PARQUET' ? undefined : deps.copyPool;
-    const stopIfNeeded = () => {
-      if (signal.aborted) throw new AttemptStopped(String(signal.reason ?? 'stopped'));
-      if (lost) throw new AttemptStopped('this attempt no longer holds the export');
-    };
-    let written = 0;
-    const chunkDone = async (count: number) => {
-      written += count;
-      if (deps.metrics) exportRowsTotal.inc(count);
-      if (!(await reportExportProgress(deps.db, lease, written))) throw new AttemptStopped('this attempt no longer holds the export');
-    };
-    const source = { scope, filter, format, columns: row.columns };
-    if (copyPool) {
-      // The CSV header goes first (the COPY chunks are only rows).
-      await writer.write({ kind: 'lines', lines: [] });
-      await streamCopy(deps, copyPool, source as typeof source & { format: 'CSV' | 'JSONL' }, sink, { beforeChunk: stopIfNeeded, afterChunk: chunkDone });
-    } else {
-      await streamBatches(deps, source, writer, { beforeChunk: stopIfNeeded, afterChunk: chunkDone });
-    }
-    await writer.finish();
+    const written = await writeRows(deps, row, lease, sink, stopIfNeeded);
     sink.end();
     await piping;
     const { bytes } = await upload.commit();
@@ -175,18 +187,26 @@ export async function runExportAttempt(
     log.info({ rows: written, bytes, ms: Math.round(performance.now() - started) }, 'export succeeded');
   } catch (err) {
     await upload?.abort().catch(() => undefined);
-    const final = job.retryCount >= job.retryLimit;
-    const message = publicMessage(err);
-    const held = await failExportAttempt(deps.db, lease, message, final).catch(() => false);
-    if (deps.metrics) exportDurationSeconds.observe({ format, outcome: 'failed' }, (performance.now() - started) / 1000);
-    if (!held) {
-      log.info({ reason: (err as Error).message }, 'export attempt stopped: it no longer holds the job');
-      return;
-    }
-    if (deps.metrics) exportJobsTotal.inc({ status: final ? 'failed' : 'retried' });
-    log.warn({ err, final }, final ? 'export failed after its last attempt' : 'export attempt failed: it will be retried');
-    throw err;
+    await recordFailure(deps, { job, lease, log, format, started }, err);
   } finally {
-    clearInterval(heartbeat);
+    heartbeat.stop();
   }
+}
+
+/** A failed attempt: recorded on the job if this attempt still holds it, then rethrown for pg-boss. */
+async function recordFailure(
+  deps: RunnerDeps,
+  a: { job: { retryCount: number; retryLimit: number }; lease: ExportLease; log: Logger; format: ExportFormat; started: number },
+  err: unknown,
+): Promise<void> {
+  const final = a.job.retryCount >= a.job.retryLimit;
+  const held = await failExportAttempt(deps.db, a.lease, publicMessage(err), final).catch(() => false);
+  if (deps.metrics) exportDurationSeconds.observe({ format: a.format, outcome: 'failed' }, (performance.now() - a.started) / 1000);
+  if (!held) {
+    a.log.info({ reason: (err as Error).message }, 'export attempt stopped: it no longer holds the job');
+    return;
+  }
+  if (deps.metrics) exportJobsTotal.inc({ status: final ? 'failed' : 'retried' });
+  a.log.warn({ err, final }, final ? 'export failed after its last attempt' : 'export attempt failed: it will be retried');
+  throw err;
 }

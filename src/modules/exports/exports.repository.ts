@@ -2,7 +2,7 @@ import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database, ExportJobsTable } from '../../db/schema';
 import { asMaintenance } from '../../db/maintenance-scope';
-import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import { traceConditions, type TraceFilter } from '../../query/trace-filter';
 
 export type ExportJobRow = Selectable<ExportJobsTable>;
 export type ExportStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED' | 'EXPIRED';

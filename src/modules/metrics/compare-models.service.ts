@@ -3,10 +3,11 @@ import { sql } from 'kysely';
 import type { RequestContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
-import { planScores, sumScores } from '../quality/quality.service';
-import type { TraceFilterInput } from '../traces/traces.service';
-import { resolveReportArgs } from './report-args';
-import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from './trace-stats.service';
+import { planScores, sumScores } from '../../query/score-plan';
+import type { TraceFilterInput } from '../../query/trace-filter-input';
+import { resolveReportArgs } from '../../query/report-args';
+import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from '../../query/trace-stats';
+import { costPer1kTokensUsd, costPerRequestUsd, errorRate, tokensPerSecond, ttftAvgMs } from '../../query/derived-stats';
 
 export interface ModelComparisonRow {
   model: string;
@@ -71,13 +72,13 @@ export async function compareModels(
         model,
         provider: extra.providers.find((x) => x.model === model)?.provider ?? null,
         requestCount: acc.n,
-        errorRate: acc.n ? acc.errors / acc.n : 0,
+        errorRate: errorRate(acc) ?? 0,
         latency: acc,
-        ttftAvgMs: acc.ttftN ? acc.ttftSum / acc.ttftN : null,
-        tokensPerSecond: acc.durSum > 0 ? acc.completionTokens / (acc.durSum / 1000) : null,
+        ttftAvgMs: ttftAvgMs(acc),
+        tokensPerSecond: tokensPerSecond(acc),
         totalCostUsd: usdNumber(acc.totalCost),
-        costPerRequestUsd: acc.n ? usdNumber(acc.totalCost) / acc.n : null,
-        costPer1kTokensUsd: acc.totalTokens ? (usdNumber(acc.totalCost) * 1000) / acc.totalTokens : null,
+        costPerRequestUsd: costPerRequestUsd(acc),
+        costPer1kTokensUsd: costPer1kTokensUsd(acc),
         quality,
       };
     }),

@@ -1,11 +1,11 @@
 import type { RequestContext } from '../../context';
 import { badInput } from '../../shared/errors';
-import { monthStart } from './calendar-buckets';
-import type { Dimension } from './dimensions';
+import { monthStart } from '../../query/calendar-buckets';
+import type { Dimension } from '../../query/dimensions';
 import type { CostReportParent } from './metrics.mappers';
-import { resolveReportArgs, type ReportArgs } from './report-args';
-import { BY_COST } from './group-order';
-import { computeTraceStats, emptyAcc, type GroupStats, type StatsAcc } from './trace-stats.service';
+import { resolveReportArgs, type ReportArgs } from '../../query/report-args';
+import { BY_COST } from '../../query/group-order';
+import { computeTraceStats, emptyAcc, type GroupStats, type StatsAcc } from '../../query/trace-stats';
 
 export async function costReport(ctx: RequestContext, args: ReportArgs): Promise<CostReportParent> {
   const a = resolveReportArgs(args, ctx.services.config);

@@ -1,10 +1,10 @@
 import type { RequestContext } from '../../context';
 import { badInput } from '../../shared/errors';
-import type { TraceFilterInput } from '../traces/traces.service';
-import type { Dimension } from './dimensions';
+import type { TraceFilterInput } from '../../query/trace-filter-input';
+import type { Dimension } from '../../query/dimensions';
 import type { RangeInput } from '../../shared/time-range';
-import { resolveReportArgs } from './report-args';
-import { computeTraceStats, type TraceStatsResult } from './trace-stats.service';
+import { resolveReportArgs } from '../../query/report-args';
+import { computeTraceStats, type TraceStatsResult } from '../../query/trace-stats';
 
 export interface FilterValuesParent {
   dimension: Dimension;

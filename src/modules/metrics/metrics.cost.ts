@@ -1,5 +1,5 @@
 import type { CostEstimatorRegistry } from '../../limits/cost-estimators';
-import { reportCostEstimator, type AnalyticsPricingSettings } from './analytics-work';
+import { reportCostEstimator, type AnalyticsPricingSettings } from '../../query/analytics-work';
 
 /** The metrics module's root fields, priced by the work their arguments imply (analytics-work.ts). */
 export function registerMetricsCostEstimators(registry: CostEstimatorRegistry, settings: AnalyticsPricingSettings): void {

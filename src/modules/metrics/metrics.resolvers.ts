@@ -1,5 +1,5 @@
 import type { Resolvers } from '../../__generated__/resolvers-types';
-import { latencyPercentiles, otherGroup, type GroupStats, type StatsAcc } from './trace-stats.service';
+import { latencyPercentiles, otherGroup, type GroupStats, type StatsAcc } from '../../query/trace-stats';
 import type { StatsReportParent } from './metrics.mappers';
 import { costReport, monthToDate, previousPeriod, topSpenders } from './costs.service';
 import { performanceReport } from './performance.service';
@@ -7,8 +7,8 @@ import { compareModels } from './compare-models.service';
 import { usdNumber } from '../../shared/money';
 import { filterValues } from './filter-values.service';
 import { PERCENTILE_FIELDS, percentileLevelsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
+import { avgLatencyMs, costPer1kTokensUsd, costPerRequestUsd, errorRate, tokensPerSecond, ttftAvgMs } from '../../query/derived-stats';
 
-const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 const percentileCache = new WeakMap<StatsAcc, ReturnType<typeof latencyPercentiles>>();
 const percentilesOf = (a: StatsAcc) => {
   let p = percentileCache.get(a);
@@ -59,18 +59,18 @@ export const metricsResolvers: Resolvers = {
   PerformanceStats: {
     requestCount: (a) => a.n,
     errorCount: (a) => a.errors,
-    errorRate: (a) => ratio(a.errors, a.n) ?? 0,
+    errorRate: (a) => errorRate(a) ?? 0,
     latency: (a) => a,
-    ttftAvgMs: (a) => ratio(a.ttftSum, a.ttftN),
+    ttftAvgMs: (a) => ttftAvgMs(a),
     ttftMinMs: (a) => a.ttftMin,
     ttftMaxMs: (a) => a.ttftMax,
-    tokensPerSecond: (a) => ratio(a.completionTokens, a.durSum / 1000),
+    tokensPerSecond: (a) => tokensPerSecond(a),
     promptTokens: (a) => a.promptTokens,
     completionTokens: (a) => a.completionTokens,
     totalTokens: (a) => a.totalTokens,
   },
   LatencyStats: {
-    avgMs: (a) => ratio(a.durSum, a.n),
+    avgMs: (a) => avgLatencyMs(a),
     p50Ms: (a) => percentilesOf(a).p50,
     p90Ms: (a) => percentilesOf(a).p90,
     p95Ms: (a) => percentilesOf(a).p95,
@@ -87,8 +87,8 @@ export const metricsResolvers: Resolvers = {
     completionTokens: (a) => a.completionTokens,
     cachedTokens: (a) => a.cachedTokens,
     totalTokens: (a) => a.totalTokens,
-    costPerRequestUsd: (a) => ratio(usdNumber(a.totalCost), a.n),
-    costPer1kTokensUsd: (a) => ratio(usdNumber(a.totalCost) * 1000, a.totalTokens),
+    costPerRequestUsd: (a) => costPerRequestUsd(a),
+    costPer1kTokensUsd: (a) => costPer1kTokensUsd(a),
   },
   PerformancePoint: { stats: (p) => p.acc },
   CostPoint: { stats: (p) => p.acc },

@@ -1,8 +1,8 @@
 import type { RequestContext } from '../../context';
-import { resolveReportArgs, type ReportArgs } from './report-args';
-import { computeTraceStats, type TraceStatsResult } from './trace-stats.service';
-import type { PercentileLevels } from './metrics.repository';
-import type { Dimension } from './dimensions';
+import { resolveReportArgs, type ReportArgs } from '../../query/report-args';
+import { computeTraceStats, type TraceStatsResult } from '../../query/trace-stats';
+import type { PercentileLevels } from '../../query/trace-stats.repository';
+import type { Dimension } from '../../query/dimensions';
 
 export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
   const a = resolveReportArgs(args, ctx.services.config);

@@ -34,3 +34,19 @@ export async function findOrgsWithCounts(db: Kysely<Database>): Promise<(OrgRow 
     .execute();
   return rows.map((r) => ({ id: r.id, name: r.name, created_at: r.created_at, projects: Number(r.projects ?? 0), keys: Number(r.keys ?? 0) }));
 }
+
+/**
+ * One of a new org's first projects, in createOrg's transaction; null when the id is taken (in
+ * any org: project ids are global). The same insert as projects' insertProject, kept here so
+ * that orgs does not reach into the projects module.
+ */
+export async function insertOrgProject(db: Kysely<Database>, orgId: string, id: string, name: string): Promise<{ id: string } | null> {
+  const row = await db
+    .insertInto('projects')
+    .values({ id, org_id: orgId, name })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .modifyEnd(sql`/* insertOrgProject */`)
+    .executeTakeFirst();
+  return row ?? null;
+}

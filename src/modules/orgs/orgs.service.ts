@@ -1,9 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/schema';
 import { badInput } from '../../shared/errors';
-import { checkProjectName, PROJECT_ID_PATTERN } from '../projects/projects.service';
-import { insertProject } from '../projects/projects.repository';
-import { insertOrg, type OrgRow } from './orgs.repository';
+import { checkProjectName, PROJECT_ID_PATTERN } from '../../shared/project-names';
+import { insertOrg, insertOrgProject, type OrgRow } from './orgs.repository';
 
 /** Orgs are an operator's matter (the CLI): no API key can create one. */
 export const ORG_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{2,63}$/;
@@ -22,7 +21,7 @@ export async function createOrg(db: Kysely<Database>, input: { id: string; name:
     if (!org) throw badInput(`Org id ${input.id} is already taken`, { argument: 'id' });
     const created: string[] = [];
     for (const p of input.projects ?? []) {
-      const row = await insertProject(trx, org.id, p.id, checkProjectName(p.name));
+      const row = await insertOrgProject(trx, org.id, p.id, checkProjectName(p.name));
       if (!row) throw badInput(`Project id ${p.id} is already taken`, { argument: 'projects' });
       created.push(row.id);
     }

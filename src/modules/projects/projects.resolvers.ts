@@ -1,9 +1,10 @@
 import { usdNumber } from '../../shared/money';
 import type { Resolvers } from '../../__generated__/resolvers-types';
 import { resolveRange } from '../../shared/time-range';
-import { latencyPercentiles } from '../metrics/trace-stats.service';
-import { RELATIVE_RANGE_QUANTUM_MS } from '../metrics/report-args';
+import { latencyPercentiles } from '../../query/trace-stats';
+import { RELATIVE_RANGE_QUANTUM_MS } from '../../query/report-args';
 import { createProject, listProjects, renameProject } from './projects.service';
+import { avgLatencyMs, errorRate } from '../../query/derived-stats';
 
 export const projectResolvers: Resolvers = {
   Query: {
@@ -36,10 +37,10 @@ export const projectResolvers: Resolvers = {
       return {
         requestCount: acc.n,
         errorCount: acc.errors,
-        errorRate: acc.n ? acc.errors / acc.n : 0,
+        errorRate: errorRate(acc) ?? 0,
         totalCostUsd: usdNumber(acc.totalCost),
         totalTokens: acc.totalTokens,
-        avgLatencyMs: acc.n ? acc.durSum / acc.n : null,
+        avgLatencyMs: avgLatencyMs(acc),
         p95LatencyMs: latencyPercentiles(acc).p95,
       };
     },

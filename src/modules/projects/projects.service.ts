@@ -3,6 +3,10 @@ import { withStatementTimeout } from '../../db/database';
 import type { ProjectRow } from '../../db/schema';
 import { badInput, forbidden, notFound } from '../../shared/errors';
 import { findProjects, insertProject, renameProjectById } from './projects.repository';
+import { checkProjectName, PROJECT_ID_PATTERN } from '../../shared/project-names';
+
+// The id and name rules are shared with createOrg (src/shared/project-names.ts).
+export { checkProjectName, MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '../../shared/project-names';
 
 /**
  * Projects without SQL: the viewer's projects (read side, under the simple statement timeout);
@@ -10,17 +14,6 @@ import { findProjects, insertProject, renameProjectById } from './projects.repos
  * because applications name them (resource attribute `observatory.project.id`); they are
  * global, so an id taken by another org is refused the same way as one taken in this org.
  */
-export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{2,63}$/;
-export const MAX_PROJECT_NAME_LENGTH = 100;
-
-export function checkProjectName(name: string): string {
-  const n = name.trim();
-  if (n.length < 1 || n.length > MAX_PROJECT_NAME_LENGTH || n.includes('\u0000')) {
-    throw badInput(`name must be 1–${MAX_PROJECT_NAME_LENGTH} characters`, { argument: 'name' });
-  }
-  return n;
-}
-
 export function listProjects(ctx: ServiceContext<'database'>): Promise<ProjectRow[]> {
   const { database } = ctx.services;
   return withStatementTimeout(database, database.readDb, 'simple', (trx) => findProjects(trx, ctx.scope));

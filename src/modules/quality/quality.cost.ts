@@ -1,5 +1,5 @@
 import type { CostEstimatorRegistry } from '../../limits/cost-estimators';
-import { reportCostEstimator, type AnalyticsPricingSettings } from '../metrics/analytics-work';
+import { reportCostEstimator, type AnalyticsPricingSettings } from '../../query/analytics-work';
 
 /** The quality report reads the same sources as the metrics reports, so it is priced the same way. */
 export function registerQualityCostEstimators(registry: CostEstimatorRegistry, settings: AnalyticsPricingSettings): void {

@@ -1,7 +1,7 @@
 import { expressionBuilder, sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
 import type { Scope } from '../../auth/viewer';
 import type { Database } from '../../db/schema';
-import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import { traceConditions, type TraceFilter } from '../../query/trace-filter';
 import type { SessionParent } from './sessions.mappers';
 
 /**

@@ -1,10 +1,10 @@
 import type { ServiceContext } from '../../context';
 import { withStatementTimeout } from '../../db/database';
 import { badInput } from '../../shared/errors';
-import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
+import { normalizeTraceFilter, type TraceFilterInput } from '../../query/trace-filter-input';
 import type { SessionParent } from './sessions.mappers';
 import { findSessions } from './sessions.repository';
-import { isCalendarTimestamp } from '../traces/cursor';
+import { isCalendarTimestamp } from '../../shared/calendar';
 import { pageFlags, resolvePageArgs, type PageArgs } from '../../shared/page-args';
 
 /** Session ids are the applications' own strings: bounded, and never NUL (PostgreSQL text cannot hold it). */

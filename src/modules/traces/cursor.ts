@@ -1,5 +1,10 @@
 import { badInput } from '../../shared/errors';
-import { isCalendarDate, isClockTime } from '../../shared/calendar';
+import { isCalendarTimestamp } from '../../shared/calendar';
+import { isUuid } from '../../shared/ids';
+
+// Shared with other modules' argument checks; re-exported for existing callers.
+export { isCalendarTimestamp } from '../../shared/calendar';
+export { isUuid } from '../../shared/ids';
 
 /**
  * Opaque keyset cursors: the sort key of the last row seen (value, exact timestamp text, id)
@@ -17,18 +22,6 @@ export interface CursorPosition {
 
 /** The repository's UTC text form of ts, microseconds included. */
 const TS_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Whether `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` names a real instant: the format alone lets through
- * 2026-02-30, month 99 or year 0, which PostgreSQL refuses with its own error text.
- */
-export function isCalendarTimestamp(text: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/.exec(text);
-  if (!m) return false;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  return isCalendarDate(y, mo, d) && isClockTime(h, mi, s);
-}
 
 const INT4_MAX = 2_147_483_647;
 const COST_TEXT = /^-?\d{1,6}(\.\d{1,8})?$/;
@@ -65,7 +58,7 @@ export function decodeCursor(cursor: string, ordering: string, argument: 'after'
   }
   if (!Array.isArray(parsed) || parsed.length !== 4) throw invalid();
   const [o, value, ts, id] = parsed as unknown[];
-  if (typeof o !== 'string' || typeof ts !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalid();
+  if (typeof o !== 'string' || typeof ts !== 'string' || typeof id !== 'string' || !isUuid(id)) throw invalid();
   if (!TS_TEXT.test(ts) || !isCalendarTimestamp(ts)) throw invalid();
   if (o !== ordering) {
     throw badInput(`This cursor belongs to a different ordering; start again without \`${argument}\``, { argument });
@@ -74,4 +67,3 @@ export function decodeCursor(cursor: string, ordering: string, argument: 'after'
   return { ordering: o, value: value as string | number | null, ts, id };
 }
 
-export const isUuid = (s: string): boolean => UUID.test(s);

@@ -2,7 +2,7 @@ import { buildSchema, parse } from 'graphql';
 import { loadConfig } from '../../../src/config';
 import { loadTypeDefs } from '../../../src/schema';
 import { actualCost } from '../../../src/limits/actual-cost';
-import { analyticsSettingsFrom, estimateAnalyticsWork } from '../../../src/modules/metrics/analytics-work';
+import { analyticsSettingsFrom, estimateAnalyticsWork } from '../../../src/query/analytics-work';
 import { createCostEstimators } from '../../../src/cost-estimators';
 import { CostRules, INTROSPECTION_COST } from '../../../src/limits/cost-rules';
 import { priceOperation } from '../../../src/limits/pricing';

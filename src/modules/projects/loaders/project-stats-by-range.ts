@@ -2,7 +2,7 @@ import DataLoader from 'dataloader';
 import type { Scope } from '../../../auth/viewer';
 import type { Config } from '../../../config';
 import type { DatabaseHandle } from '../../../db/database';
-import { computeTraceStats, emptyAcc, type StatsAcc } from '../../metrics/trace-stats.service';
+import { computeTraceStats, emptyAcc, type StatsAcc } from '../../../query/trace-stats';
 
 export interface ProjectStatsKey {
   projectId: string;

@@ -1,4 +1,4 @@
-import type { AnyRollupName, RollupName } from '../../db/schema';
+import type { AnyRollupName, RollupName } from '../db/schema';
 import { BUCKET_ORIGIN_MS, type Interval } from './intervals';
 import { nestingGrainMs } from './calendar-buckets';
 

@@ -1,4 +1,4 @@
-import { badInput } from '../../shared/errors';
+import { badInput } from '../shared/errors';
 
 /**
  * W3C Trace Context trace ids (https://www.w3.org/TR/trace-context/#trace-id): 16 bytes as 32

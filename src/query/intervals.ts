@@ -1,4 +1,4 @@
-import { badInput } from '../../shared/errors';
+import { badInput } from '../shared/errors';
 import { bucketStarts } from './calendar-buckets';
 
 export type Interval = 'MINUTE' | 'FIVE_MINUTES' | 'FIFTEEN_MINUTES' | 'HOUR' | 'SIX_HOURS' | 'DAY' | 'WEEK' | 'MONTH';

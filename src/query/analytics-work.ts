@@ -1,7 +1,7 @@
-import type { Config } from '../../config';
-import type { AnyRollupName, RollupName } from '../../db/schema';
-import { PRICING_RANGE_END, type FieldCostEstimator } from '../../limits/cost-estimators';
-import { parseRelativeDuration } from '../../shared/time-range';
+import type { Config } from '../config';
+import type { AnyRollupName, RollupName } from '../db/schema';
+import { PRICING_RANGE_END, type FieldCostEstimator } from '../limits/cost-estimators';
+import { parseRelativeDuration } from '../shared/time-range';
 import { resolveTimeZone } from './calendar-buckets';
 import { rollupsCanAnswer, type Dimension } from './dimensions';
 import { chooseInterval, pointCount, type Interval, type IntervalInput } from './intervals';

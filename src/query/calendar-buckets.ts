@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import { badInput } from '../../shared/errors';
+import { badInput } from '../shared/errors';
 import { BUCKET_ORIGIN_MS, INTERVAL_MS, INTERVAL_SQL, type Interval } from './intervals';
 
 /**

@@ -1,6 +1,7 @@
-import { badInput } from '../../shared/errors';
-import type { StatsAcc } from './trace-stats.service';
-import { latencyPercentiles } from './trace-stats.service';
+import { badInput } from '../shared/errors';
+import type { StatsAcc } from './stats-acc';
+import { latencyPercentiles } from './stats-acc';
+import { avgLatencyMs, errorRate } from './derived-stats';
 
 /** The stat a report's groups are ordered by (GraphQL enum GroupOrderField). */
 export type GroupOrderField =
@@ -35,10 +36,10 @@ type Sortable = number | bigint | null;
 const VALUE: Record<Exclude<GroupOrderField, 'KEY'>, (a: StatsAcc) => Sortable> = {
   REQUESTS: (a) => a.n,
   ERRORS: (a) => a.errors,
-  ERROR_RATE: (a) => (a.n > 0 ? a.errors / a.n : null),
+  ERROR_RATE: errorRate,
   COST: (a) => a.totalCost,
   TOKENS: (a) => a.totalTokens,
-  AVG_LATENCY: (a) => (a.n > 0 ? a.durSum / a.n : null),
+  AVG_LATENCY: avgLatencyMs,
   P50_LATENCY: (a) => latencyPercentiles(a).p50,
   P90_LATENCY: (a) => latencyPercentiles(a).p90,
   P95_LATENCY: (a) => latencyPercentiles(a).p95,

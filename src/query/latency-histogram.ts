@@ -1,4 +1,4 @@
-import { HIST_BUCKETS, HIST_MAX_MS } from '../../../db/migrations/rollup-definitions';
+import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definitions';
 
 /**
  * Percentiles from the rollups' log-scale latency histogram. Cell i (1..HIST_BUCKETS) holds

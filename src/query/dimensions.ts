@@ -1,4 +1,4 @@
-import type { TraceFilter } from '../traces/traces.repository';
+import type { TraceFilter } from './trace-filter';
 
 export type Dimension = 'MODEL' | 'PROVIDER' | 'PROJECT' | 'ENVIRONMENT' | 'USER' | 'STATUS' | 'OPERATION' | 'ERROR_TYPE';
 

@@ -1,8 +1,8 @@
-import type { Config } from '../../config';
-import { badInput } from '../../shared/errors';
-import { resolveRange, type RangeInput } from '../../shared/time-range';
-import { normalizeTraceFilter, type TraceFilterInput } from '../traces/traces.service';
-import type { TraceFilter } from '../traces/traces.repository';
+import type { Config } from '../config';
+import { badInput } from '../shared/errors';
+import { resolveRange, type RangeInput } from '../shared/time-range';
+import { normalizeTraceFilter, type TraceFilterInput } from './trace-filter-input';
+import type { TraceFilter } from './trace-filter';
 import type { Dimension } from './dimensions';
 import { BY_REQUESTS, resolveGroupOrder, type GroupOrder } from './group-order';
 import { resolveTimeZone } from './calendar-buckets';

@@ -1,8 +1,8 @@
 import { expressionBuilder, sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
-import type { Scope } from '../../auth/viewer';
-import type { Database, RollupName } from '../../db/schema';
-import { HIST_BUCKETS, HIST_MAX_MS } from '../../../db/migrations/rollup-definitions';
-import { traceConditions, type TraceFilter } from '../traces/traces.repository';
+import type { Scope } from '../auth/viewer';
+import type { Database, RollupName } from '../db/schema';
+import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definitions';
+import { traceConditions, type TraceFilter } from './trace-filter';
 import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, USER_ROLLUP_DIMENSION_SQL, type Dimension } from './dimensions';
 import type { Interval } from './intervals';
 import { bucketSql } from './calendar-buckets';

@@ -1,0 +1,242 @@
+import type { Scope } from '../auth/viewer';
+import type { Config } from '../config';
+import { withStatementTimeout, type DatabaseHandle } from '../db/database';
+import { cachedRollupWatermarks } from '../db/rollup-refresh';
+import type { TraceFilter } from './trace-filter';
+import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue, type TraceRollupFamily } from './dimensions';
+import type { Interval } from './intervals';
+import { DEFAULT_TIME_ZONE } from './calendar-buckets';
+import { addCell } from './latency-histogram';
+import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
+import {
+  ALL_LEVELS,
+  countLatencyCells,
+  findExactLatencyPercentiles,
+  sumTraceStats,
+  type ExactPercentileRow,
+  type LevelCellRow,
+  type PercentileLevels,
+  type StatsRow,
+} from './trace-stats.repository';
+import { familyLevels, pickSources, type SourcePiece } from './source-plan';
+import { EMPTY_ACC, addAcc, addRow, emptyAcc, type StatsAcc } from './stats-acc';
+import { createCells, groupKeyOfRow, timeline, type Cells, type DimRow, type Timeline } from './group-series';
+import { badInput } from '../shared/errors';
+
+/*
+ * The trace-stats engine: one question (range, filter, dimensions, interval) answered from raw
+ * traces and rollup pieces (source-plan.ts), summed per total, group, bucket and group bucket,
+ * with exact or histogram percentiles. Performance and cost reports, compareModels, quality's
+ * traffic count and Project.stats all read through it.
+ */
+
+export { addAcc, emptyAcc, latencyPercentiles, type StatsAcc } from './stats-acc';
+
+export type PercentileMethod = 'EXACT' | 'HISTOGRAM';
+
+export interface SeriesPoint {
+  timestamp: Date;
+  acc: StatsAcc;
+}
+
+export interface GroupStats {
+  key: GroupKeyValue;
+  values: (string | null)[];
+  acc: StatsAcc;
+  series: SeriesPoint[];
+}
+
+export interface TraceStatsResult {
+  from: Date;
+  to: Date;
+  interval: Interval | null;
+  /** The IANA zone of calendar buckets (UTC unless the report asked for one). */
+  timeZone: string;
+  pieces: SourcePiece[];
+  percentileMethod: PercentileMethod;
+  /** Why the whole range reads raw rows although rollups are on: the filter or dimension no rollup carries. */
+  rawReason: string | null;
+  totals: StatsAcc;
+  groups: GroupStats[];
+  series: SeriesPoint[];
+  /** Groups before groupLimit was applied. */
+  groupCount: number;
+  /** The groups past groupLimit, merged only when `other` is selected (see otherGroup). */
+  rest: readonly { acc: StatsAcc; series: Map<number, StatsAcc> }[];
+}
+
+export interface TraceStatsRequest {
+  from: Date;
+  to: Date;
+  filter: TraceFilter;
+  dims: readonly Dimension[];
+  interval: Interval | null;
+  /** IANA zone of DAY/WEEK/MONTH buckets (validated); default UTC. */
+  timeZone?: string;
+  percentiles: boolean;
+  /** Which accumulators need histogram percentiles (default: all); others get none. */
+  percentileLevels?: PercentileLevels;
+  /** Keep the first groups in groupOrder; the rest are merged into `other` when asked for. */
+  groupLimit?: number;
+  /** Default: most requests first. */
+  groupOrder?: GroupOrder;
+  /** Ranges up to this long get exact percentiles from raw rows even when rollups give the sums. */
+  exactPercentilesMaxMs?: number;
+  /** false: read raw rows only (operators' switch, benchmarks). */
+  useRollups?: boolean;
+}
+
+/** What a report's QueryPlan shows: the pieces read and how percentiles were computed. */
+export type StatsPlan = Pick<TraceStatsResult, 'pieces' | 'percentileMethod'> & { readonly rawReason?: string | null };
+
+/** The sources and percentile method of one question, decided before any statement runs. */
+interface StatsPlanning {
+  rollupsOn: boolean;
+  family: TraceRollupFamily | null;
+  pieces: SourcePiece[];
+  /** Pieces of the histogram cells: coarser than `pieces` when no series point needs percentiles. */
+  cellPieces: SourcePiece[];
+  cellInterval: Interval | null;
+  percentiles: boolean;
+  exact: boolean;
+  levels: PercentileLevels;
+  order: GroupOrder;
+}
+
+interface StatsData {
+  rows: StatsRow[];
+  cells: LevelCellRow[];
+  exactRows: ExactPercentileRow[];
+}
+
+export async function computeTraceStats(
+  deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
+  scope: Scope,
+  req: TraceStatsRequest,
+): Promise<TraceStatsResult> {
+  const plan = await planTraceStats(deps, req);
+  const data = await readTraceStats(deps.database, scope, req, plan);
+  return assembleTraceStats(req, plan, data);
+}
+
+async function planTraceStats(
+  deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
+  req: TraceStatsRequest,
+): Promise<StatsPlanning> {
+  const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
+  if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
+  if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
+  const rollupsOn = req.useRollups ?? deps.config.analytics.useRollups;
+  const family = rollupsOn ? traceRollupFamily(req.filter, req.dims) : null;
+  const watermarks = family ? await cachedRollupWatermarks(deps.database) : {};
+  const plan = (interval: Interval | null) =>
+    pickSources({ from: req.from, to: req.to, interval, rollups: family !== null, watermarks, levels: family ? familyLevels(family) : undefined, timeZone: req.timeZone });
+  const pieces = plan(req.interval);
+  const span = req.to.getTime() - req.from.getTime();
+  const order = req.groupOrder ?? BY_REQUESTS;
+  // Ordering by a percentile needs every group's percentiles, whether selected or not.
+  const byPercentile = req.dims.length > 0 && ordersByPercentile(order);
+  const percentiles = req.percentiles || byPercentile;
+  const levels = byPercentile ? { ...(req.percentileLevels ?? ALL_LEVELS), group: true } : (req.percentileLevels ?? ALL_LEVELS);
+  const exact = percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
+  // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
+  // they do not need the series interval either: plan them over the coarsest rollups.
+  const cellInterval = req.interval && (levels.series || levels.groupSeries) ? req.interval : null;
+  const cellPieces = !percentiles || exact || cellInterval === req.interval ? pieces : plan(null);
+  return { rollupsOn, family, pieces, cellPieces, cellInterval, percentiles, exact, levels, order };
+}
+
+/** Sums, histogram cells and exact percentiles, under the aggregate statement timeout. */
+function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
+  const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
+  return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
+    const rows: StatsRow[] = [];
+    const cells: LevelCellRow[] = [];
+    for (const piece of p.pieces) rows.push(...(await sumTraceStats(trx, { ...base, piece, interval: req.interval })));
+    if (p.percentiles && !p.exact) {
+      for (const piece of p.cellPieces) cells.push(...(await countLatencyCells(trx, { ...base, piece, interval: p.cellInterval }, p.levels)));
+    }
+    const exactRows =
+      p.exact && p.pieces.length
+        ? await findExactLatencyPercentiles(trx, {
+            ...base,
+            from: req.from,
+            to: req.to,
+            interval: req.interval,
+            levels: { time: req.interval !== null, group: req.dims.length > 0 },
+          })
+        : [];
+    return { rows, cells, exactRows };
+  });
+}
+
+/**
+ * The accumulator one GROUPING SETS row belongs to: by_time/by_group are 0 on the levels the
+ * row is grouped by. Undefined when the sums have no such cell.
+ */
+function levelTarget(c: Cells<StatsAcc>, tl: Timeline, r: DimRow & { t: Date | null; by_time: number; by_group: number }): StatsAcc | undefined {
+  const t = r.by_time === 0 ? tl.timeOf(r.t) : null;
+  if (r.by_group !== 0) return t === null ? c.total : c.series.get(t);
+  const g = c.groups.get(groupKeyOfRow(r));
+  return t === null ? g?.acc : g?.series.get(t);
+}
+
+function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: StatsData): TraceStatsResult {
+  const zone = req.timeZone ?? DEFAULT_TIME_ZONE;
+  const tl = timeline(req.from, req.to, req.interval, zone);
+  const c = createCells(emptyAcc, req.dims.length, { groupSeries: true });
+  for (const r of data.rows) for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addRow(acc, r);
+  // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
+  for (const cell of data.cells) {
+    const target = levelTarget(c, tl, cell);
+    if (target) addCell(target.hist, cell.cell, cell.c);
+  }
+  for (const e of data.exactRows) {
+    const target = levelTarget(c, tl, e);
+    // percentile_disc over no rows is NULL: an empty range has no exact percentiles.
+    if (target && e.p) target.exact = e.p.map(Number);
+  }
+  // Gaps share one frozen empty accumulator: resolvers only read them.
+  const fill = (m: Map<number, StatsAcc>): SeriesPoint[] => tl.fill(m, EMPTY_ACC).map(({ timestamp, value }) => ({ timestamp, acc: value }));
+  const sorted = [...c.groups.values()].sort(groupComparator(p.order));
+  const limit = req.groupLimit ?? 100;
+  return {
+    from: req.from,
+    to: req.to,
+    interval: req.interval,
+    timeZone: zone,
+    pieces: p.pieces,
+    percentileMethod: p.exact ? 'EXACT' : 'HISTOGRAM',
+    rawReason: p.rollupsOn && !p.family && p.pieces.length ? rawReasonOf(req.filter, req.dims) : null,
+    totals: c.total,
+    groups: sorted.slice(0, limit).map((g) => ({ key: groupKeyOf(req.dims, g.values), values: g.values, acc: g.acc, series: fill(g.series) })),
+    series: fill(c.series),
+    groupCount: sorted.length,
+    rest: sorted.slice(limit),
+  };
+}
+
+/**
+ * The groups past groupLimit as one group: every additive stat is exactly totals − shown groups
+ * (each row lies in exactly one group); min/max over those groups; percentiles from their
+ * merged histograms (HISTOGRAM plans) and null under EXACT plans, where raw percentiles do not
+ * merge. Null when no group was left out.
+ */
+export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from' | 'to' | 'timeZone'>, dims: readonly Dimension[]): GroupStats | null {
+  if (!r.rest.length) return null;
+  const acc = emptyAcc();
+  const series = new Map<number, StatsAcc>();
+  for (const g of r.rest) {
+    addAcc(acc, g.acc);
+    for (const [t, a] of g.series) {
+      let s = series.get(t);
+      if (!s) series.set(t, (s = emptyAcc()));
+      addAcc(s, a);
+    }
+  }
+  const points = timeline(r.from, r.to, r.interval, r.timeZone)
+    .fill(series, EMPTY_ACC)
+    .map(({ timestamp, value }): SeriesPoint => ({ timestamp, acc: value }));
+  const values = dims.map(() => null);
+  return { key: groupKeyOf(dims, values), values, acc, series: points };
+}

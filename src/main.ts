@@ -3,14 +3,15 @@ import './telemetry/register';
 import { ConfigError, loadConfig, type Config } from './config';
 import { shutdownTracing } from './telemetry/tracing';
 import { createLogger } from './logger';
-import { startGateway } from './app';
-import { IDLE_GRACE_MS } from './http-drain';
+import type { Logger } from 'pino';
+import { startGateway, type RunningGateway } from './app';
+import { IDLE_GRACE_MS } from './http/drain';
 import { startupBanner, startupRefusal } from './startup-banner';
-import { PortUnavailableError } from './http-port';
+import { PortUnavailableError } from './http/port';
 import { DataDirInUseError } from './db/embedded/data-dir-lock';
 
-/** Where instrumented applications send spans, and the exporter settings that do it. */
-async function main(): Promise<void> {
+/** The configuration, or a one-paragraph refusal on stderr and exit 1. */
+function configOrExit(): Config {
   let config: Config;
   try {
     config = loadConfig();
@@ -26,11 +27,12 @@ async function main(): Promise<void> {
     process.stderr.write(`Refusing to start: ${refusal}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config);
-  const started = Date.now();
-  let gateway;
+  return config;
+}
+
+async function startOrExit(config: Config, logger: Logger): Promise<RunningGateway> {
   try {
-    gateway = await startGateway(config, logger);
+    return await startGateway(config, logger);
   } catch (err) {
     // What an operator fixes by hand gets one line, not a stack trace.
     if (err instanceof PortUnavailableError || err instanceof DataDirInUseError) {
@@ -39,6 +41,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+}
+
+function reportStarted(config: Config, logger: Logger, gateway: RunningGateway, startupMs: number): void {
   const { startup } = gateway;
   logger.info(
     {
@@ -50,14 +55,17 @@ async function main(): Promise<void> {
       migrationsApplied: startup.migrations.appliedNow,
       apiKeys: startup.activeApiKeys,
       redis: startup.redis,
-      startupMs: Date.now() - started,
+      startupMs,
     },
     'gateway listening',
   );
   if (startup.activeApiKeys === 0) logger.warn({ orgs: startup.orgIds }, 'no API key exists yet: every request is refused until one is created (npx analytics-gateway keys create --org <org> --name admin --role admin)');
   // Plain text for a person at a terminal; a production log stream gets the JSON lines above.
   if (!config.isProduction || process.stdout.isTTY) process.stdout.write(startupBanner(config, gateway));
+}
 
+/** SIGTERM/SIGINT: drain and stop once, flush spans, exit; a stop that hangs is cut. */
+function stopOnSignals(config: Config, logger: Logger, gateway: RunningGateway): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -84,6 +92,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** config → logger → startGateway (app.ts composes the rest) → banner → signal handling. */
+async function main(): Promise<void> {
+  const config = configOrExit();
+  const logger = createLogger(config);
+  const started = Date.now();
+  const gateway = await startOrExit(config, logger);
+  reportStarted(config, logger, gateway, Date.now() - started);
+  stopOnSignals(config, logger, gateway);
 }
 
 main().catch((err) => {

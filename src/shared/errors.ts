@@ -27,6 +27,14 @@ export const ErrorCode = {
   TOO_MANY_EXPORTS: 'TOO_MANY_EXPORTS',
   /** Download of an export that has not succeeded (yet), or whose file has expired (HTTP 409 / 410). */
   EXPORT_NOT_READY: 'EXPORT_NOT_READY',
+  /**
+   * The HTTP request itself is unusable: a method other than GET/POST (405), a body that is not
+   * JSON (400), a content type other than JSON (415), over-long headers (431), unparseable HTTP
+   * (400). Apollo emits the same code for the malformed requests it refuses itself.
+   */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** The request body is over MAX_BODY_BYTES, declared or counted (HTTP 413). */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -34,7 +42,6 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 const APOLLO_PASSTHROUGH = new Set([
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',

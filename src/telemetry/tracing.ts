@@ -30,7 +30,7 @@ const noop: Tracing = { shutdown: async () => undefined };
  * Metrics go through prom-client (metrics.ts), so the SDK's metric and log pipelines are
  * switched off explicitly rather than left at their OTLP defaults.
  *
- * HTTP server spans come from server.ts (http-tracing.ts), GraphQL operation spans from our
+ * HTTP server spans come from http/request-handler.ts (http-tracing.ts), GraphQL operation spans from our
  * Apollo plugin (graphql-telemetry.ts); pg and Redis spans from the instrumentations below.
  */
 export function startTracing(config: Config, options: TracingOptions = {}): Tracing {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline/promises';
 import { sql } from 'kysely';
-import { ConfigError, loadConfig } from '../config';
+import { ConfigError, loadConfig, type Config } from '../config';
 import { openDatabase, type DatabaseHandle } from '../db/database';
 import { DataDirInUseError } from '../db/embedded/data-dir-lock';
 import { migrateAllDown, migrateToLatest, migrationStatus } from '../db/migrator';
@@ -73,77 +73,101 @@ async function dropSummary(handle: DatabaseHandle): Promise<string[]> {
   return [`tables and views: ${names.join(', ') || '(none)'}`, ...(counted.length ? [`data: ${counted.join(', ')}`] : [])];
 }
 
-export async function runMigrateCli(argv: readonly string[], io: MigrateIo): Promise<number> {
-  let args: MigrateArgs;
-  let config;
+type Exit = { readonly exit: number };
+
+/** Arguments and configuration, or the exit code after usage, help or a configuration error. */
+function parseInvocation(argv: readonly string[], io: MigrateIo): { args: MigrateArgs; config: Config } | Exit {
   try {
-    args = parseMigrateArgs(argv);
+    const args = parseMigrateArgs(argv);
     if (args.action === 'help') {
       io.stdout(`${MIGRATE_USAGE}\n`);
-      return 0;
+      return { exit: 0 };
     }
-    config = loadConfig({ ...io.env, LOG_LEVEL: 'silent' });
+    return { args, config: loadConfig({ ...io.env, LOG_LEVEL: 'silent' }) };
   } catch (err) {
     if (err instanceof MigrateUsageError) {
       io.stderr(`db:migrate: ${err.message} (npm run db:migrate -- --help)\n`);
-      return 2;
+      return { exit: 2 };
     }
     if (err instanceof ConfigError) {
       io.stderr(`db:migrate: ${err.problems.join('; ')}\n`);
-      return 2;
+      return { exit: 2 };
     }
     throw err;
   }
+}
+
+async function openForMigrate(config: Config, io: MigrateIo): Promise<DatabaseHandle | Exit> {
+  try {
+    return await openDatabase(config, { holder: 'db:migrate' });
+  } catch (err) {
+    // One line: a gateway holding DATA_DIR, an unreachable server, a refused login.
+    const message = err instanceof DataDirInUseError ? err.message : `cannot open the database: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+    io.stderr(`db:migrate: ${message}\n`);
+    return { exit: 1 };
+  }
+}
+
+async function printStatus(database: DatabaseHandle, where: string, io: MigrateIo): Promise<number> {
+  const states = await migrationStatus(database);
+  const pending = states.filter((s) => !s.executedAt).length;
+  io.stdout(`storage mode: ${database.mode} (${where})\n`);
+  for (const s of states) io.stdout(`${s.executedAt ? 'applied' : 'pending'}  ${s.name}${s.executedAt ? `  ${s.executedAt.toISOString()}` : ''}\n`);
+  io.stdout(pending ? `${pending} pending: npm run db:migrate applies them\n` : 'up to date\n');
+  return 0;
+}
+
+/** Says what --down would drop and asks (unless --yes); null to go ahead, else the exit code. */
+async function confirmDown(database: DatabaseHandle, where: string, yes: boolean, io: MigrateIo): Promise<number | null> {
+  const applied = (await migrationStatus(database)).filter((s) => s.executedAt);
+  if (!applied.length) {
+    io.stdout('nothing to undo: no migration is applied\n');
+    return 0;
+  }
+  const what = [`--down undoes ${applied.length} migrations (${applied.map((s) => s.name).join(', ')}) on the ${where} and drops, with all their data:`, ...(await dropSummary(database)).map((l) => `  ${l}`)];
+  if (yes) {
+    io.stderr(`${what.join('\n')}\n`);
+    return null;
+  }
+  if (!io.confirm) {
+    io.stderr(`${what.join('\n')}\ndb:migrate: not confirmed: add --yes to drop them (npm run db:migrate -- --down --yes)\n`);
+    return 1;
+  }
+  io.stderr(`${what.join('\n')}\n`);
+  if (!(await io.confirm('Type "drop" to drop them: '))) {
+    io.stderr('db:migrate: not confirmed, nothing dropped\n');
+    return 1;
+  }
+  return null;
+}
+
+async function runAction(database: DatabaseHandle, args: MigrateArgs, where: string, io: MigrateIo): Promise<number> {
+  if (args.action === 'status') return printStatus(database, where, io);
+  if (args.action === 'down') {
+    const refused = await confirmDown(database, where, args.yes, io);
+    if (refused !== null) return refused;
+  }
+  const results = args.action === 'down' ? await migrateAllDown(database) : await migrateToLatest(database);
+  io.stdout(`storage mode: ${database.mode}\n`);
+  if (!results.length) io.stdout('nothing to do: the schema is up to date\n');
+  for (const r of results) io.stdout(`${r.direction.toLowerCase()} ${r.migrationName}: ${r.status}\n`);
+  return 0;
+}
+
+export async function runMigrateCli(argv: readonly string[], io: MigrateIo): Promise<number> {
+  const invocation = parseInvocation(argv, io);
+  if ('exit' in invocation) return invocation.exit;
+  const { args, config } = invocation;
   const embeddedDir = config.database.url ? undefined : path.resolve(config.dataDir);
   if (embeddedDir && args.action !== 'up' && !fs.existsSync(path.join(embeddedDir, 'PG_VERSION'))) {
     io.stderr(`db:migrate: no embedded database in DATA_DIR ${embeddedDir}: nothing to ${args.action === 'status' ? 'list' : 'undo'}\n`);
     return 1;
   }
-  let database: DatabaseHandle;
-  try {
-    database = await openDatabase(config, { holder: 'db:migrate' });
-  } catch (err) {
-    // One line: a gateway holding DATA_DIR, an unreachable server, a refused login.
-    const message = err instanceof DataDirInUseError ? err.message : `cannot open the database: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
-    io.stderr(`db:migrate: ${message}\n`);
-    return 1;
-  }
+  const database = await openForMigrate(config, io);
+  if ('exit' in database) return database.exit;
   try {
     const where = embeddedDir ? `embedded database in ${embeddedDir}` : `${database.mode} database`;
-    if (args.action === 'status') {
-      const states = await migrationStatus(database);
-      const pending = states.filter((s) => !s.executedAt).length;
-      io.stdout(`storage mode: ${database.mode} (${where})\n`);
-      for (const s of states) io.stdout(`${s.executedAt ? 'applied' : 'pending'}  ${s.name}${s.executedAt ? `  ${s.executedAt.toISOString()}` : ''}\n`);
-      io.stdout(pending ? `${pending} pending: npm run db:migrate applies them\n` : 'up to date\n');
-      return 0;
-    }
-    if (args.action === 'down') {
-      const applied = (await migrationStatus(database)).filter((s) => s.executedAt);
-      if (!applied.length) {
-        io.stdout('nothing to undo: no migration is applied\n');
-        return 0;
-      }
-      const what = [`--down undoes ${applied.length} migrations (${applied.map((s) => s.name).join(', ')}) on the ${where} and drops, with all their data:`, ...(await dropSummary(database)).map((l) => `  ${l}`)];
-      if (!args.yes) {
-        if (!io.confirm) {
-          io.stderr(`${what.join('\n')}\ndb:migrate: not confirmed: add --yes to drop them (npm run db:migrate -- --down --yes)\n`);
-          return 1;
-        }
-        io.stderr(`${what.join('\n')}\n`);
-        if (!(await io.confirm('Type "drop" to drop them: '))) {
-          io.stderr('db:migrate: not confirmed, nothing dropped\n');
-          return 1;
-        }
-      } else {
-        io.stderr(`${what.join('\n')}\n`);
-      }
-    }
-    const results = args.action === 'down' ? await migrateAllDown(database) : await migrateToLatest(database);
-    io.stdout(`storage mode: ${database.mode}\n`);
-    if (!results.length) io.stdout('nothing to do: the schema is up to date\n');
-    for (const r of results) io.stdout(`${r.direction.toLowerCase()} ${r.migrationName}: ${r.status}\n`);
-    return 0;
+    return await runAction(database, args, where, io);
   } catch (err) {
     io.stderr(`db:migrate: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
     return 1;

@@ -254,7 +254,7 @@ function cap(text: string | null, max: number, key: 'input' | 'output', truncate
 
 export function mapSpan(
   span: OtlpSpan,
-  ctx: { orgId: string; resource: Attributes; scopeName: string; serviceName: string | null },
+  ctx: SpanContext,
   prices: PriceLookup,
   opts: MappingOptions,
 ): MapResult {
@@ -268,14 +268,10 @@ export function mapSpan(
   }
 }
 
-function buildRow(
-  span: OtlpSpan,
-  ctx: { orgId: string; resource: Attributes; scopeName: string; serviceName: string | null },
-  prices: PriceLookup,
-  opts: MappingOptions,
-  llm: boolean,
-): MappedRow {
-  const a = span.attributes;
+type SpanContext = { orgId: string; resource: Attributes; scopeName: string; serviceName: string | null };
+
+/** The span's duration, once its start lies in the accepted window and its end after its start. */
+function checkedDurationMs(span: OtlpSpan, opts: MappingOptions): number {
   if (!Number.isFinite(span.startMs) || span.startMs <= 0) throw new SpanRejected('INVALID_SPAN', 'span has no start time');
   if (span.startMs < opts.now - opts.maxAgeMs || span.startMs > opts.now + opts.maxFutureMs) {
     throw new SpanRejected('SPAN_OUT_OF_RANGE', `span starts at ${new Date(span.startMs).toISOString()}, outside the accepted window (${Math.round(opts.maxAgeMs / 60000)} min back to ${Math.round(opts.maxFutureMs / 60000)} min ahead)`);
@@ -283,13 +279,28 @@ function buildRow(
   if (span.endMs < span.startMs) throw new SpanRejected('INVALID_SPAN', 'span ends before it starts');
   const durationMs = span.endMs - span.startMs;
   if (durationMs > 86_400_000) throw new SpanRejected('INVALID_SPAN', 'span lasts longer than a day');
+  return durationMs;
+}
 
+/** Provider, model and operation, normalised; defaults tell LLM spans from others. */
+function classifyCall(a: Attributes, llm: boolean): { provider: string; model: string; operation: string } {
   const rawProvider = label(first(a, ATTRIBUTE_MAP.provider), 'provider');
   const provider = rawProvider ? (PROVIDERS[rawProvider.toLowerCase()] ?? rawProvider.toLowerCase()) : llm ? 'unknown' : 'none';
   const model = label(first(a, ATTRIBUTE_MAP.model), 'model') ?? (llm ? 'unknown' : 'none');
   const rawOperation = label(first(a, ATTRIBUTE_MAP.operation), 'operation');
   const operation = rawOperation ? (OPERATIONS[rawOperation.toLowerCase()] ?? rawOperation.toLowerCase().slice(0, 64)) : llm ? 'chat' : 'span';
+  return { provider, model, operation };
+}
 
+interface TokenCounts {
+  promptTokens: number;
+  completionTokens: number;
+  cached: number;
+  totalTokens: number;
+}
+
+/** Token counts; a reported total stands in for input when only it is given. */
+function tokenCounts(a: Attributes): TokenCounts {
   const input = count(first(a, ATTRIBUTE_MAP.prompt_tokens), 'input tokens');
   const output = count(first(a, ATTRIBUTE_MAP.completion_tokens), 'output tokens');
   const cached = count(first(a, ATTRIBUTE_MAP.cached_tokens), 'cache-read tokens') ?? 0;
@@ -300,8 +311,10 @@ function buildRow(
   if (totalTokens > MAX_INT) throw new SpanRejected('INVALID_SPAN', 'token counts add up to more than 2^31');
   // Cache reads are part of the input in every convention; more cached than input is bad data.
   if (cached > promptTokens) throw new SpanRejected('INVALID_SPAN', 'cache-read tokens exceed input tokens');
+  return { promptTokens, completionTokens, cached, totalTokens };
+}
 
-  const ts = new Date(span.startMs);
+function baseMetadata(span: OtlpSpan, ctx: SpanContext, llm: boolean): Record<string, unknown> {
   const metadata: Record<string, unknown> = {
     source: 'otlp',
     span_name: noNul(span.name, 'span name').slice(0, MAX_LABEL),
@@ -309,28 +322,44 @@ function buildRow(
     ...(ctx.scopeName ? { scope: noNul(ctx.scopeName, 'scope name').slice(0, MAX_LABEL) } : {}),
   };
   if (!llm) metadata.llm = false;
+  return metadata;
+}
 
+interface SpanCosts {
+  promptCost: number;
+  completionCost: number;
+  totalCost: number;
+}
+
+/**
+ * Costs the span reports, else priced from the price book (LLM spans only), else zero;
+ * `metadata.cost_source` records which.
+ */
+function spanCosts(a: Attributes, call: { llm: boolean; provider: string; model: string; ts: Date }, tokens: TokenCounts, prices: PriceLookup, metadata: Record<string, unknown>): SpanCosts {
   let promptCost = amount(first(a, ATTRIBUTE_MAP.prompt_cost_usd), 'prompt cost');
   let completionCost = amount(first(a, ATTRIBUTE_MAP.completion_cost_usd), 'completion cost');
   let totalCost = amount(first(a, ATTRIBUTE_MAP.total_cost_usd), 'total cost');
-  if (totalCost === null && promptCost === null && completionCost === null) {
-    const price = llm ? prices(provider, model, ts) : null;
-    if (price) {
-      promptCost = round8(((promptTokens - cached) / 1000) * price.prompt + (cached / 1000) * price.cached);
-      completionCost = round8((completionTokens / 1000) * price.completion);
-      totalCost = round8(promptCost + completionCost);
-      metadata.cost_source = 'model_prices';
-    } else {
-      promptCost = completionCost = totalCost = 0;
-      if (llm) metadata.cost_source = 'unpriced';
-    }
-  } else {
+  if (totalCost !== null || promptCost !== null || completionCost !== null) {
     promptCost ??= 0;
     completionCost ??= 0;
     totalCost ??= round8(promptCost + completionCost);
     metadata.cost_source = 'span';
+    return { promptCost, completionCost, totalCost };
   }
+  const price = call.llm ? prices(call.provider, call.model, call.ts) : null;
+  if (!price) {
+    if (call.llm) metadata.cost_source = 'unpriced';
+    return { promptCost: 0, completionCost: 0, totalCost: 0 };
+  }
+  const { promptTokens, completionTokens, cached } = tokens;
+  promptCost = round8(((promptTokens - cached) / 1000) * price.prompt + (cached / 1000) * price.cached);
+  completionCost = round8((completionTokens / 1000) * price.completion);
+  metadata.cost_source = 'model_prices';
+  return { promptCost, completionCost, totalCost: round8(promptCost + completionCost) };
+}
 
+/** HTTP-like status and error type: an error span without a 4xx/5xx status counts as 500. */
+function errorOutcome(span: OtlpSpan, a: Attributes, metadata: Record<string, unknown>): { statusCode: number; errorType: string | null } {
   const httpStatus = count(first(a, ATTRIBUTE_MAP.http_status), 'HTTP status');
   const exception = span.events.find((e) => e.name === 'exception');
   const isError = span.statusCode === 2 || (httpStatus !== null && httpStatus >= 400);
@@ -339,12 +368,28 @@ function buildRow(
     ? (label(first(a, ATTRIBUTE_MAP.error_type), 'error.type') ?? label(exception?.attributes['exception.type'] ?? null, 'exception.type') ?? 'error')
     : null;
   if (isError && span.statusMessage) metadata.status_message = noNul(span.statusMessage, 'status message').slice(0, 1024);
+  return { statusCode, errorType };
+}
 
+/** Input and output text from attributes or events, capped; `metadata.truncated` keeps the original lengths. */
+function spanContent(span: OtlpSpan, a: Attributes, maxChars: number, metadata: Record<string, unknown>): { input: string | null; output: string | null } {
   const truncated: Record<string, number> = {};
-  const inputText = cap(content(first(a, ATTRIBUTE_MAP.input)) ?? contentFromEvents(span.events, 'input'), opts.maxContentChars, 'input', truncated);
-  const outputText = cap(content(first(a, ATTRIBUTE_MAP.output)) ?? contentFromEvents(span.events, 'output'), opts.maxContentChars, 'output', truncated);
+  const input = cap(content(first(a, ATTRIBUTE_MAP.input)) ?? contentFromEvents(span.events, 'input'), maxChars, 'input', truncated);
+  const output = cap(content(first(a, ATTRIBUTE_MAP.output)) ?? contentFromEvents(span.events, 'output'), maxChars, 'output', truncated);
   if (Object.keys(truncated).length) metadata.truncated = truncated;
+  return { input, output };
+}
 
+function buildRow(span: OtlpSpan, ctx: SpanContext, prices: PriceLookup, opts: MappingOptions, llm: boolean): MappedRow {
+  const a = span.attributes;
+  const durationMs = checkedDurationMs(span, opts);
+  const { provider, model, operation } = classifyCall(a, llm);
+  const tokens = tokenCounts(a);
+  const ts = new Date(span.startMs);
+  const metadata = baseMetadata(span, ctx, llm);
+  const costs = spanCosts(a, { llm, provider, model, ts }, tokens, prices, metadata);
+  const { statusCode, errorType } = errorOutcome(span, a, metadata);
+  const text = spanContent(span, a, opts.maxContentChars, metadata);
   const environment = label(first(ctx.resource, RESOURCE_MAP.environment), 'deployment.environment') ?? 'production';
 
   return {
@@ -363,15 +408,15 @@ function buildRow(
     error_type: errorType,
     duration_ms: durationMs,
     ttft_ms: ttftOf(span),
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    cached_tokens: cached,
-    total_tokens: totalTokens,
-    prompt_cost_usd: promptCost,
-    completion_cost_usd: completionCost,
-    total_cost_usd: totalCost,
-    input: inputText,
-    output: outputText,
+    prompt_tokens: tokens.promptTokens,
+    completion_tokens: tokens.completionTokens,
+    cached_tokens: tokens.cached,
+    total_tokens: tokens.totalTokens,
+    prompt_cost_usd: costs.promptCost,
+    completion_cost_usd: costs.completionCost,
+    total_cost_usd: costs.totalCost,
+    input: text.input,
+    output: text.output,
     metadata,
   };
 }

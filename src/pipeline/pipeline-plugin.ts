@@ -1,4 +1,4 @@
-import type { ApolloServerPlugin, GraphQLRequestContext } from '@apollo/server';
+import type { ApolloServerPlugin, GraphQLRequestContext, GraphQLRequestListener } from '@apollo/server';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
@@ -45,9 +45,33 @@ type Rc = GraphQLRequestContext<RequestContext>;
  * response with its HTTP status and still runs willSendResponse; nothing later throws.
  */
 export function requestPipelinePlugin(opts: RequestPipelineOptions): ApolloServerPlugin<RequestContext> {
+  const compiledOperations = compiledOperationsPerSchema(opts);
+  return {
+    async serverWillStart() {
+      return {
+        // Refunds still waiting to be coalesced go out before the Redis connection closes.
+        async serverWillStop() {
+          await opts.limits?.refunds.flush();
+        },
+      };
+    },
+
+    async requestDidStart(start) {
+      // Apollo gives each operation its own shallow copy of the context: its own record too.
+      const record = newOperationRecord();
+      start.contextValue.operation = record;
+      return operationStages(opts, compiledOperations, record);
+    },
+  };
+}
+
+type CompiledOperationsFor = (schema: GraphQLSchema) => CompiledOperations;
+
+/** The compiled-operation cache, rebuilt when the schema changes (its rules and TTLs derive from it). */
+function compiledOperationsPerSchema(opts: RequestPipelineOptions): CompiledOperationsFor {
   const { config, cache, limits } = opts;
   let compiledFor: { schema: GraphQLSchema; operations: CompiledOperations } | undefined;
-  const compiledOperations = (schema: GraphQLSchema) => {
+  return (schema) => {
     if (compiledFor?.schema !== schema) {
       compiledFor = {
         schema,
@@ -60,87 +84,76 @@ export function requestPipelinePlugin(opts: RequestPipelineOptions): ApolloServe
     }
     return compiledFor.operations;
   };
+}
 
-  /** Admission, compile, document limits, price. */
-  function resolveAndPrice(rc: Rc, record: OperationRecord): boolean {
-    const refusal = opts.safelist ? safelistRefusal(opts.safelist, rc.queryHash) : null;
-    if (refusal) throw refusal;
-    if (!rc.operation || !rc.document) {
-      // Without limits, Apollo's execution reports the unknown operation itself.
-      if (limits) throw unknownOperation(rc.request.operationName);
-      return false;
-    }
-    const compiled = compiledOperations(rc.schema).get({
-      schema: rc.schema,
-      document: rc.document,
-      operation: rc.operation,
-      queryHash: rc.queryHash ?? '',
-      operationName: rc.request.operationName,
-      rawVariables: rc.request.variables,
-      viewer: rc.contextValue.viewer,
-    });
-    if (!compiled) return false; // variables do not coerce: execution refuses them
-    record.compiled = compiled;
-    if (!limits || rc.contextValue.viewer.internal) return true;
-    if (compiled.verdict) throw compiled.verdict;
-    const pricing = compiled.pricing!;
-    if ('error' in pricing) throw pricing.error;
-    record.price = pricing.price;
-    if (opts.metrics) recordOperationCost(pricing.price.operation.operation, pricing.price.cost);
-    const maxCost = maxCostFor(config, rc.contextValue.viewer);
-    if (pricing.price.cost > maxCost) throw costLimitExceeded(pricing.price, maxCost);
-    return true;
-  }
-
+/** One operation's hooks, every stage reading and filling `record`. */
+function operationStages(opts: RequestPipelineOptions, compiledOperations: CompiledOperationsFor, record: OperationRecord): GraphQLRequestListener<RequestContext> {
+  const { config, cache, limits } = opts;
   return {
-    async serverWillStart() {
-      return {
-        // Refunds still waiting to be coalesced go out before the Redis connection closes.
-        async serverWillStop() {
-          await limits?.refunds.flush();
-        },
-      };
+    async didResolveOperation(rc) {
+      try {
+        refuseUnservable(rc);
+        if (!resolveAndPrice(opts, compiledOperations, rc, record)) return;
+        const debug = rc.request.http?.headers.get('x-cache-debug') === '1';
+        await takeBudgetAndLookUp(rc.contextValue, record, debug, { config, limits, cache, metrics: opts.metrics });
+      } catch (err) {
+        // Whatever stage refused (admission, limits, pricing hooks, budget): a coded error
+        // answers with its status, never Apollo's default 500.
+        throw err instanceof GraphQLError ? withRequestStatus(err) : err;
+      }
     },
 
-    async requestDidStart(start) {
-      // Apollo gives each operation its own shallow copy of the context: its own record too.
-      const record = newOperationRecord();
-      start.contextValue.operation = record;
-      return {
-        async didResolveOperation(rc) {
-          try {
-            refuseUnservable(rc);
-            if (!resolveAndPrice(rc, record)) return;
-            const debug = rc.request.http?.headers.get('x-cache-debug') === '1';
-            await takeBudgetAndLookUp(rc.contextValue, record, debug, { config, limits, cache, metrics: opts.metrics });
-          } catch (err) {
-            // Whatever stage refused (admission, limits, pricing hooks, budget): a coded error
-            // answers with its status, never Apollo's default 500.
-            throw err instanceof GraphQLError ? withRequestStatus(err) : err;
-          }
-        },
+    async responseForOperation(rc) {
+      return answerWithoutExecution(rc, record);
+    },
 
-        async responseForOperation(rc) {
-          return answerWithoutExecution(rc, record);
-        },
+    async didEncounterErrors(rc) {
+      // Apollo formats this same array after the hook: the parser's abort gets our code.
+      if (limits) recodeTokenLimitErrors(rc.errors as GraphQLError[], limits.documentLimits);
+    },
 
-        async didEncounterErrors(rc) {
-          // Apollo formats this same array after the hook: the parser's abort gets our code.
-          if (limits) recodeTokenLimitErrors(rc.errors as GraphQLError[], limits.documentLimits);
-        },
-
-        async willSendResponse(rc) {
-          try {
-            storeAndAssemble(rc, record, cache);
-          } finally {
-            releaseFills(record);
-          }
-          if (limits) settleCost(rc, record, limits);
-          writeHeadersAndExtensions(rc, record, limits);
-        },
-      };
+    async willSendResponse(rc) {
+      try {
+        storeAndAssemble(rc, record, cache);
+      } finally {
+        releaseFills(record);
+      }
+      if (limits) settleCost(rc, record, limits);
+      writeHeadersAndExtensions(rc, record, limits);
     },
   };
+}
+
+/** Admission, compile, document limits, price. False when execution should report the problem itself. */
+function resolveAndPrice(opts: RequestPipelineOptions, compiledOperations: CompiledOperationsFor, rc: Rc, record: OperationRecord): boolean {
+  const { config, limits } = opts;
+  const refusal = opts.safelist ? safelistRefusal(opts.safelist, rc.queryHash) : null;
+  if (refusal) throw refusal;
+  if (!rc.operation || !rc.document) {
+    // Without limits, Apollo's execution reports the unknown operation itself.
+    if (limits) throw unknownOperation(rc.request.operationName);
+    return false;
+  }
+  const compiled = compiledOperations(rc.schema).get({
+    schema: rc.schema,
+    document: rc.document,
+    operation: rc.operation,
+    queryHash: rc.queryHash ?? '',
+    operationName: rc.request.operationName,
+    rawVariables: rc.request.variables,
+    viewer: rc.contextValue.viewer,
+  });
+  if (!compiled) return false; // variables do not coerce: execution refuses them
+  record.compiled = compiled;
+  if (!limits || rc.contextValue.viewer.internal) return true;
+  if (compiled.verdict) throw compiled.verdict;
+  const pricing = compiled.pricing!;
+  if ('error' in pricing) throw pricing.error;
+  record.price = pricing.price;
+  if (opts.metrics) recordOperationCost(pricing.price.operation.operation, pricing.price.cost);
+  const maxCost = maxCostFor(config, rc.contextValue.viewer);
+  if (pricing.price.cost > maxCost) throw costLimitExceeded(pricing.price, maxCost);
+  return true;
 }
 
 /**

@@ -73,6 +73,45 @@ export function acceptsHtml(req: http.IncomingMessage): boolean {
   return typeof accept === 'string' && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
 }
 
+/** The built page and its assets, by URL path; files of unknown type are left out. */
+function readAssets(distDir: string): Map<string, Asset> {
+  const found = new Map<string, Asset>();
+  const add = (urlPath: string, file: string) => {
+    const type = CONTENT_TYPES[path.extname(file)];
+    if (!type) return;
+    const gz = `${file}.gz`;
+    found.set(urlPath, { body: fs.readFileSync(file), gzip: fs.existsSync(gz) ? fs.readFileSync(gz) : undefined, type });
+  };
+  const index = path.join(distDir, 'index.html');
+  if (fs.existsSync(index)) add('/playground', index);
+  const assetDir = path.join(distDir, 'assets');
+  if (fs.existsSync(assetDir)) {
+    for (const name of fs.readdirSync(assetDir)) add(`/playground/assets/${name}`, path.join(assetDir, name));
+  }
+  return found;
+}
+
+function sendAsset(req: http.IncomingMessage, res: http.ServerResponse, status: number, asset: Asset, cacheControl: string, extra: Record<string, string> = {}) {
+  const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  const body = gzip ? asset.gzip! : asset.body;
+  res.setHeader('content-length', body.length);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': asset.type,
+    'cache-control': cacheControl,
+    vary: 'Accept-Encoding',
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+    ...extra,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}) {
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra });
+  res.end(text);
+}
+
 export function createPlaygroundHandler(opts: { enabled: boolean; distDir?: string }): PlaygroundHandler {
   const distDir = opts.distDir ?? PLAYGROUND_DIST;
   let assets: Map<string, Asset> | null = null;
@@ -80,43 +119,10 @@ export function createPlaygroundHandler(opts: { enabled: boolean; distDir?: stri
   /** Read once, on first use: a few MB, hashed names, never changing while the process runs. */
   function load(): Map<string, Asset> {
     if (assets) return assets;
-    const found = new Map<string, Asset>();
-    const add = (urlPath: string, file: string) => {
-      const type = CONTENT_TYPES[path.extname(file)];
-      if (!type) return;
-      const gz = `${file}.gz`;
-      found.set(urlPath, { body: fs.readFileSync(file), gzip: fs.existsSync(gz) ? fs.readFileSync(gz) : undefined, type });
-    };
-    const index = path.join(distDir, 'index.html');
-    if (fs.existsSync(index)) add('/playground', index);
-    const assetDir = path.join(distDir, 'assets');
-    if (fs.existsSync(assetDir)) {
-      for (const name of fs.readdirSync(assetDir)) add(`/playground/assets/${name}`, path.join(assetDir, name));
-    }
+    const found = readAssets(distDir);
     // Only a complete build is cached: a missing one is looked for again on the next request.
     if (found.has('/playground')) assets = found;
     return found;
-  }
-
-  function send(req: http.IncomingMessage, res: http.ServerResponse, status: number, asset: Asset, cacheControl: string, extra: Record<string, string> = {}) {
-    const gzip = asset.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    const body = gzip ? asset.gzip! : asset.body;
-    res.setHeader('content-length', body.length);
-    res.writeHead(status, {
-      ...SECURITY_HEADERS,
-      'content-type': asset.type,
-      'cache-control': cacheControl,
-      vary: 'Accept-Encoding',
-      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-      ...extra,
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
-  }
-
-  function sendText(res: http.ServerResponse, status: number, text: string, extra: Record<string, string> = {}) {
-    res.setHeader('content-length', Buffer.byteLength(text));
-    res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...extra });
-    res.end(text);
   }
 
   return {
@@ -139,7 +145,7 @@ export function createPlaygroundHandler(opts: { enabled: boolean; distDir?: stri
       if (asset) {
         // The page itself is revalidated (it names the current bundle); bundles have hashed names.
         const page = p === '/playground';
-        return send(req, res, 200, asset, page ? 'no-cache' : 'public, max-age=31536000, immutable', page ? { vary: 'Accept, Accept-Encoding' } : {});
+        return sendAsset(req, res, 200, asset, page ? 'no-cache' : 'public, max-age=31536000, immutable', page ? { vary: 'Accept, Accept-Encoding' } : {});
       }
       if (!found.has('/playground')) {
         return sendText(res, 503, 'The playground has not been built: run `npm run build:playground` (npm start, npm test and npm run build do it by themselves).\n');

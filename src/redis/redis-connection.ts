@@ -81,20 +81,21 @@ function deadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> 
   ]).finally(() => clearTimeout(timer));
 }
 
-export async function connectRedis(url: string, opts: RedisConnectionOptions = {}): Promise<RedisConnection> {
-  const client = makeClient(url, opts.connectTimeoutMs ?? 2000);
-  client.on('error', (err: Error) => opts.onError?.(err));
-  // Start connecting; a Redis that is down at start is not fatal either.
+/** Starts connecting and waits for the first `ready`, at most `timeoutMs`: a Redis down at start is not fatal. */
+async function startConnecting(client: RedisClient, timeoutMs: number): Promise<void> {
   client.connect().catch(() => undefined);
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, opts.connectTimeoutMs ?? 2000);
+    const timer = setTimeout(resolve, timeoutMs);
     client.once('ready', () => {
       clearTimeout(timer);
       resolve();
     });
   });
+}
+
+function breakerFor(client: RedisClient, opts: RedisConnectionOptions): CircuitBreaker {
   const probeTimeoutMs = opts.breakerProbeTimeoutMs ?? 1000;
-  const breaker = new CircuitBreaker({
+  return new CircuitBreaker({
     threshold: opts.breakerThreshold ?? 3,
     probeIntervalMs: opts.breakerProbeIntervalMs ?? 1000,
     probe: async () => {
@@ -103,6 +104,35 @@ export async function connectRedis(url: string, opts: RedisConnectionOptions = {
     },
     onChange: opts.onCircuitChange,
   });
+}
+
+/**
+ * QUIT waits for Redis to answer: with Redis down (client reconnecting) or hung it never
+ * would, and shutdown would hang. Ask only a ready client, briefly; otherwise drop it.
+ */
+async function quitOrDestroy(client: RedisClient, breaker: CircuitBreaker): Promise<void> {
+  if (!client.isOpen) return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (!client.isReady || breaker.isOpen()) throw new Error('not connected');
+    await Promise.race([
+      client.quit(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer to QUIT')), 1000);
+      }),
+    ]);
+  } catch {
+    if (client.isOpen) client.destroy();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function connectRedis(url: string, opts: RedisConnectionOptions = {}): Promise<RedisConnection> {
+  const client = makeClient(url, opts.connectTimeoutMs ?? 2000);
+  client.on('error', (err: Error) => opts.onError?.(err));
+  await startConnecting(client, opts.connectTimeoutMs ?? 2000);
+  const breaker = breakerFor(client, opts);
   let closed = false;
   return {
     client,
@@ -130,23 +160,7 @@ export async function connectRedis(url: string, opts: RedisConnectionOptions = {
       if (closed) return;
       closed = true;
       breaker.stop();
-      if (!client.isOpen) return;
-      // QUIT waits for Redis to answer: with Redis down (client reconnecting) or hung it never
-      // would, and shutdown would hang. Ask only a ready client, briefly; otherwise drop it.
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        if (!client.isReady || breaker.isOpen()) throw new Error('not connected');
-        await Promise.race([
-          client.quit(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error('no answer to QUIT')), 1000);
-          }),
-        ]);
-      } catch {
-        if (client.isOpen) client.destroy();
-      } finally {
-        clearTimeout(timer);
-      }
+      await quitOrDestroy(client, breaker);
     },
   };
 }

@@ -65,19 +65,7 @@ async function startWorker(absDir: string | undefined, lockAfterOpen: () => Data
     // messages. Old space is left alone (a cap there would crash the database on a big result).
     resourceLimits: { maxYoungGenerationSizeMb: options.workerYoungMb },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    const onMessage = (msg: { type: string; port?: number; message?: string }) => {
-      if (msg.type === 'ready' && msg.port) {
-        worker.off('error', reject);
-        resolve(msg.port);
-      } else if (msg.type === 'error') {
-        reject(new Error(`embedded database failed to start: ${msg.message}`));
-      }
-    };
-    worker.on('message', onMessage);
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`embedded database worker exited with code ${code}`)));
-  });
+  const port = await portWhenReady(worker);
   let lock: DataDirLock | undefined;
   try {
     lock = lockAfterOpen();
@@ -91,35 +79,61 @@ async function startWorker(absDir: string | undefined, lockAfterOpen: () => Data
     port,
     memory() {
       if (closed) return Promise.resolve(null);
-      const id = ++asked;
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => done(null), 1000);
-        const onMessage = (msg: { type: string; id?: number; memory?: EmbeddedMemory }) => {
-          if (msg.type === 'memory' && msg.id === id) done(msg.memory ?? null);
-        };
-        const done = (m: EmbeddedMemory | null) => {
-          clearTimeout(timer);
-          worker.off('message', onMessage);
-          resolve(m);
-        };
-        worker.on('message', onMessage);
-        worker.postMessage({ type: 'memory', id });
-      });
+      return askMemory(worker, ++asked);
     },
     async close() {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 10_000);
-        worker.on('message', (msg: { type: string }) => {
-          if (msg.type === 'closed') {
-            clearTimeout(timer);
-            void worker.terminate().then(() => resolve());
-          }
-        });
-        worker.postMessage({ type: 'close' });
-      });
+      await stopWorker(worker);
       lock?.release();
     },
   };
+}
+
+/** The port the worker serves on, once it says it is ready; rejects if it fails or exits first. */
+function portWhenReady(worker: Worker): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const onMessage = (msg: { type: string; port?: number; message?: string }) => {
+      if (msg.type === 'ready' && msg.port) {
+        worker.off('error', reject);
+        resolve(msg.port);
+      } else if (msg.type === 'error') {
+        reject(new Error(`embedded database failed to start: ${msg.message}`));
+      }
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`embedded database worker exited with code ${code}`)));
+  });
+}
+
+/** The worker's answer to memory request `id`, or null after a second without one. */
+function askMemory(worker: Worker, id: number): Promise<EmbeddedMemory | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(null), 1000);
+    const onMessage = (msg: { type: string; id?: number; memory?: EmbeddedMemory }) => {
+      if (msg.type === 'memory' && msg.id === id) done(msg.memory ?? null);
+    };
+    const done = (m: EmbeddedMemory | null) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      resolve(m);
+    };
+    worker.on('message', onMessage);
+    worker.postMessage({ type: 'memory', id });
+  });
+}
+
+/** Asks the worker to close the database cleanly, then terminates it; after 10 s terminates it anyway. */
+function stopWorker(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 10_000);
+    worker.on('message', (msg: { type: string }) => {
+      if (msg.type === 'closed') {
+        clearTimeout(timer);
+        void worker.terminate().then(() => resolve());
+      }
+    });
+    worker.postMessage({ type: 'close' });
+  });
 }

@@ -102,6 +102,18 @@ function livenessProbes(config: Config) {
   return { probes, close };
 }
 
+/** The pool as Kysely sees it: acquire failures reach the pool-error listeners (metrics, logs). */
+function watchedPool(pool: pg.Pool, role: PoolRole, listeners: ReadonlySet<PoolErrorListener>) {
+  return {
+    connect: () =>
+      pool.connect().then(realmSafeQueries, (err: unknown) => {
+        for (const l of listeners) l(err, role);
+        throw asError(err);
+      }),
+    end: () => pool.end(),
+  };
+}
+
 export async function openDatabase(config: Config, options: OpenDatabaseOptions = {}): Promise<DatabaseHandle> {
   const listeners = new Set<QueryListener>();
   const log = (event: LogEvent) => {
@@ -112,14 +124,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   if (readPool !== primaryPool) survive(readPool);
 
   const poolErrorListeners = new Set<PoolErrorListener>();
-  const watched = (pool: pg.Pool, role: PoolRole) => ({
-    connect: () =>
-      pool.connect().then(realmSafeQueries, (err: unknown) => {
-        for (const l of poolErrorListeners) l(err, role);
-        throw asError(err);
-      }),
-    end: () => pool.end(),
-  });
+  const watched = (pool: pg.Pool, role: PoolRole) => watchedPool(pool, role, poolErrorListeners);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(primaryPool, 'primary') }), log });
   const readDb = readPool === primaryPool ? db : new Kysely<Database>({ dialect: new PostgresDialect({ pool: watched(readPool, 'replica') }), log });
   const liveness = livenessProbes(config);

@@ -324,7 +324,7 @@ async function main() {
       machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memMb: Math.round(os.totalmem() / 1048576), node: process.version },
       rows,
       gateway: GATEWAY_DIR === ROOT ? 'this checkout' : GATEWAY_DIR,
-      settings: { EXPORT_CONCURRENCY: gatewayEnv.EXPORT_CONCURRENCY, EXPORT_BATCH_ROWS: gatewayEnv.EXPORT_BATCH_ROWS ?? '10000 (default)', columns: 'all (ADMIN key: content included)' },
+      settings: { ...Object.fromEntries(Object.entries(gatewayEnv).filter(([k]) => k.startsWith('EXPORT_'))), columns: 'all (ADMIN key: content included)' },
       idleRssMb: idleRss,
       peakRssMb: peakOfRun,
       baseline: baseline ? { method: 'COPY (SELECT * … ORDER BY ts, id) TO STDOUT (FORMAT csv)', ...baseline } : null,

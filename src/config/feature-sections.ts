@@ -157,8 +157,10 @@ const exportsVariables = z.object({
   EXPORT_MAX_CONCURRENT_PER_ORG: int(3, 1, 1000),
   /** Rows per keyset batch read from the database. */
   EXPORT_BATCH_ROWS: int(10_000, 100, 100_000),
+  /** Parquet: rows per keyset batch and row group (its encoding holds a whole row group in memory). */
+  EXPORT_PARQUET_BATCH_ROWS: int(4_000, 100, 100_000),
   /** Server modes, CSV and JSONL: rows per COPY chunk (progress, cancel and resume points). */
-  EXPORT_COPY_BATCH_ROWS: int(100_000, 100, 1_000_000),
+  EXPORT_COPY_BATCH_ROWS: int(50_000, 100, 1_000_000),
   /** Server modes, CSV and JSONL: COPY chunks rendered at once per export, each on its own connection. */
   EXPORT_COPY_PARALLEL: int(2, 1, 8),
   /** Statement timeout of each batch read (and of the up-front count). */
@@ -225,6 +227,7 @@ export const exportsSection = exportsVariables
     maxRows: e.EXPORT_MAX_ROWS,
     maxConcurrentPerOrg: e.EXPORT_MAX_CONCURRENT_PER_ORG,
     batchRows: e.EXPORT_BATCH_ROWS,
+    parquetBatchRows: e.EXPORT_PARQUET_BATCH_ROWS,
     /** Server modes, CSV and JSONL: rows per COPY chunk. */
     copyBatchRows: e.EXPORT_COPY_BATCH_ROWS,
     copyParallel: e.EXPORT_COPY_PARALLEL,

@@ -20,6 +20,7 @@ import { waitForExport } from '../support/export-files';
  */
 const EXPORT_ENV = {
   EXPORT_BATCH_ROWS: '100',
+  EXPORT_PARQUET_BATCH_ROWS: '100',
   EXPORT_COPY_BATCH_ROWS: '100',
   EXPORT_BATCH_TIMEOUT_MS: '2000',
   EXPORT_STALL_TIMEOUT_MS: '3000',

@@ -35,7 +35,7 @@ describe.each(MODES)('trace exports (%s)', (mode) => {
       now: new Date(),
       traces: 4000,
       days: 6,
-      env: { CACHE_TTLS: 'exportJob=0', EXPORT_DIR: dir, EXPORT_BATCH_ROWS: '300', EXPORT_COPY_BATCH_ROWS: '300', EXPORT_MAX_ROWS: '1500', RATE_LIMIT_FIELD_LIMITS: 'exportTraces=1000' },
+      env: { CACHE_TTLS: 'exportJob=0', EXPORT_DIR: dir, EXPORT_BATCH_ROWS: '300', EXPORT_PARQUET_BATCH_ROWS: '300', EXPORT_COPY_BATCH_ROWS: '300', EXPORT_MAX_ROWS: '1500', RATE_LIMIT_FIELD_LIMITS: 'exportTraces=1000' },
     });
     [orgA] = f.orgs as [string];
     admin = f.keys[`${orgA}:ADMIN`]!;

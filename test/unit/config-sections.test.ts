@@ -67,7 +67,7 @@ describe('config by section: derived values', () => {
 
   it('exports: the COPY settings and the local folder under DATA_DIR', () => {
     const e = loadConfig({ DATA_DIR: '/srv/gw/' }).exports;
-    expect([e.copyBatchRows, e.copyParallel, e.storage]).toEqual([100_000, 2, { kind: 'local', dir: '/srv/gw/exports' }]);
+    expect([e.copyBatchRows, e.copyParallel, e.storage]).toEqual([50_000, 2, { kind: 'local', dir: '/srv/gw/exports' }]);
     expect(loadConfig({ EXPORT_COPY_PARALLEL: '8' }).exports.copyParallel).toBe(8);
     expect(problemsOf({ EXPORT_COPY_PARALLEL: '9' })).toHaveLength(1);
   });

@@ -70,12 +70,12 @@ function streamCopy(deps: RunnerDeps, pool: pg.Pool, source: ExportSource & { fo
 }
 
 /** A chunk that is not due yet holds at most this much in memory (then its COPY waits). */
-const COPY_BUFFER_BYTES = 64 << 20;
+const COPY_BUFFER_BYTES = 32 << 20;
 
 /** Parquet, and every format in embedded mode: keyset batches read under the statement timeout. */
 async function streamBatches(deps: RunnerDeps, source: ExportSource, writer: BatchWriter, hooks: ChunkHooks): Promise<void> {
   let after: KeysetPosition | null = null;
-  const limit = deps.config.batchRows;
+  const limit = source.format === 'PARQUET' ? deps.config.parquetBatchRows : deps.config.batchRows;
   for (;;) {
     hooks.beforeChunk();
     const read = await deps.db.transaction().execute(async (trx) => {

@@ -132,10 +132,24 @@ describeIfChromium('playground in a real browser', () => {
     // Pasted (Monaco would auto-close typed brackets), then typed on: each keystroke re-prices.
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
     await page.evaluate((t) => (globalThis as any).navigator.clipboard.writeText(t), 'query Expensive {\n  a: traces(first: 1000) { nodes { id related { id } } }\n  b: traces(first: 1000) { nodes { id related { id } } }\n');
-    await page.keyboard.press('Control+A');
-    await page.keyboard.press('Control+V');
-    await page.keyboard.type('}', { delay: 50 });
-    const price = await waitForText(page, '[data-testid=price]', /Would be refused/);
+    // Under load the editor may not have taken the select-all before the paste (the tab's
+    // default text stays in front and the document does not parse): then it is pasted again.
+    let price = '';
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      await editor.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Control+V');
+      await page.keyboard.type('}', { delay: 50 });
+      // "does not parse" shows for a moment while the pasted text still lacks its last brace.
+      const seen = await waitForText(page, '[data-testid=price]', /Would be refused/, 10_000).catch((err: Error) => {
+        if (attempt === 3) throw err;
+        return null;
+      });
+      if (seen) {
+        price = seen;
+        break;
+      }
+    }
     expect(price).toMatch(/Would be refused: it costs \d+ points and one operation may cost at most 12000 \(COST_LIMIT_EXCEEDED\)/);
 
     await page.click('.graphiql-execute-button');

@@ -14,7 +14,8 @@ import { createGatewayServer, type GatewayServer } from './server';
 import { exportQueueProbe, redisProbe, type ReadinessProbe } from './health';
 import { startExportSystem, type ExportSystem } from './modules/exports/export-system';
 import type { RedisConnection } from './redis/redis-connection';
-import { connectRedisWithLogs, redactUrl } from './redis/logged-connection';
+import { connectRedisWithLogs } from './redis/logged-connection';
+import { redactUrl } from './shared/redact-url';
 import { instrumentDatabase } from './telemetry/database-metrics';
 import { observeEmbeddedMemory, observeRedisCircuit } from './telemetry/metrics';
 import { createMetricsServer } from './telemetry/metrics-server';
@@ -239,7 +240,6 @@ export async function startGateway(
   }
 }
 
-export { redactUrl };
 
 function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {

@@ -1,5 +1,6 @@
 import type { Config } from './config';
-import { redactUrl, type RunningGateway } from './app';
+import type { RunningGateway } from './app';
+import { redactUrl } from './shared/redact-url';
 
 /**
  * A start the gateway refuses although the configuration parses: a production build without

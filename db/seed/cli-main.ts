@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../../src/config';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database';
 import { sql } from 'kysely';
+import { redactUrl } from '../../src/shared/redact-url';
 import { migrateAllDown, migrateToLatest } from '../../src/db/migrator';
 import { seedDatabase, type SeedProgress } from './loader';
 import type { SeedOptions } from './generator';
@@ -166,7 +167,7 @@ export async function runSeedCli(argv: string[], deps: SeedCliDeps): Promise<num
       await migrateToLatest(handle);
       stderr.write(`Reset: dropped ${existing.toLocaleString('en-US')} traces and every other row (tables re-created)\n`);
     }
-    const target = config.database.url ? `${handle.mode} database ${redact(config.database.url)}` : `embedded database in ${config.dataDir}`;
+    const target = config.database.url ? `${handle.mode} database ${redactUrl(config.database.url)}` : `embedded database in ${config.dataDir}`;
     stderr.write(`Seeding ${args.traces.toLocaleString('en-US')} traces over ${args.days} days for ${args.orgs} orgs (seed ${args.seed}) into ${target}\n`);
     const progress = progressWriter(stderr);
     const result = await seedDatabase(handle, args, { onProgress: (p) => progress.update(p) });
@@ -196,12 +197,3 @@ async function countTraces(handle: DatabaseHandle): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
-}

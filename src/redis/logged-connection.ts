@@ -3,16 +3,7 @@ import type { Config } from '../config';
 import { connectRedis, type RedisConnection } from './redis-connection';
 import { redisCircuitOpenedTotal } from '../telemetry/metrics';
 
-/** A URL without its password, for logs and banners. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
-}
+import { redactUrl } from '../shared/redact-url';
 
 /**
  * The instance's one Redis connection (cache and limits); its absence or loss is never fatal.

@@ -1,11 +1,11 @@
 import type { Config } from '../config';
-import type { AnyRollupName, RollupName } from '../db/schema';
+import type { AnyRollupName } from '../db/schema';
 import { PRICING_RANGE_END, type FieldCostEstimator } from '../limits/cost-estimators';
 import { parseRelativeDuration } from '../shared/time-range';
 import { resolveTimeZone } from './calendar-buckets';
-import { rollupsCanAnswer, type Dimension } from './dimensions';
+import { traceRollupFamily, type Dimension } from './dimensions';
 import { chooseInterval, pointCount, type Interval, type IntervalInput } from './intervals';
-import { ROLLUP_STEP_MS, pickSources } from './source-plan';
+import { familyLevels, pickSources } from './source-plan';
 
 /** What pricing needs of the configuration; the CLI builds it from defaults without a database. */
 export interface AnalyticsPricingSettings {
@@ -24,6 +24,8 @@ export const analyticsSettingsFrom = (config: Pick<Config, 'analytics' | 'databa
 
 /** Rows a rollup holds per bucket (project × provider × model × environment keys), a raw minute's traces. */
 const ROLLUP_ROWS_PER_BUCKET = 20;
+/** Rows a per-user rollup holds per bucket (project × active user): sized for a busy org, not the average. */
+const USER_ROLLUP_ROWS_PER_BUCKET = 1000;
 const RAW_ROWS_PER_MINUTE = 50;
 /** Expected distinct values per dimension, for sizing grouped answers. */
 const EXPECTED_CARDINALITY: Record<Dimension, number> = { MODEL: 12, PROVIDER: 4, PROJECT: 5, ENVIRONMENT: 3, USER: 100, STATUS: 2, OPERATION: 6, ERROR_TYPE: 8 };
@@ -86,11 +88,12 @@ function pricedBuckets(args: AnalyticsWorkArgs, from: Date, to: Date, settings: 
 }
 
 /** Rows the source plan scans: rollup buckets, raw minutes' traces. */
-function rowsScanned(sources: AnalyticsWork['sources']): number {
+function rowsScanned(sources: AnalyticsWork['sources'], stepMs: ReadonlyMap<string, number>): number {
   let rows = 0;
   for (const p of sources) {
     const ms = p.to.getTime() - p.from.getTime();
-    rows += p.source === 'traces' ? (ms / 60_000) * RAW_ROWS_PER_MINUTE : Math.ceil(ms / ROLLUP_STEP_MS[p.source as RollupName]) * ROLLUP_ROWS_PER_BUCKET;
+    if (p.source === 'traces') rows += (ms / 60_000) * RAW_ROWS_PER_MINUTE;
+    else rows += Math.ceil(ms / (stepMs.get(p.source) as number)) * (p.source.startsWith('traces_user_') ? USER_ROLLUP_ROWS_PER_BUCKET : ROLLUP_ROWS_PER_BUCKET);
   }
   return rows;
 }
@@ -112,11 +115,13 @@ export function estimateAnalyticsWork(args: AnalyticsWorkArgs, settings: Analyti
   const { timeZone, interval } = buckets;
   const dims = (args.groupBy ?? []).filter((d): d is Dimension => d in EXPECTED_CARDINALITY);
   const filterKeys = Object.fromEntries(Object.entries(args.filter ?? {}).filter(([, v]) => v != null && !(Array.isArray(v) && v.length === 0)));
-  const rollups = settings.useRollups && rollupsCanAnswer(filterKeys as Parameters<typeof rollupsCanAnswer>[0], dims);
-  const fresh = { traces_1min: to, traces_1hour: to, traces_1day: to };
-  const sources = pickSources({ from, to, interval, rollups, watermarks: fresh, timeZone });
+  // The planner's own choice of rollup family: per-user groupings read the traces_user_* rollups.
+  const family = settings.useRollups ? traceRollupFamily(filterKeys as Parameters<typeof traceRollupFamily>[0], dims) : null;
+  const levels = family ? familyLevels(family) : [];
+  const fresh = Object.fromEntries(levels.map((l) => [l.name, to]));
+  const sources = pickSources({ from, to, interval, rollups: family !== null, watermarks: fresh, levels: family ? levels : undefined, timeZone });
 
-  let rows = rowsScanned(sources);
+  let rows = rowsScanned(sources, new Map(levels.map((l) => [l.name, l.stepMs])));
   const span = to.getTime() - from.getTime();
   const allRaw = sources.every((p) => p.source === 'traces');
   // Exact percentiles read the raw rows again (percentile_disc), on top of the sums.

@@ -92,7 +92,12 @@ describe('priceOperation', () => {
     const dayByUser = perf('range: {last: "24h"}, groupBy: [USER]');
     expect(month).toBeGreaterThan(day); // longer range, more buckets (but hour/day rollups, not 30× more)
     expect(month).toBeLessThan(30 * day);
-    expect(dayByUser).toBeGreaterThan(day); // USER is not in the rollups: raw rows
+    expect(dayByUser).toBeGreaterThan(day); // per-user rollups hold more rows per bucket, and more groups
+    // USER groupings are priced from the per-user rollups, as the planner answers them; a filter
+    // those rollups do not carry (model) sends the same grouping to raw rows, priced as such.
+    const monthByUser = perf('range: {last: "30d"}, groupBy: [USER]');
+    const monthByUserRaw = perf('range: {last: "30d"}, groupBy: [USER], filter: {models: ["gpt-4o"]}');
+    expect(monthByUser).toBeLessThan(monthByUserRaw / 10);
     // a finer series: more points, and only minute rollups can serve it
     expect(perf('range: {last: "12h"}, interval: MINUTE')).toBeGreaterThan(perf('range: {last: "12h"}, interval: HOUR'));
     // an interval the resolver refuses (over MAX_SERIES_POINTS) is priced at the minimum: it never runs

@@ -49,8 +49,8 @@ const KEY_TS = sql<string>`to_char(traces.ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"H
  * fewer rows than that remain (the next chunk is the last and runs to the window's end). Walks
  * the (org_id, ts, id) index only: far cheaper than rendering the rows, so the next chunk's range
  * is known before the current one has been rendered, and two backends can render in parallel.
- * Chunks planned this way partition the window: a row that arrives later in a range already
- * planned still falls in exactly one chunk.
+ * Chunks planned this way partition the window: a row that arrives later lies in exactly one
+ * range (it is read if that chunk has not run yet), so no row is ever written twice.
  */
 export async function planChunkEnd(
   db: Kysely<Database>,

@@ -128,28 +128,29 @@ describeIfChromium('playground in a real browser', () => {
   it('predicts the refusal of an expensive query before it runs, and the run agrees', async () => {
     await page.click('.graphiql-tab-add');
     const editor = page.locator('.graphiql-query-editor .monaco-editor').first();
-    await editor.click();
     // Pasted (Monaco would auto-close typed brackets), then typed on: each keystroke re-prices.
     await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-    await page.evaluate((t) => (globalThis as any).navigator.clipboard.writeText(t), 'query Expensive {\n  a: traces(first: 1000) { nodes { id related { id } } }\n  b: traces(first: 1000) { nodes { id related { id } } }\n');
-    // Under load the editor may not have taken the select-all before the paste (the tab's
-    // default text stays in front and the document does not parse): then it is pasted again.
-    let price = '';
-    for (let attempt = 1; attempt <= 3; attempt++) {
+    const text = 'query Expensive {\n  a: traces(first: 1000) { nodes { id related { id } } }\n  b: traces(first: 1000) { nodes { id related { id } } }\n';
+    const shown = async () => ((await editor.locator('.view-lines').textContent().catch(() => null)) ?? '').replace(/\s+/g, ' ');
+    // Under load a paste can fail to happen (the select-all stays, and the typed brace would
+    // replace the whole document): the brace is typed only once the editor shows the paste.
+    for (let attempt = 1; ; attempt++) {
       await editor.click();
+      await page
+        .waitForFunction(() => Boolean((globalThis as any).document.activeElement?.closest?.('.graphiql-query-editor .monaco-editor')), null, { timeout: 5000 })
+        .catch(() => undefined);
+      await page.evaluate((t) => (globalThis as any).navigator.clipboard.writeText(t), text);
       await page.keyboard.press('Control+A');
       await page.keyboard.press('Control+V');
-      await page.keyboard.type('}', { delay: 50 });
-      // "does not parse" shows for a moment while the pasted text still lacks its last brace.
-      const seen = await waitForText(page, '[data-testid=price]', /Would be refused/, 10_000).catch((err: Error) => {
-        if (attempt === 3) throw err;
-        return null;
-      });
-      if (seen) {
-        price = seen;
-        break;
-      }
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline && !/^query Expensive \{.*b: traces.*\} \} \} ?$/.test((await shown()).trim())) await page.waitForTimeout(100);
+      if (/^query Expensive \{.*b: traces.*\} \} \} ?$/.test((await shown()).trim())) break;
+      if (attempt === 3) throw new Error(`the paste never showed in the editor; it showed: ${(await shown()).slice(0, 300)}`);
     }
+    await page.keyboard.type('}', { delay: 50 });
+    const price = await waitForText(page, '[data-testid=price]', /Would be refused/).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the editor showed: ${(await shown()).slice(0, 300)}`);
+    });
     expect(price).toMatch(/Would be refused: it costs \d+ points and one operation may cost at most 12000 \(COST_LIMIT_EXCEEDED\)/);
 
     await page.click('.graphiql-execute-button');

@@ -90,10 +90,11 @@ function rollupConditions(eb: RollupEB, q: StatsQuery): Expression<SqlBool> {
 
 const rawFilter = (q: StatsQuery): TraceFilter => ({ ...q.filter, from: q.piece.from, to: q.piece.to });
 
-export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promise<StatsRow[]> {
+/** One piece's sums as a SELECT (grouped by bucket and dimensions), without its statement comment. */
+function statsSelect(q: StatsQuery): RawBuilder<StatsRow> {
   if (q.piece.source === 'traces') {
     const [d0, d1, d2] = dimExprs(q.dims, false);
-    const { rows } = await sql<StatsRow>`
+    return sql<StatsRow>`
       SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
              count(*)::float8 AS n,
              count(*) FILTER (WHERE status_code >= 400)::float8 AS errors,
@@ -107,12 +108,11 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
              coalesce(sum(completion_cost_usd), 0)::text AS completion_cost,
              coalesce(sum(total_cost_usd), 0)::text AS total_cost
         FROM traces
-       WHERE ${whereRaw(db, q)}
-       GROUP BY 1, 2, 3, 4 /* sumTraceStats:raw */`.execute(db);
-    return rows;
+       WHERE ${whereRaw(q)}
+       GROUP BY 1, 2, 3, 4`;
   }
   const [d0, d1, d2] = dimExprs(q.dims, isUserRollup(q.piece.source) ? 'user' : true);
-  const { rows } = await sql<StatsRow>`
+  return sql<StatsRow>`
     SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
            sum(request_count)::float8 AS n,
            sum(error_count)::float8 AS errors,
@@ -126,9 +126,29 @@ export async function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promis
            coalesce(sum(completion_cost_sum), 0)::text AS completion_cost,
            coalesce(sum(total_cost_sum), 0)::text AS total_cost
       FROM ${table(q.piece.source)}
-     WHERE ${whereRollup(db, q)}
-     GROUP BY 1, 2, 3, 4 /* sumTraceStats:${sql.raw(q.piece.source)} */`.execute(db);
+     WHERE ${whereRollup(q)}
+     GROUP BY 1, 2, 3, 4`;
+}
+
+/** The pieces' tables as the statement comment names them (`traces+traces_1hour+…`). */
+const sourcesTag = (pieces: readonly SourcePiece[]) => sql.raw(pieces.map((p) => p.source).join('+'));
+
+const unionAll = <T>(parts: RawBuilder<T>[]) => sql.join(parts, sql` UNION ALL `);
+
+/**
+ * The sums of every piece of one question in one statement: each piece is its own branch of a
+ * UNION ALL (one round trip and one plan instead of one per piece). Rows of different pieces
+ * for the same bucket and group stay separate; the gateway adds them.
+ */
+export async function sumTraceStatsPlanned(db: Kysely<Database>, q: Omit<StatsQuery, 'piece'>, pieces: readonly SourcePiece[]): Promise<StatsRow[]> {
+  if (!pieces.length) return [];
+  const { rows } = await sql<StatsRow>`${unionAll(pieces.map((piece) => statsSelect({ ...q, piece })))} /* sumTraceStats:${sourcesTag(pieces)} */`.execute(db);
   return rows;
+}
+
+/** The sums of one source piece. */
+export function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promise<StatsRow[]> {
+  return sumTraceStatsPlanned(db, q, [q.piece]);
 }
 
 /** Which accumulators need latency percentiles: the answer's total, groups, series points, group series points. */
@@ -146,14 +166,31 @@ export interface LevelCellRow extends CellRow {
   by_group: number;
 }
 
+/** One piece's non-empty histogram cells as (t, d0, d1, d2, cell, c) rows, not summed yet. */
+function cellsSelect(q: StatsQuery): RawBuilder<unknown> {
+  const raw = q.piece.source === 'traces';
+  const [d0, d1, d2] = dimExprs(q.dims, raw ? false : isUserRollup(q.piece.source) ? 'user' : true);
+  return raw
+    ? sql`SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
+             width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
+             1::float8 AS c
+        FROM traces WHERE ${whereRaw(q)}`
+    : sql`SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, (u.i - 1)::int AS cell, u.c::float8 AS c
+        FROM ${table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
+       WHERE ${whereRollup(q)} AND u.c > 0`;
+}
+
 /**
  * Non-empty latency histogram cells, summed in SQL for each level asked (GROUPING SETS), so
  * the gateway adds each cell once into one accumulator instead of fanning every
- * (bucket, group, cell) row out to four. Cell numbering as width_bucket().
+ * (bucket, group, cell) row out to four. Every piece of the question is one branch of a UNION
+ * ALL under the one GROUPING SETS, so a cell that several pieces share arrives once, summed.
+ * Cell numbering as width_bucket().
  */
-export async function countLatencyCells(
+export async function countLatencyCellsPlanned(
   db: Kysely<Database>,
-  q: StatsQuery,
+  q: Omit<StatsQuery, 'piece'>,
+  pieces: readonly SourcePiece[],
   levels: PercentileLevels = ALL_LEVELS,
 ): Promise<LevelCellRow[]> {
   const time = q.interval !== null;
@@ -163,26 +200,21 @@ export async function countLatencyCells(
   if (group && levels.group) sets.push('(d0, d1, d2, cell)');
   if (time && levels.series) sets.push('(t, cell)');
   if (time && group && levels.groupSeries) sets.push('(t, d0, d1, d2, cell)');
-  if (!sets.length) return [];
+  if (!sets.length || !pieces.length) return [];
   const byT = sets.some((x) => x.startsWith('(t,'));
   const byD = sets.some((x) => x.includes('d0'));
-  const raw = q.piece.source === 'traces';
-  const [d0, d1, d2] = dimExprs(q.dims, raw ? false : isUserRollup(q.piece.source) ? 'user' : true);
-  const inner = raw
-    ? sql`SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
-             width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
-             1::float8 AS c
-        FROM traces WHERE ${whereRaw(db, q)}`
-    : sql`SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, (u.i - 1)::int AS cell, u.c::float8 AS c
-        FROM ${table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
-       WHERE ${whereRollup(db, q)} AND u.c > 0`;
   const { rows } = await sql<LevelCellRow>`
     SELECT ${sql.raw(byT ? 't' : 'NULL::timestamptz AS t')}, ${sql.raw(byD ? 'd0, d1, d2' : 'NULL::text AS d0, NULL::text AS d1, NULL::text AS d2')},
            cell, sum(c)::float8 AS c,
            ${sql.raw(byT ? 'GROUPING(t)::int' : '1')} AS by_time, ${sql.raw(byD ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group
-      FROM (${inner}) x
-     GROUP BY GROUPING SETS (${sql.raw(sets.join(', '))}) /* countLatencyCells:${sql.raw(q.piece.source)} */`.execute(db);
+      FROM (${unionAll(pieces.map((piece) => cellsSelect({ ...q, piece })))}) x
+     GROUP BY GROUPING SETS (${sql.raw(sets.join(', '))}) /* countLatencyCells:${sourcesTag(pieces)} */`.execute(db);
   return rows;
+}
+
+/** The histogram cells of one source piece. */
+export function countLatencyCells(db: Kysely<Database>, q: StatsQuery, levels: PercentileLevels = ALL_LEVELS): Promise<LevelCellRow[]> {
+  return countLatencyCellsPlanned(db, q, [q.piece], levels);
 }
 
 export interface ExactPercentileRow {
@@ -213,17 +245,17 @@ export async function findExactLatencyPercentiles(
            ${sql.raw(q.levels.group ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group,
            percentile_disc(ARRAY[${sql.raw(EXACT_PERCENTILES.join(', '))}]::float8[]) WITHIN GROUP (ORDER BY duration_ms) AS p
       FROM (SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, duration_ms
-              FROM traces WHERE ${whereRaw(db, { ...q, piece })}) s
+              FROM traces WHERE ${whereRaw({ ...q, piece })}) s
      GROUP BY GROUPING SETS (${sql.raw(sets.join(', '))}) /* findExactLatencyPercentiles */`.execute(db);
   return rows;
 }
 
 // Conditions come from Kysely's expression builder and are embedded in the statements with
 // their parameters bound; only whitelisted identifiers are spliced as raw SQL.
-function whereRaw(_db: Kysely<Database>, q: StatsQuery): Expression<SqlBool> {
+function whereRaw(q: StatsQuery): Expression<SqlBool> {
   return traceConditions(expressionBuilder<Database, 'traces'>(), q.scope, rawFilter(q));
 }
 
-function whereRollup(_db: Kysely<Database>, q: StatsQuery): Expression<SqlBool> {
+function whereRollup(q: StatsQuery): Expression<SqlBool> {
   return rollupConditions(expressionBuilder<Database, RollupName>() as RollupEB, q);
 }

@@ -10,9 +10,9 @@ import { addCell } from './latency-histogram';
 import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
 import {
   ALL_LEVELS,
-  countLatencyCells,
+  countLatencyCellsPlanned,
   findExactLatencyPercentiles,
-  sumTraceStats,
+  sumTraceStatsPlanned,
   type ExactPercentileRow,
   type LevelCellRow,
   type PercentileLevels,
@@ -150,12 +150,8 @@ async function planTraceStats(
 function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
   return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
-    const rows: StatsRow[] = [];
-    const cells: LevelCellRow[] = [];
-    for (const piece of p.pieces) rows.push(...(await sumTraceStats(trx, { ...base, piece, interval: req.interval })));
-    if (p.percentiles && !p.exact) {
-      for (const piece of p.cellPieces) cells.push(...(await countLatencyCells(trx, { ...base, piece, interval: p.cellInterval }, p.levels)));
-    }
+    const rows = await sumTraceStatsPlanned(trx, { ...base, interval: req.interval }, p.pieces);
+    const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
     const exactRows =
       p.exact && p.pieces.length
         ? await findExactLatencyPercentiles(trx, {

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql, type LogEvent, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Database } from './schema';
@@ -211,31 +211,31 @@ async function detectServerMode(db: Kysely<Database>, wanted: Config['database']
 
 /**
  * Runs `fn` in a transaction whose statement timeout is the one of its class. SET LOCAL dies
- * with the transaction, so this is safe behind PgBouncer in transaction mode.
+ * with the transaction, so this is safe behind PgBouncer in transaction mode. BEGIN and SET
+ * LOCAL go to the server as one simple-protocol message (no parameters: the timeout is a
+ * validated integer), one round trip instead of two for every timed read.
  */
 export async function withStatementTimeout<T>(
   handle: Pick<DatabaseHandle, 'statementTimeoutMs'>,
   db: Kysely<Database>,
   queryClass: QueryClass,
-  fn: (trx: Transaction<Database>) => Promise<T>,
+  fn: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   const ms = handle.statementTimeoutMs[queryClass];
-  // When the connection dies inside the transaction, Kysely's ROLLBACK fails too ("Client has
-  // encountered a connection error and is not queryable") and its error would replace the one
-  // that says what happened. The first failure is the one to report; Kysely has already marked
-  // the connection for discard, so the pool does not reuse it.
-  let failure: { error: unknown } | undefined;
-  try {
-    return await db.transaction().execute(async (trx) => {
-      try {
-        await sql`SELECT set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
-        return await fn(trx);
-      } catch (error) {
-        failure = { error };
-        throw error;
-      }
-    });
-  } catch (error) {
-    throw failure ? failure.error : error;
-  }
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`statement timeout of ${queryClass} is not a whole number of ms: ${ms}`);
+  return db.connection().execute(async (conn) => {
+    let result: T;
+    try {
+      await sql.raw(`BEGIN; SET LOCAL statement_timeout = ${ms}`).execute(conn);
+      result = await fn(conn);
+    } catch (error) {
+      // When the connection died, ROLLBACK fails too ("Client has encountered a connection
+      // error and is not queryable"); the first failure is the one that says what happened,
+      // and the pool drops a client that is not queryable when it comes back.
+      await sql.raw('ROLLBACK').execute(conn).catch(() => undefined);
+      throw error;
+    }
+    await sql.raw('COMMIT').execute(conn);
+    return result;
+  });
 }

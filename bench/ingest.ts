@@ -9,7 +9,7 @@
  *   baseline A  dashboard p95 with no ingestion (one client asking `performance(last: "1h",
  *               groupBy: MODEL)` and `costs(last: "1h")` back to back, field cache off);
  *   baseline B  the database's own ceiling: the same rows written straight with the gateway's
- *               insert statement (insertIngestedTraces, 2 connections, 4096 rows a statement),
+ *               write of plain PostgreSQL (copyIngestedTraces, 2 connections, 4096 rows a batch),
  *               no HTTP, decoding or mapping;
  *   ingest      spans/s accepted through POST /v1/traces, 429s, peak RSS of the gateway, the
  *               dashboard p95 while ingesting, and that every accepted span is in `traces` once.
@@ -31,10 +31,10 @@ import { loadConfig } from '../src/config';
 import { openDatabase } from '../src/db/database';
 import { migrateToLatest } from '../src/db/migrator';
 import { createApiKey } from '../src/auth/api-keys';
-import { insertIngestedTraces, type IngestRow } from '../src/ingest/ingest.repository';
+import { copyIngestedTraces, type IngestRow } from '../src/ingest/ingest.repository';
 import { mapSpan } from '../src/ingest/genai-mapping';
 import { decodeProtobufRequest } from '../src/ingest/otlp-decode';
-import { startSampler } from './support/process-stats';
+import { cpuMicros, startCpuMeter, startSampler } from './support/process-stats';
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 import { MODELS } from '../db/seed/catalog';
 import { buildBatch, loadRequestType } from './support/ingest-spans';
@@ -172,7 +172,7 @@ async function main() {
       const t = performance.now();
       await Promise.all(
         [0, 1].map(async () => {
-          while (next < chunks.length) await insertIngestedTraces(db, chunks[next++]!);
+          while (next < chunks.length) await copyIngestedTraces(handle.pool, chunks[next++]!);
         }),
       );
       const rate = rows.length / ((performance.now() - t) / 1000);
@@ -193,7 +193,7 @@ async function main() {
       NODE_ENV: 'production',
       DATABASE_URL: dbUrl,
       DATABASE_MODE: 'postgres',
-      PORT: '0',
+      PORT: process.env.BENCH_INGEST_PORT ?? '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       ACCESS_LOG_LEVEL: 'silent',
@@ -250,10 +250,17 @@ async function main() {
     };
     const before = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
     const during = dashboardLoop(graphqlUrl, adminKey);
+    const pgMeter = startCpuMeter(async () => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [DB_NAME])).rows.map((r) => r.pid));
+    await pgMeter.ready;
+    const gwCpuStart = cpuMicros(gw.child.pid!);
+    const machineStart = machineCpu();
     const cpuStart = process.cpuUsage();
     const { statuses, latencies, accepted, t0 } = await drive(DURATION_S);
     const elapsed = (performance.now() - t0) / 1000;
     const clientCpu = process.cpuUsage(cpuStart);
+    const gatewayCpuUs = cpuMicros(gw.child.pid!) - gwCpuStart;
+    const pgCpuUs = await pgMeter.stop();
+    const machine = machineCpu(machineStart);
     const dashIngest = await during.stop();
     const peak = sampler.stop();
     const after = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
@@ -263,7 +270,8 @@ async function main() {
     const pendingAtEnd = await pendingOf();
     const drainStart = performance.now();
     while (pendingAtEnd !== null && Number(await pendingOf()) > 0 && performance.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 250));
-    process.stderr.write(`search index: ${pendingAtEnd ?? 'n/a'} rows pending at the end, drained in ${Math.round(performance.now() - drainStart)} ms\n`);
+    const drainMs = Math.round(performance.now() - drainStart);
+    process.stderr.write(`search index: ${pendingAtEnd ?? 'n/a'} rows pending at the end, drained in ${drainMs} ms\n`);
     const spansPerSecond = accepted / elapsed;
     const peakRss = peak.rss;
 
@@ -305,6 +313,13 @@ async function main() {
         peakRssMiB: Math.round(peakRss / 1048576),
         benchClientCpuS: Math.round((clientCpu.user + clientCpu.system) / 1e4) / 100,
       },
+      // CPU microseconds per accepted span, by process, over the ingest window (the dashboard client's requests included).
+      cpuPerSpanUs: {
+        gateway: Math.round(gatewayCpuUs / Math.max(1, accepted)),
+        postgres: Math.round(pgCpuUs / Math.max(1, accepted)),
+        benchClient: Math.round((clientCpu.user + clientCpu.system) / Math.max(1, accepted)),
+        machineBusyShare: machine.busyShare,
+      },
       ingestWithoutTrigramIndex: withoutTrigram,
       baselineDirectInsert: { rows: baseRows.length, rowsPerSecond: directRate, ratio: Math.round((spansPerSecond / directRate) * 100) / 100, withoutTrigramIndex: directNoTrgm, uniqueIndexOnly: directUniqueOnly },
       dashboard: {
@@ -330,6 +345,8 @@ async function main() {
       `| request p50 / p95 | ${result.ingest.requestP50Ms} / ${result.ingest.requestP95Ms} ms |`,
       `| accepted spans stored exactly once | ${result.ingest.everyAcceptedSpanStoredOnce} (${result.ingest.rowsWritten} rows) |`,
       `| gateway peak RSS | ${result.ingest.peakRssMiB} MiB |`,
+      `| CPU µs per accepted span: gateway / PostgreSQL (this database's backends) / bench client | ${result.cpuPerSpanUs.gateway} / ${result.cpuPerSpanUs.postgres} / ${result.cpuPerSpanUs.benchClient} (machine busy ${Math.round(result.cpuPerSpanUs.machineBusyShare * 100)} % of ${os.cpus().length} cores) |`,
+      `| search indexer: rows pending at the end, time to drain | ${pendingAtEnd ?? 'n/a'}, ${drainMs} ms |`,
       `| dashboard p95 alone (baseline A) | ${dashAlone.p95.toFixed(1)} ms (${dashAlone.n} requests) |`,
       `| dashboard p95 while ingesting | ${dashIngest.p95.toFixed(1)} ms (${dashIngest.n} requests, ${dashIngest.errors} errors; ratio ${result.dashboard.p95Ratio}) |`,
       '',
@@ -343,6 +360,18 @@ async function main() {
     await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/** Busy share of all cores since `since` (from /proc/stat), or the counters now. */
+function machineCpu(): { busy: number; total: number };
+function machineCpu(since: { busy: number; total: number }): { busyShare: number };
+function machineCpu(since?: { busy: number; total: number }): { busy: number; total: number } | { busyShare: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  const now = { busy: total - idle, total };
+  if (!since) return now;
+  return { busyShare: Math.round(((now.busy - since.busy) / Math.max(1, now.total - since.total)) * 100) / 100 };
 }
 
 function randomUUIDv4(): string {

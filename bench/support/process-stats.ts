@@ -82,3 +82,39 @@ export function startSampler(pid: number, ports: readonly number[], everyMs = 25
     },
   };
 }
+
+/**
+ * CPU used by a changing set of processes (e.g. the PostgreSQL backends of one database, which
+ * come and go with the pool) between `start` and `stop`: each pid's CPU at its first sighting
+ * is the baseline, except pids first seen after the start, which count from zero.
+ */
+export function startCpuMeter(pids: () => Promise<number[]>, everyMs = 250) {
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  let initial = true;
+  const sample = async () => {
+    for (const pid of await pids()) {
+      let us: number;
+      try {
+        us = cpuMicros(pid);
+      } catch {
+        continue; // gone meanwhile
+      }
+      if (!first.has(pid)) first.set(pid, initial ? us : 0);
+      last.set(pid, us);
+    }
+    initial = false;
+  };
+  const ready = sample();
+  const timer = setInterval(() => void sample().catch(() => undefined), everyMs);
+  return {
+    ready,
+    async stop(): Promise<number> {
+      clearInterval(timer);
+      await sample().catch(() => undefined);
+      let total = 0;
+      for (const [pid, us] of last) total += us - (first.get(pid) ?? 0);
+      return total;
+    },
+  };
+}

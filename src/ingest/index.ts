@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { DatabaseHandle } from '../db/database';
 import type { Authenticator } from '../auth/authenticator';
-import { insertIngestedTraces } from './ingest.repository';
+import { copyIngestedTraces, insertIngestedTraces, type IngestRow } from './ingest.repository';
 import { PriceBook } from './price-book';
 import { ProjectDirectory } from './project-directory';
 import { SpanWriter } from './span-writer';
@@ -24,7 +24,11 @@ export function createIngestServices(deps: { config: Config; database: DatabaseH
   const { config, database, logger } = deps;
   preloadOtlpTypes();
   const c = config.ingest;
-  const writer = new SpanWriter((rows) => insertIngestedTraces(database.db, rows), {
+  // Plain PostgreSQL: COPY through a staging table (unique id, no NOT EXISTS). TimescaleDB modes
+  // keep the unnest statement (its NOT EXISTS is what keeps ids single there; COPY FROM STDIN
+  // hangs behind the embedded database's socket server, see db/seed/sinks.ts).
+  const insert = database.mode === 'postgres' ? (rows: readonly IngestRow[]) => copyIngestedTraces(database.pool, rows) : (rows: readonly IngestRow[]) => insertIngestedTraces(database.db, rows);
+  const writer = new SpanWriter(insert, {
     maxBatchRows: c.batchMaxSpans,
     maxQueuedRows: c.queueMaxSpans,
     maxQueuedBytes: c.queueMaxBytes,

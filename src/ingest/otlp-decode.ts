@@ -70,14 +70,27 @@ export function preloadOtlpTypes(): void {
 // ---------------------------------------------------------------------------------------------
 // Protobuf
 
-type Long = { toNumber(): number; toString(): string };
+type Long = { low: number; high: number; toString(): string };
+const isLong = (v: object): v is Long => typeof (v as Long).low === 'number' && typeof (v as Long).high === 'number';
 const nanosToMs = (v: unknown): number => {
   if (v === undefined || v === null) return 0;
   if (typeof v === 'number') return v / 1e6;
   if (typeof v === 'string') return stringNanosToMs(v);
+  if (typeof v === 'object' && isLong(v)) return longNanosToMs(v);
   if (typeof v === 'object' && 'toString' in (v as object)) return stringNanosToMs((v as Long).toString());
   throw new OtlpDecodeError('a timestamp is not a number');
 };
+
+/**
+ * A fixed64 of nanoseconds (protobufjs' Long: two 32-bit halves) → ms, exact to the microsecond
+ * like stringNanosToMs, without Long#toString (a division loop, visible in profiles):
+ * high·2³² + low = 1000·(high·4294967) + (high·296 + low), every term exact in a double.
+ */
+function longNanosToMs(v: Long): number {
+  const high = v.high >>> 0;
+  const low = v.low >>> 0;
+  return (high * 4294967 + Math.floor((high * 296 + low) / 1000)) / 1000;
+}
 
 function stringNanosToMs(s: string): number {
   if (!/^\d{1,20}$/.test(s)) throw new OtlpDecodeError(`timestamp ${s.slice(0, 40)} is not an unsigned integer of nanoseconds`);

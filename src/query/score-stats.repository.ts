@@ -7,6 +7,7 @@ import { RAW_DIMENSION_SQL, type Dimension } from './dimensions';
 import type { Interval } from './intervals';
 import { bucketSql } from './calendar-buckets';
 import type { SourcePiece } from './source-plan';
+import { unionAll } from './union-all';
 
 /** Scores of traces matching the filter: the join carries the tenant scope on both sides. */
 function scoredTraces(scope: Scope, filter: TraceFilter, names: readonly string[] | null) {
@@ -158,8 +159,6 @@ function pieceDims(q: ScorePlanQuery) {
   }
   return out;
 }
-
-const unionAll = (parts: RawBuilder<unknown>[]) => sql.join(parts, sql` UNION ALL `);
 
 export const scoreDimensionsCarried = (dims: readonly Dimension[]) => dims.every((d) => SCORE_DIM_SQL[d] !== undefined);
 

@@ -7,6 +7,7 @@ import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, USER_ROLLUP_DIMENSION_SQL, typ
 import type { Interval } from './intervals';
 import { bucketSql } from './calendar-buckets';
 import type { SourcePiece } from './source-plan';
+import { unionAll } from './union-all';
 
 /** Sums for one (time bucket, group) out of one source piece. Counts arrive as float8. */
 export interface StatsRow {
@@ -132,8 +133,6 @@ function statsSelect(q: StatsQuery): RawBuilder<StatsRow> {
 
 /** The pieces' tables as the statement comment names them (`traces+traces_1hour+…`). */
 const sourcesTag = (pieces: readonly SourcePiece[]) => sql.raw(pieces.map((p) => p.source).join('+'));
-
-const unionAll = <T>(parts: RawBuilder<T>[]) => sql.join(parts, sql` UNION ALL `);
 
 /**
  * The sums of every piece of one question in one statement: each piece is its own branch of a

@@ -174,10 +174,22 @@ function cellsSelect(q: StatsQuery): RawBuilder<unknown> {
              width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
              1::float8 AS c
         FROM traces WHERE ${whereRaw(q)}`
-    : sql`SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, (u.i - 1)::int AS cell, u.c::float8 AS c
-        FROM ${table(q.piece.source)} CROSS JOIN LATERAL unnest(latency_hist) WITH ORDINALITY AS u(c, i)
-       WHERE ${whereRollup(q)} AND u.c > 0`;
+    : sql`SELECT g.t, g.d0, g.d1, g.d2, (u.i - 1)::int AS cell, u.c::float8 AS c
+        FROM (SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, ${HIST_CELL_SUMS} AS h
+                FROM ${table(q.piece.source)} WHERE ${whereRollup(q)} GROUP BY 1, 2, 3, 4) g
+        CROSS JOIN LATERAL unnest(g.h) WITH ORDINALITY AS u(c, i)
+       WHERE u.c > 0`;
 }
+
+/**
+ * The rollup rows' histograms summed cell by cell per (t, group) before they are unnested:
+ * `ARRAY[sum(latency_hist[1]), …]` over the HIST_BUCKETS + 2 cells (width_bucket's 0 and
+ * HIST_BUCKETS + 1 included). Unnesting every rollup row's whole array and filtering out its
+ * zeros cost more than the sums: for `performance(last 24h, groupBy: [MODEL])` at 300k traces
+ * the hourly piece took 13 ms that way and 6 ms this way, and hands 360 rows instead of 4,124
+ * to the GROUPING SETS above.
+ */
+const HIST_CELL_SUMS = sql.raw(`ARRAY[${Array.from({ length: HIST_BUCKETS + 2 }, (_, i) => `sum(latency_hist[${i + 1}])`).join(', ')}]`);
 
 /**
  * Non-empty latency histogram cells, summed in SQL for each level asked (GROUPING SETS), so

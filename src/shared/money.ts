@@ -20,7 +20,9 @@ export function usdUnits(v: string | number | null | undefined): UsdUnits {
   const m = NUMERIC.exec(text);
   if (!m) throw new Error(`not a decimal amount: ${text.slice(0, 40)}`);
   const frac = m[3] ?? '';
-  let units = BigInt(m[2]!) * UNIT + BigInt((frac.slice(0, USD_SCALE) || '0').padEnd(USD_SCALE, '0'));
+  // One BigInt from the digits with the fraction padded to 8 places ("12.5" → 1250000000n):
+  // cheaper than two BigInts, a product and a sum, on every summed row.
+  let units = BigInt(m[2]! + (frac.length >= USD_SCALE ? frac.slice(0, USD_SCALE) : frac.padEnd(USD_SCALE, '0')));
   if (frac.length > USD_SCALE && Number(frac[USD_SCALE]) >= 5) units += 1n;
   return m[1] ? -units : units;
 }

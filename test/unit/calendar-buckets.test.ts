@@ -16,6 +16,20 @@ describe('calendar buckets in a time zone', () => {
     }
   });
 
+  it('answers a zone name the same the second time, and refuses an unknown one every time', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(resolveTimeZone('Etc/GMT')).toBe('UTC');
+      expect(resolveTimeZone('America/New_York')).toBe('America/New_York');
+      expect(() => resolveTimeZone('Mars/Olympus')).toThrow(expect.objectContaining({ extensions: expect.objectContaining({ reason: 'UNKNOWN_TIME_ZONE' }) }));
+    }
+    // More distinct names than the memo keeps: still every answer right.
+    const names = Intl.supportedValuesOf('timeZone');
+    const upper = names.map((n) => resolveTimeZone(n));
+    expect(names.map((n) => resolveTimeZone(n.toLowerCase()))).toEqual(upper); // names are case-insensitive: twice the inputs
+    expect(names.length * 2).toBeGreaterThan(500);
+    expect(resolveTimeZone('Europe/Paris')).toBe('Europe/Paris');
+  });
+
   it('day buckets are local midnights, 23 and 25 hours long across DST', () => {
     const days = bucketStarts(D('2026-03-28T00:00:00Z'), D('2026-03-31T00:00:00Z'), 'DAY', 'Europe/Paris');
     expect(iso(days)).toEqual(['2026-03-27T23:00:00.000Z', '2026-03-28T23:00:00.000Z', '2026-03-29T22:00:00.000Z', '2026-03-30T22:00:00.000Z']);

@@ -8,6 +8,12 @@ describe('money: exact sums in 10⁻⁸ USD units', () => {
     expect(usdUnits('-1.5')).toBe(-150000000n);
     expect(usdUnits('0.000000015')).toBe(2n); // a 9th digit rounds half away from zero
     expect(usdUnits(null)).toBe(0n);
+    expect(usdUnits('0.5')).toBe(50000000n);
+    expect(usdUnits('007.00000001')).toBe(700000001n);
+    expect(usdUnits('1.')).toBe(100000000n);
+    expect(usdUnits('-0.123456785')).toBe(-12345679n); // half away from zero, negative too
+    expect(usdUnits('0.999999995')).toBe(100000000n); // the rounding carries into the integer part
+    expect(usdUnits(0.1)).toBe(10000000n);
     expect(usdText(6529380212n)).toBe('65.29380212');
     expect(usdText(-150000000n)).toBe('-1.5');
     expect(usdText(0n)).toBe('0');

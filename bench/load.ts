@@ -13,7 +13,7 @@
  * aggregations at 50, a mixed dashboard workload at 200; BENCH_STRESS=1 adds a ramp of the mixed
  * workload against the gateway. Each scenario warms up for BENCH_WARMUP_S (every answer of the
  * first two rows is then in the cache) and is measured for BENCH_DURATION_S. Reported per
- * server: rps, p50/p95/p99, success rate (2xx without GraphQL errors), server CPU per request,
+ * server: rps, p50/p95/p99, success rate (2xx without GraphQL errors), server CPU per request, the local PostgreSQL server's CPU per request (all its processes),
  * max RSS, max PostgreSQL and Redis connections, cache hit rate. Results: bench/results/load.json
  * and load.md.
  *
@@ -35,7 +35,7 @@ import { createApiKey } from '../src/auth/api-keys';
 import type { Role } from '../src/db/schema';
 import { ensureSeededDatabase } from './support/seeded-database';
 import { AGGREGATIONS, MIXED, TRACE_LIST, type LoadOperation } from './support/load-scenarios';
-import { cpuMicros, startSampler } from './support/process-stats';
+import { cpuMicros, postgresCpuMicros, startSampler } from './support/process-stats';
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -110,6 +110,8 @@ interface Measurement {
   p99: number;
   successRate: number;
   cpuMicrosPerRequest: number;
+  /** The local PostgreSQL server's CPU (all its processes) per request over the same run. */
+  dbCpuMicrosPerRequest: number;
   maxRssMiB: number;
   maxDbConnections: number;
   maxRedisConnections: number;
@@ -255,8 +257,10 @@ async function measure(target: Target, scenario: Scenario, keys: readonly Key[],
   const before = await target.cacheCounts();
   const sampler = startSampler(pid, [PG_PORT, REDIS_PORT]);
   const cpu0 = cpuMicros(pid);
+  const db0 = postgresCpuMicros();
   const r = await drive(target.url, scenario, keys, traceIds, seconds, connections, 2);
   const cpu1 = cpuMicros(pid);
+  const db1 = postgresCpuMicros();
   measuredSpans.push({ from: spanStart, to: Date.now() });
   const max = sampler.stop();
   const after = await target.cacheCounts();
@@ -273,6 +277,7 @@ async function measure(target: Target, scenario: Scenario, keys: readonly Key[],
     p99: round(percentile(r.latencies, 0.99)),
     successRate: r.requests ? round((100 * r.ok) / r.requests, 2) : 0,
     cpuMicrosPerRequest: r.requests ? round((cpu1 - cpu0) / r.requests, 0) : 0,
+    dbCpuMicrosPerRequest: r.requests ? round((db1 - db0) / r.requests, 0) : 0,
     maxRssMiB: round(max.rss / 1_048_576, 0),
     maxDbConnections: max.connections[PG_PORT]!,
     maxRedisConnections: max.connections[REDIS_PORT]!,
@@ -346,12 +351,12 @@ function markdown(results: Measurement[], meta: Record<string, unknown>): string
   const lines = [
     `${meta.traces} traces, ${meta.keys} API keys in ${meta.orgs} orgs, ${meta.durationS} s per row (stress rows ${STRESS_STEP_S} s) after ${meta.warmupS} s warm-up, autocannon on the same machine (${meta.cpus} CPUs).`,
     '',
-    '| scenario | server | connections | rps | p50 ms | p95 ms | p99 ms | success % | CPU µs/request | max RSS MiB | DB conns | Redis conns | cache hit % | SQL/request |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | server | connections | rps | p50 ms | p95 ms | p99 ms | success % | CPU µs/request | DB CPU µs/request | max RSS MiB | DB conns | Redis conns | cache hit % | SQL/request |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.scenario} | ${targets[r.target]} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.successRate} | ${r.cpuMicrosPerRequest} | ${r.maxRssMiB} | ${r.maxDbConnections} | ${r.maxRedisConnections} | ${r.cacheHitRate ?? '—'} | ${r.dbStatementsPerRequest ?? '—'} |`,
+      `| ${r.scenario} | ${targets[r.target]} | ${r.connections} | ${r.rps} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.successRate} | ${r.cpuMicrosPerRequest} | ${r.dbCpuMicrosPerRequest} | ${r.maxRssMiB} | ${r.maxDbConnections} | ${r.maxRedisConnections} | ${r.cacheHitRate ?? '—'} | ${r.dbStatementsPerRequest ?? '—'} |`,
     );
   }
   const ratio = (scenario: string, a: TargetName, b: TargetName) => {

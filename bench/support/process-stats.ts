@@ -118,3 +118,39 @@ export function startCpuMeter(pids: () => Promise<number[]>, everyMs = 250) {
     },
   };
 }
+
+/**
+ * User + system CPU of the local PostgreSQL server so far, in microseconds: every live
+ * `postgres` process (postmaster, backends, background workers) plus what the postmaster has
+ * collected from children that already exited (parallel workers, closed backends), so a delta
+ * over a run counts the database's whole share of the machine. 0 when none is visible.
+ */
+export function postgresCpuMicros(): number {
+  let ticks = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const open = stat.indexOf('(');
+    const close = stat.lastIndexOf(')');
+    if (stat.slice(open + 1, close) !== 'postgres') continue;
+    const fields = stat.slice(close + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+    // The postmaster (its parent is not a postgres process) also carries its reaped children.
+    if (!isPostgres(Number(fields[1]))) ticks += Number(fields[13]) + Number(fields[14]);
+  }
+  return (ticks / CLK_TCK) * 1e6;
+}
+
+function isPostgres(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'postgres';
+  } catch {
+    return false;
+  }
+}

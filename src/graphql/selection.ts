@@ -66,3 +66,22 @@ export function percentileLevelsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' |
 
 /** Whether the field at `path` (an object field) is selected below the current field. */
 export const selectsPath = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>, path: readonly string[]) => subSelections(info, path).length > 0;
+
+// Histogram percentiles are clamped to the slowest and fastest call: they read the duration sums too.
+const DURATION_FIELDS: ReadonlySet<string> = new Set(['avgMs', 'minMs', 'maxMs', 'tokensPerSecond', ...PERCENTILE_FIELDS]);
+const TTFT_FIELDS: ReadonlySet<string> = new Set(['ttftAvgMs', 'ttftMinMs', 'ttftMaxMs']);
+const TOKEN_FIELDS: ReadonlySet<string> = new Set(['promptTokens', 'completionTokens', 'totalTokens', 'tokensPerSecond']);
+
+/**
+ * Which groups of sums a PerformanceReport's selected fields read (PerformanceStats has no cost
+ * field): a field name anywhere below the report counts, whichever part (totals, groups,
+ * series, other) it is under.
+ */
+export function performanceColumnsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) {
+  return {
+    duration: selectsAnyField(info, DURATION_FIELDS),
+    ttft: selectsAnyField(info, TTFT_FIELDS),
+    tokens: selectsAnyField(info, TOKEN_FIELDS),
+    cost: false,
+  };
+}

@@ -16,6 +16,7 @@ import {
   type ExactPercentileRow,
   type LevelCellRow,
   type PercentileLevels,
+  type StatsColumns,
   type StatsRow,
 } from './trace-stats.repository';
 import { familyLevels, pickSources, type SourcePiece } from './source-plan';
@@ -76,6 +77,8 @@ export interface TraceStatsRequest {
   percentiles: boolean;
   /** Which accumulators need histogram percentiles (default: all); others get none. */
   percentileLevels?: PercentileLevels;
+  /** Which sums the answer reads (default: all); the others are zero / null in its accumulators. */
+  columns?: StatsColumns;
   /** Keep the first groups in groupOrder; the rest are merged into `other` when asked for. */
   groupLimit?: number;
   /** Default: most requests first. */
@@ -150,7 +153,7 @@ async function planTraceStats(
 function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
   return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
-    const rows = await sumTraceStatsPlanned(trx, { ...base, interval: req.interval }, p.pieces);
+    const rows = await sumTraceStatsPlanned(trx, { ...base, interval: req.interval, columns: req.columns }, p.pieces);
     const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
     const exactRows =
       p.exact && p.pieces.length

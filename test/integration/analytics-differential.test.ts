@@ -22,6 +22,9 @@ const QUERIES: Record<string, string> = {
       series { timestamp stats { requestCount errorCount latency { p50Ms } } } } }`,
   perfWeekGroupP95Only: `{ performance(range: {from: "${iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
       totals { requestCount } groups { key { model } stats { latency { p95Ms } } } series { timestamp stats { requestCount } } } }`,
+  // Counts only: the sums of duration, ttft, tokens and cost are not read (the same week as perfWeekByModel).
+  perfWeekCountsOnly: `{ performance(range: {from: "${iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: DAY) {
+      totals { requestCount errorCount errorRate } groups { key { model } stats { requestCount errorCount } } series { timestamp stats { requestCount errorCount } } } }`,
   // A 5-minute series over 30 hours: totals' and groups' percentiles come from the coarsest
   // rollups (no series point asks for one); with a series percentile, from the minute rollups.
   perfFiveMinCoarseCells: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: FIVE_MINUTES) {
@@ -112,6 +115,41 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       const only = answers[mode]!.perfWeekGroupP95Only.performance.groups;
       expect(only.map((g: any) => [g.key.model, g.stats.latency.p95Ms])).toEqual(all.map((g: any) => [g.key.model, g.stats.latency.p95Ms]));
     }
+  });
+
+  it('reading only the sums the selected fields need gives the same counts, and leaves the others out of the statement', async () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const all = answers[mode]!.perfWeekByModel.performance;
+      const only = answers[mode]!.perfWeekCountsOnly.performance;
+      expect(only.totals).toEqual({ requestCount: all.totals.requestCount, errorCount: all.totals.errorCount, errorRate: all.totals.errorRate });
+      expect(only.groups.map((g: any) => [g.key.model, g.stats.requestCount])).toEqual(all.groups.map((g: any) => [g.key.model, g.stats.requestCount]));
+      expect(only.series.map((p: any) => p.stats.requestCount)).toEqual(all.series.map((p: any) => p.stats.requestCount));
+    }
+    const sumsStatement = async (q: string) => {
+      const seen: string[] = [];
+      const off = pg.gw.services.database.addQueryListener((e) => {
+        if (e.query.sql.includes('/* sumTraceStats:')) seen.push(e.query.sql);
+      });
+      try {
+        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
+      } finally {
+        off();
+      }
+      expect(seen).toHaveLength(1);
+      return seen[0]!;
+    };
+    // (A minute earlier than the cached answers above, so the statements run again.)
+    const earlier = (q: string) => q.replace(iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000), iso(END.getTime() - 7 * 86_400_000 - 18 * 60_000 - 5000));
+    const narrow = await sumsStatement(earlier(QUERIES.perfWeekCountsOnly!));
+    expect(narrow).toContain('sum(request_count)');
+    expect(narrow).not.toMatch(/sum\((total|prompt|completion)_cost|sum\(duration|min\(duration|sum\(ttft|_tokens_sum\)/);
+    // Percentiles read the duration extremes (histogram estimates are clamped to them), not the cost.
+    const p95 = await sumsStatement(earlier(QUERIES.perfWeekGroupP95Only!));
+    expect(p95).toContain('min(duration_min)');
+    expect(p95).not.toContain('sum(total_cost_sum)');
+    const full = await sumsStatement(earlier(QUERIES.perfWeekByModel!));
+    expect(full).toMatch(/sum\(ttft_sum\)/);
+    expect(full).toMatch(/sum\(total_tokens_sum\)/);
   });
 
   it('percentiles planned over coarser rollups than the series interval equal those read at the series interval', async () => {

@@ -6,7 +6,7 @@ import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
 import { usdNumber } from '../../shared/money';
 import { filterValues } from './filter-values.service';
-import { PERCENTILE_FIELDS, percentileLevelsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
+import { PERCENTILE_FIELDS, percentileLevelsOf, performanceColumnsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
 import { avgLatencyMs, costPer1kTokensUsd, costPerRequestUsd, errorRate, tokensPerSecond, ttftAvgMs } from '../../query/derived-stats';
 
 const percentileCache = new WeakMap<StatsAcc, ReturnType<typeof latencyPercentiles>>();
@@ -26,7 +26,11 @@ const otherOf = (r: StatsReportParent) => {
 export const metricsResolvers: Resolvers = {
   Query: {
     performance: (_p, args, ctx, info) =>
-      performanceReport(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS), percentileLevels: percentileLevelsOf(info) }),
+      performanceReport(ctx, args, {
+        percentiles: selectsAnyField(info, PERCENTILE_FIELDS),
+        percentileLevels: percentileLevelsOf(info),
+        columns: performanceColumnsOf(info),
+      }),
     costs: (_p, args, ctx) => costReport(ctx, args),
     compareModels: (_p, args, ctx, info) =>
       compareModels(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS), quality: selectsPath(info, ['models', 'quality']) }),

@@ -1,10 +1,10 @@
 import type { RequestContext } from '../../context';
 import { resolveReportArgs, type ReportArgs } from '../../query/report-args';
 import { computeTraceStats, type TraceStatsResult } from '../../query/trace-stats';
-import type { PercentileLevels } from '../../query/trace-stats.repository';
+import { ALL_COLUMNS, type PercentileLevels, type StatsColumns } from '../../query/trace-stats.repository';
 import type { Dimension } from '../../query/dimensions';
 
-export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
+export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels; columns?: StatsColumns } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
   const a = resolveReportArgs(args, ctx.services.config);
   const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -16,6 +16,8 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs, o
     // Histogram reads are most of an aggregation's cost: only when a percentile is selected.
     percentiles: opts.percentiles ?? true,
     percentileLevels: opts.percentileLevels,
+    // Only the sums the selected fields read; any groupOrder may rank by a sum, so it reads all.
+    columns: a.groupOrder ? ALL_COLUMNS : opts.columns,
     groupLimit: a.groupLimit,
     groupOrder: a.groupOrder ?? undefined,
   });

@@ -101,6 +101,8 @@ export interface StatsColumns {
   cost: boolean;
 }
 export const ALL_COLUMNS: StatsColumns = { duration: true, ttft: true, tokens: true, cost: true };
+/** Request and error counts only. */
+export const COUNT_COLUMNS: StatsColumns = { duration: false, ttft: false, tokens: false, cost: false };
 
 /** Each sum from raw rows and from rollup rows, and what it reads as when its group is left out. */
 const SUMS: readonly { as: keyof StatsRow; group: keyof StatsColumns | null; raw: string; rollup: string; off: string }[] = [

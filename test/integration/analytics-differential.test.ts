@@ -147,6 +147,9 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     const p95 = await sumsStatement(earlier(QUERIES.perfWeekGroupP95Only!));
     expect(p95).toContain('min(duration_min)');
     expect(p95).not.toContain('sum(total_cost_sum)');
+    // quality's traffic count reads the counts only.
+    const quality = await sumsStatement(QUERIES.quality!.replace(iso(END.getTime() - 7 * 86_400_000), iso(END.getTime() - 7 * 86_400_000 - 60_000)));
+    expect(quality).not.toMatch(/sum\((total|prompt|completion)_cost|sum\(duration|sum\(ttft|_tokens_sum\)/);
     const full = await sumsStatement(earlier(QUERIES.perfWeekByModel!));
     expect(full).toMatch(/sum\(ttft_sum\)/);
     expect(full).toMatch(/sum\(total_tokens_sum\)/);

@@ -5,6 +5,7 @@ import { groupKeyOf, type GroupKeyValue } from '../../query/dimensions';
 import type { Interval } from '../../query/intervals';
 import { resolveReportArgs, type ReportArgs, type ResolvedReportArgs } from '../../query/report-args';
 import { computeTraceStats, type StatsPlan } from '../../query/trace-stats';
+import { COUNT_COLUMNS } from '../../query/trace-stats.repository';
 import { planScores, type ScorePlans } from '../../query/score-plan';
 import { createCells, timeline, type Cells, type Timeline } from '../../query/group-series';
 import {
@@ -79,7 +80,8 @@ export async function qualityReport(
   // Bins, labels and scored traces are read only when selected (default: all, as before).
   const want = { bins: opts.bins ?? true, labels: opts.labels ?? true, scored: opts.scored ?? true };
   const [traffic, data] = await Promise.all([
-    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false }),
+    // Only its request count is used (traceCount, feedbackShare).
+    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false, columns: COUNT_COLUMNS }),
     readScoreData(ctx, a, names, plans, want),
   ]);
   const tl = timeline(a.from, a.to, a.interval, a.timeZone);

@@ -26,7 +26,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { createClient } from '@redis/client';
 import { loadConfig } from '../src/config';
@@ -36,6 +36,7 @@ import type { Role } from '../src/db/schema';
 import { ensureSeededDatabase } from './support/seeded-database';
 import { AGGREGATIONS, MIXED, TRACE_LIST, type LoadOperation } from './support/load-scenarios';
 import { cpuMicros, postgresCpuMicros, startSampler } from './support/process-stats';
+import { benchGatewayEnv, startChild, stopChild } from './support/gateway-process';
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -67,7 +68,6 @@ function anchored(ops: readonly LoadOperation[]): LoadOperation[] {
 }
 const PG_PORT = Number(new URL(process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres').port || 5432);
 const REDIS_PORT = Number(new URL(REDIS_URL).port || 6379);
-const BIG = '100000000';
 
 type TargetName = 'gateway' | 'gateway-cache-off' | 'stock' | 'responseCache';
 
@@ -130,43 +130,6 @@ function mulberry32(seed: number) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Spawns a server and waits for its "listening <url>" line (or the gateway's JSON log line). */
-function startChild(command: string, args: string[], env: Record<string, string>, withIpc = false): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe', ...(withIpc ? (['ipc'] as const) : [])] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start:\n${out}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      const plain = /listening (http\S+)/.exec(out);
-      const json = /"url":"(http[^"]+)"[^\n]*gateway listening/.exec(out);
-      const url = plain?.[1] ?? json?.[1];
-      if (url) {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        child.stdout!.resume();
-        child.stderr!.resume();
-        resolve({ child, url });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}:\n${out}`)));
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
 
 async function gatewayCacheCounts(url: string): Promise<{ hits: number; lookups: number; statements: number }> {
@@ -329,21 +292,7 @@ async function recordFixtures(url: string, keys: readonly Key[], traceIds: reado
 }
 
 function gatewayEnv(databaseUrl: string): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: databaseUrl,
-    DATABASE_MODE: 'postgres',
-    REDIS_URL,
-    REDIS_KEY_PREFIX: PREFIX,
-    CACHE_WARM_ON_START: 'false',
-    ROLLUP_REFRESH_INTERVAL_MS: '0',
-    ...Object.fromEntries(['ADMIN', 'DEVELOPER', 'VIEWER', 'BILLING'].flatMap((r) => [[`RATE_LIMIT_${r}_PER_MINUTE`, BIG], [`RATE_LIMIT_${r}_BURST`, BIG]])),
-    MAX_COST_PER_OPERATION: '50000',
-    RATE_LIMIT_FIELD_LIMITS: `searchTraces=${BIG},exportTraces=10,compareModels=${BIG}`,
-  };
+  return benchGatewayEnv({ databaseUrl, redisUrl: REDIS_URL, redisKeyPrefix: PREFIX });
 }
 
 function markdown(results: Measurement[], meta: Record<string, unknown>): string {

@@ -85,3 +85,32 @@ export function performanceColumnsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes'
     cost: false,
   };
 }
+
+const COST_FIELDS: ReadonlySet<string> = new Set(['totalUsd', 'promptUsd', 'completionUsd', 'costPerRequestUsd', 'costPer1kTokensUsd', 'changeRatio']);
+const COST_TOKEN_FIELDS: ReadonlySet<string> = new Set(['promptTokens', 'completionTokens', 'cachedTokens', 'totalTokens', 'costPer1kTokensUsd']);
+
+/**
+ * Which groups of sums a CostReport's selected fields read: CostStats has no latency or TTFT
+ * field; `changeRatio` compares the totals' cost. (previousPeriod, monthToDate and topSpenders
+ * run their own questions; their fields count here too, which only reads more.)
+ */
+export function costColumnsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) {
+  return { duration: false, ttft: false, tokens: selectsAnyField(info, COST_TOKEN_FIELDS), cost: selectsAnyField(info, COST_FIELDS) };
+}
+
+const COMPARISON_COST_FIELDS: ReadonlySet<string> = new Set(['totalCostUsd', 'costPerRequestUsd', 'costPer1kTokensUsd']);
+const COMPARISON_TOKEN_FIELDS: ReadonlySet<string> = new Set(['tokensPerSecond', 'costPer1kTokensUsd']);
+
+/** Which groups of sums a ModelComparisonReport's selected fields read. */
+export function comparisonColumnsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) {
+  return {
+    duration: selectsAnyField(info, DURATION_FIELDS),
+    ttft: selectsAnyField(info, new Set(['ttftAvgMs'])),
+    tokens: selectsAnyField(info, COMPARISON_TOKEN_FIELDS),
+    cost: selectsAnyField(info, COMPARISON_COST_FIELDS),
+  };
+}
+
+/** Whether a report's answer reads any series: its own, its groups' or the `other` group's. */
+export const selectsSeries = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) =>
+  selectsPath(info, ['series']) || selectsPath(info, ['groups', 'series']) || selectsPath(info, ['other', 'series']);

@@ -2,6 +2,7 @@ import { badInput } from '../shared/errors';
 import type { StatsAcc } from './stats-acc';
 import { latencyPercentiles } from './stats-acc';
 import { avgLatencyMs, errorRate } from './derived-stats';
+import type { StatsColumns } from './trace-stats.repository';
 
 /** The stat a report's groups are ordered by (GraphQL enum GroupOrderField). */
 export type GroupOrderField =
@@ -46,6 +47,29 @@ const VALUE: Record<Exclude<GroupOrderField, 'KEY'>, (a: StatsAcc) => Sortable> 
   P99_LATENCY: (a) => latencyPercentiles(a).p99,
   MAX_LATENCY: (a) => a.durMax,
 };
+
+/** The group of sums (trace-stats.repository.ts StatsColumns) an order reads, whether or not its fields are selected. */
+const ORDER_COLUMN: Record<GroupOrderField, keyof StatsColumns | null> = {
+  REQUESTS: null,
+  ERRORS: null,
+  ERROR_RATE: null,
+  KEY: null,
+  COST: 'cost',
+  TOKENS: 'tokens',
+  // Percentile estimates are clamped to the fastest and slowest call.
+  AVG_LATENCY: 'duration',
+  P50_LATENCY: 'duration',
+  P90_LATENCY: 'duration',
+  P95_LATENCY: 'duration',
+  P99_LATENCY: 'duration',
+  MAX_LATENCY: 'duration',
+};
+
+/** `columns` with the sums `order` ranks by added. */
+export function withOrderColumns(columns: StatsColumns, order: GroupOrder): StatsColumns {
+  const c = ORDER_COLUMN[order.field];
+  return c && !columns[c] ? { ...columns, [c]: true } : columns;
+}
 
 /** Key values ascending, value by value, by code unit (locale-free, so every instance agrees); null last. */
 export function compareKeys(a: readonly (string | null)[], b: readonly (string | null)[]): number {

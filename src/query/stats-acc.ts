@@ -52,23 +52,48 @@ export const EMPTY_ACC: StatsAcc = Object.freeze({ ...emptyAcc(), hist: new Map(
 const minOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.min(a, b));
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
-export function addRow(acc: StatsAcc, r: StatsRow): void {
-  acc.n += r.n;
-  acc.errors += r.errors;
-  acc.durSum += r.dur_sum;
-  acc.durMin = minOf(acc.durMin, r.dur_min);
-  acc.durMax = maxOf(acc.durMax, r.dur_max);
-  acc.ttftSum += r.ttft_sum ?? 0;
-  acc.ttftN += r.ttft_n;
-  acc.ttftMin = minOf(acc.ttftMin, r.ttft_min);
-  acc.ttftMax = maxOf(acc.ttftMax, r.ttft_max);
-  acc.promptTokens += r.prompt_tokens;
-  acc.completionTokens += r.completion_tokens;
-  acc.cachedTokens += r.cached_tokens;
-  acc.totalTokens += r.total_tokens;
-  acc.promptCost += usdUnits(r.prompt_cost);
-  acc.completionCost += usdUnits(r.completion_cost);
-  acc.totalCost += usdUnits(r.total_cost);
+/** One sums row in accumulator terms: its money text parsed once, whichever accumulators it is added to. */
+export type RowSums = Omit<StatsAcc, 'hist' | 'exact'>;
+
+export function rowSums(r: StatsRow): RowSums {
+  return {
+    n: r.n,
+    errors: r.errors,
+    durSum: r.dur_sum,
+    durMin: r.dur_min,
+    durMax: r.dur_max,
+    ttftSum: r.ttft_sum ?? 0,
+    ttftN: r.ttft_n,
+    ttftMin: r.ttft_min,
+    ttftMax: r.ttft_max,
+    promptTokens: r.prompt_tokens,
+    completionTokens: r.completion_tokens,
+    cachedTokens: r.cached_tokens,
+    totalTokens: r.total_tokens,
+    promptCost: usdUnits(r.prompt_cost),
+    completionCost: usdUnits(r.completion_cost),
+    totalCost: usdUnits(r.total_cost),
+  };
+}
+
+/** Adds one row's sums (counts, sums, min/max; no histogram) into an accumulator. */
+export function addSums(acc: StatsAcc, s: RowSums): void {
+  acc.n += s.n;
+  acc.errors += s.errors;
+  acc.durSum += s.durSum;
+  acc.durMin = minOf(acc.durMin, s.durMin);
+  acc.durMax = maxOf(acc.durMax, s.durMax);
+  acc.ttftSum += s.ttftSum;
+  acc.ttftN += s.ttftN;
+  acc.ttftMin = minOf(acc.ttftMin, s.ttftMin);
+  acc.ttftMax = maxOf(acc.ttftMax, s.ttftMax);
+  acc.promptTokens += s.promptTokens;
+  acc.completionTokens += s.completionTokens;
+  acc.cachedTokens += s.cachedTokens;
+  acc.totalTokens += s.totalTokens;
+  acc.promptCost += s.promptCost;
+  acc.completionCost += s.completionCost;
+  acc.totalCost += s.totalCost;
 }
 
 /** p50/p90/p95/p99 of an accumulator: exact when available, else from its histogram. */
@@ -80,22 +105,6 @@ export function latencyPercentiles(acc: StatsAcc): { p50: number | null; p90: nu
 
 /** Adds one accumulator into another: exact for counts, token and money sums; min/max kept; histograms merged. */
 export function addAcc(target: StatsAcc, a: StatsAcc): void {
-  target.n += a.n;
-  target.errors += a.errors;
-  target.durSum += a.durSum;
-  target.durMin = minOf(target.durMin, a.durMin);
-  target.durMax = maxOf(target.durMax, a.durMax);
-  target.ttftSum += a.ttftSum;
-  target.ttftN += a.ttftN;
-  target.ttftMin = minOf(target.ttftMin, a.ttftMin);
-  target.ttftMax = maxOf(target.ttftMax, a.ttftMax);
-  target.promptTokens += a.promptTokens;
-  target.completionTokens += a.completionTokens;
-  target.cachedTokens += a.cachedTokens;
-  target.totalTokens += a.totalTokens;
-  target.promptCost += a.promptCost;
-  target.completionCost += a.completionCost;
-  target.totalCost += a.totalCost;
+  addSums(target, a);
   mergeInto(target.hist, a.hist);
 }
-

@@ -7,8 +7,9 @@ import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimens
 import type { Interval } from './intervals';
 import { DEFAULT_TIME_ZONE } from './calendar-buckets';
 import { addCell } from './latency-histogram';
-import { BY_REQUESTS, groupComparator, ordersByPercentile, type GroupOrder } from './group-order';
+import { BY_REQUESTS, groupComparator, ordersByPercentile, withOrderColumns, type GroupOrder } from './group-order';
 import {
+  ALL_COLUMNS,
   ALL_LEVELS,
   countLatencyCellsPlanned,
   findExactLatencyPercentiles,
@@ -20,7 +21,7 @@ import {
   type StatsRow,
 } from './trace-stats.repository';
 import { familyLevels, pickSources, type SourcePiece } from './source-plan';
-import { EMPTY_ACC, addAcc, addRow, emptyAcc, type StatsAcc } from './stats-acc';
+import { EMPTY_ACC, addAcc, addSums, emptyAcc, rowSums, type StatsAcc } from './stats-acc';
 import { createCells, groupKeyOfRow, timeline, type Cells, type DimRow, type Timeline } from './group-series';
 import { badInput } from '../shared/errors';
 
@@ -51,6 +52,8 @@ export interface TraceStatsResult {
   from: Date;
   to: Date;
   interval: Interval | null;
+  /** The interval the series were read at: `interval`, or null when the request read no series. */
+  seriesInterval: Interval | null;
   /** The IANA zone of calendar buckets (UTC unless the report asked for one). */
   timeZone: string;
   pieces: SourcePiece[];
@@ -77,8 +80,14 @@ export interface TraceStatsRequest {
   percentiles: boolean;
   /** Which accumulators need histogram percentiles (default: all); others get none. */
   percentileLevels?: PercentileLevels;
-  /** Which sums the answer reads (default: all); the others are zero / null in its accumulators. */
+  /** Which sums the answer reads (default: all; the group order's are always read); the others are zero / null in its accumulators. */
   columns?: StatsColumns;
+  /**
+   * false: no series is read (neither the answer's nor its groups'), so the sums are read per
+   * group over the whole range, without the interval, from the coarsest rollups; `series` and
+   * the groups' series are then empty. Default true.
+   */
+  series?: boolean;
   /** Keep the first groups in groupOrder; the rest are merged into `other` when asked for. */
   groupLimit?: number;
   /** Default: most requests first. */
@@ -96,7 +105,11 @@ export type StatsPlan = Pick<TraceStatsResult, 'pieces' | 'percentileMethod'> & 
 interface StatsPlanning {
   rollupsOn: boolean;
   family: TraceRollupFamily | null;
+  /** The pieces of the sums, at `sumInterval`. */
   pieces: SourcePiece[];
+  /** The request's interval, or null when no series is read. */
+  sumInterval: Interval | null;
+  columns: StatsColumns;
   /** Pieces of the histogram cells: coarser than `pieces` when no series point needs percentiles. */
   cellPieces: SourcePiece[];
   cellInterval: Interval | null;
@@ -134,26 +147,32 @@ async function planTraceStats(
   const watermarks = family ? await cachedRollupWatermarks(deps.database) : {};
   const plan = (interval: Interval | null) =>
     pickSources({ from: req.from, to: req.to, interval, rollups: family !== null, watermarks, levels: family ? familyLevels(family) : undefined, timeZone: req.timeZone });
-  const pieces = plan(req.interval);
+  const intervalPieces = plan(req.interval);
+  // Without a series to answer, the sums need no buckets: one row per group and piece, and the
+  // coarsest rollups (the 24-hour model panel: 291 rows of hour × model, 30 without).
+  const sumInterval = req.series === false ? null : req.interval;
+  const pieces = sumInterval === req.interval ? intervalPieces : plan(null);
   const span = req.to.getTime() - req.from.getTime();
   const order = req.groupOrder ?? BY_REQUESTS;
   // Ordering by a percentile needs every group's percentiles, whether selected or not.
   const byPercentile = req.dims.length > 0 && ordersByPercentile(order);
   const percentiles = req.percentiles || byPercentile;
   const levels = byPercentile ? { ...(req.percentileLevels ?? ALL_LEVELS), group: true } : (req.percentileLevels ?? ALL_LEVELS);
-  const exact = percentiles && (pieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
+  // Decided on the interval's plan, so that selecting a series or not never changes the method.
+  const exact = percentiles && (intervalPieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
   // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
   // they do not need the series interval either: plan them over the coarsest rollups.
-  const cellInterval = req.interval && (levels.series || levels.groupSeries) ? req.interval : null;
-  const cellPieces = !percentiles || exact || cellInterval === req.interval ? pieces : plan(null);
-  return { rollupsOn, family, pieces, cellPieces, cellInterval, percentiles, exact, levels, order };
+  const cellInterval = sumInterval && (levels.series || levels.groupSeries) ? sumInterval : null;
+  const cellPieces = !percentiles || exact || cellInterval === sumInterval ? pieces : plan(null);
+  const columns = withOrderColumns(req.columns ?? ALL_COLUMNS, order);
+  return { rollupsOn, family, pieces, sumInterval, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
 }
 
 /** Sums, histogram cells and exact percentiles, under the aggregate statement timeout. */
 function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
   return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
-    const rows = await sumTraceStatsPlanned(trx, { ...base, interval: req.interval, columns: req.columns }, p.pieces);
+    const rows = await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns }, p.pieces);
     const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
     const exactRows =
       p.exact && p.pieces.length
@@ -161,8 +180,8 @@ function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsR
             ...base,
             from: req.from,
             to: req.to,
-            interval: req.interval,
-            levels: { time: req.interval !== null, group: req.dims.length > 0 },
+            interval: p.sumInterval,
+            levels: { time: p.sumInterval !== null, group: req.dims.length > 0 },
           })
         : [];
     return { rows, cells, exactRows };
@@ -182,9 +201,12 @@ function levelTarget(c: Cells<StatsAcc>, tl: Timeline, r: DimRow & { t: Date | n
 
 function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: StatsData): TraceStatsResult {
   const zone = req.timeZone ?? DEFAULT_TIME_ZONE;
-  const tl = timeline(req.from, req.to, req.interval, zone);
+  const tl = timeline(req.from, req.to, p.sumInterval, zone);
   const c = createCells(emptyAcc, req.dims.length, { groupSeries: true });
-  for (const r of data.rows) for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addRow(acc, r);
+  for (const r of data.rows) {
+    const sums = rowSums(r);
+    for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addSums(acc, sums);
+  }
   // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
   for (const cell of data.cells) {
     const target = levelTarget(c, tl, cell);
@@ -203,6 +225,7 @@ function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: Stat
     from: req.from,
     to: req.to,
     interval: req.interval,
+    seriesInterval: p.sumInterval,
     timeZone: zone,
     pieces: p.pieces,
     percentileMethod: p.exact ? 'EXACT' : 'HISTOGRAM',
@@ -221,7 +244,7 @@ function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: Stat
  * merged histograms (HISTOGRAM plans) and null under EXACT plans, where raw percentiles do not
  * merge. Null when no group was left out.
  */
-export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from' | 'to' | 'timeZone'>, dims: readonly Dimension[]): GroupStats | null {
+export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'seriesInterval' | 'from' | 'to' | 'timeZone'>, dims: readonly Dimension[]): GroupStats | null {
   if (!r.rest.length) return null;
   const acc = emptyAcc();
   const series = new Map<number, StatsAcc>();
@@ -233,7 +256,7 @@ export function otherGroup(r: Pick<TraceStatsResult, 'rest' | 'interval' | 'from
       addAcc(s, a);
     }
   }
-  const points = timeline(r.from, r.to, r.interval, r.timeZone)
+  const points = timeline(r.from, r.to, r.seriesInterval, r.timeZone)
     .fill(series, EMPTY_ACC)
     .map(({ timestamp, value }): SeriesPoint => ({ timestamp, acc: value }));
   const values = dims.map(() => null);

@@ -16,6 +16,8 @@ const NUMERIC = /^(-)?(\d+)(?:\.(\d*))?$/;
 /** numeric text (or a number, or null) → units; digits past the 8th are rounded half away from zero. */
 export function usdUnits(v: string | number | null | undefined): UsdUnits {
   if (v === null || v === undefined) return 0n;
+  // The sums a question leaves out read as '0' (trace-stats.repository.ts), on every row.
+  if (v === '0') return 0n;
   const text = typeof v === 'number' ? v.toFixed(USD_SCALE) : v.trim();
   const m = NUMERIC.exec(text);
   if (!m) throw new Error(`not a decimal amount: ${text.slice(0, 40)}`);

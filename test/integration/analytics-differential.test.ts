@@ -71,6 +71,24 @@ const QUERIES: Record<string, string> = {
   // Issue 17 (numbers): exact money; a month's points against monthToDate.
   costsMonth: `{ costs(range: {from: "${iso(MONTH0)}", to: "${iso(NOW.getTime())}"}, interval: DAY) {
       plan { sources { source } } totals { totalUsd promptUsd completionUsd } series { timestamp stats { totalUsd } } monthToDate { totalUsd promptUsd completionUsd } } }`,
+  // The 24-hour model panel, with and without a series: without one the sums need no buckets.
+  perfDayHourly: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: HOUR, groupLimit: 2) {
+      interval plan { percentiles } totals { requestCount errorCount latency { avgMs p50Ms p95Ms maxMs } totalTokens ttftAvgMs }
+      groups { key { model } stats { requestCount errorRate latency { p95Ms } } } other { stats { requestCount errorCount latency { p95Ms } } }
+      series { timestamp stats { requestCount } } } }`,
+  perfDayHourlyNoSeries: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], interval: HOUR, groupLimit: 2) {
+      interval plan { percentiles } totals { requestCount errorCount latency { avgMs p50Ms p95Ms maxMs } totalTokens ttftAvgMs }
+      groups { key { model } stats { requestCount errorRate latency { p95Ms } } } other { stats { requestCount errorCount latency { p95Ms } } } } }`,
+  // Cost fields only (no latency, TTFT or token sums), the same question as costsByProvider.
+  costsByProviderNarrow: `{ costs(range: {from: "${iso(DAY0 - 3 * 86_400_000)}", to: "${iso(END.getTime())}"}, groupBy: [PROVIDER], interval: HOUR) {
+      totals { totalUsd requestCount } groups { key { provider } stats { totalUsd } series { timestamp stats { totalUsd } } } } }`,
+  compareNarrow: `{ compareModels(models: ["gpt-4o", "claude-sonnet-4", "priced-but-idle"], range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) {
+      models { model requestCount errorRate latency { p95Ms } } } }`,
+  // Ranked by cost without selecting a cost (PerformanceStats has none): the order still reads the cost sums.
+  perfTopByCost: `{ performance(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], groupLimit: 3, groupOrder: {field: COST, direction: DESC}) {
+      groupCount groups { key { model } stats { requestCount } } } }`,
+  costsTopByCost: `{ costs(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], groupLimit: 3) {
+      groupCount groups { key { model } stats { requestCount totalUsd } } } }`,
   projects: `{ projects { id stats(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) { requestCount errorCount totalCostUsd avgLatencyMs p95LatencyMs } } }`,
 };
 
@@ -153,6 +171,59 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     const full = await sumsStatement(earlier(QUERIES.perfWeekByModel!));
     expect(full).toMatch(/sum\(ttft_sum\)/);
     expect(full).toMatch(/sum\(total_tokens_sum\)/);
+  });
+
+  it('a report without a series reads its sums without the interval, and answers the same', async () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const withSeries = answers[mode]!.perfDayHourly.performance;
+      const without = answers[mode]!.perfDayHourlyNoSeries.performance;
+      expect(withSeries.series.length).toBeGreaterThanOrEqual(30);
+      expect(without.interval).toBe('HOUR');
+      const { series: _s, ...rest } = withSeries;
+      // Float sums added in another order: equal to the last digits roundDeep keeps.
+      expect(roundDeep(without)).toEqual(roundDeep(rest));
+      expect(without.other.stats.requestCount).toBe(without.totals.requestCount - without.groups.reduce((a: number, g: any) => a + g.stats.requestCount, 0));
+      // Cost fields only: the same money and counts as the full cost question.
+      const full = answers[mode]!.costsByProvider.costs;
+      const narrow = answers[mode]!.costsByProviderNarrow.costs;
+      expect(narrow.totals).toEqual({ totalUsd: full.totals.totalUsd, requestCount: full.totals.requestCount });
+      expect(narrow.groups).toEqual(full.groups);
+      const cmp = answers[mode]!.compare.compareModels.models;
+      expect(answers[mode]!.compareNarrow.compareModels.models).toEqual(
+        cmp.map((m: any) => ({ model: m.model, requestCount: m.requestCount, errorRate: m.errorRate, latency: { p95Ms: m.latency.p95Ms } })),
+      );
+      // A cost order without a cost field ranks as the cost report does.
+      const byCost = answers[mode]!.costsTopByCost.costs;
+      expect(answers[mode]!.perfTopByCost.performance.groups.map((g: any) => g.key.model)).toEqual(byCost.groups.map((g: any) => g.key.model));
+      expect(byCost.groups.length).toBe(3);
+    }
+    const sumsStatement = async (q: string) => {
+      const seen: string[] = [];
+      const off = pg.gw.services.database.addQueryListener((e) => {
+        if (e.query.sql.includes('/* sumTraceStats:')) seen.push(e.query.sql);
+      });
+      try {
+        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
+      } finally {
+        off();
+      }
+      expect(seen).toHaveLength(1);
+      return seen[0]!;
+    };
+    // (A minute earlier than the cached answers above, so the statements run again.)
+    const earlier = (q: string, fromMs: number) => q.replace(iso(fromMs), iso(fromMs - 60_000));
+    const dayFrom = END.getTime() - 30 * HOUR - 7 * 60_000;
+    expect(await sumsStatement(earlier(QUERIES.perfDayHourly!, dayFrom))).toContain("time_bucket(INTERVAL '1 hour'");
+    const noSeries = await sumsStatement(earlier(QUERIES.perfDayHourlyNoSeries!, dayFrom));
+    expect(noSeries).not.toContain('time_bucket(');
+    expect(noSeries).toContain('NULL::timestamptz AS t');
+    const costs = await sumsStatement(earlier(QUERIES.costsByProviderNarrow!, DAY0 - 3 * 86_400_000));
+    expect(costs).toContain('sum(total_cost_sum)');
+    expect(costs).not.toMatch(/sum\(duration|min\(duration|sum\(ttft|_tokens_sum\)/);
+    const compare = await sumsStatement(earlier(QUERIES.compareNarrow!, END.getTime() - 7 * 86_400_000));
+    expect(compare).toContain('min(duration_min)');
+    expect(compare).not.toMatch(/sum\((total|prompt|completion)_cost|sum\(ttft|_tokens_sum\)/);
+    expect(await sumsStatement(earlier(QUERIES.perfTopByCost!, WEEK_FROM))).toContain('sum(total_cost_sum)');
   });
 
   it('percentiles planned over coarser rollups than the series interval equal those read at the series interval', async () => {

@@ -8,7 +8,7 @@ const accOf = (n: number): StatsAcc => {
 
 describe('the "other" group of a report', () => {
   it('is null when no group was left out', () => {
-    const r = { rest: [], interval: null, from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-12-01T00:00:00Z'), timeZone: 'UTC' };
+    const r = { rest: [], seriesInterval: null, from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-12-01T00:00:00Z'), timeZone: 'UTC' };
     expect(otherGroup(r, ['MODEL'])).toBeNull();
   });
 
@@ -21,7 +21,7 @@ describe('the "other" group of a report', () => {
       { acc: accOf(4), series: new Map([[nov, accOf(4)]]) },
     ];
     const g = otherGroup(
-      { rest, interval: 'MONTH', from: new Date(oct), to: new Date('2026-11-30T23:00:00Z'), timeZone: 'Europe/Paris' },
+      { rest, seriesInterval: 'MONTH', from: new Date(oct), to: new Date('2026-11-30T23:00:00Z'), timeZone: 'Europe/Paris' },
       ['MODEL', 'PROVIDER'],
     );
     expect(g).not.toBeNull();

@@ -6,6 +6,7 @@ import { badInput } from '../../shared/errors';
 import { planScores, sumScores } from '../../query/score-plan';
 import type { TraceFilterInput } from '../../query/trace-filter-input';
 import { resolveReportArgs } from '../../query/report-args';
+import type { StatsColumns } from '../../query/trace-stats.repository';
 import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from '../../query/trace-stats';
 import { costPer1kTokensUsd, costPerRequestUsd, errorRate, tokensPerSecond, ttftAvgMs } from '../../query/derived-stats';
 
@@ -33,7 +34,7 @@ export interface ModelComparisonParent {
 export async function compareModels(
   ctx: RequestContext,
   args: { models: readonly string[]; range: { from?: Date | null; to?: Date | null; last?: string | null }; filter?: TraceFilterInput | null },
-  opts: { percentiles?: boolean; quality?: boolean } = {},
+  opts: { percentiles?: boolean; quality?: boolean; columns?: StatsColumns } = {},
 ): Promise<ModelComparisonParent> {
   const models = [...new Set(args.models)];
   if (models.length < 1 || models.length > 10) throw badInput('compareModels takes 1 to 10 models', { argument: 'models' });
@@ -46,7 +47,7 @@ export async function compareModels(
   const [stats, extra] = await Promise.all([
     computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true,
       // Only the per-model latency is answered.
-      percentileLevels: { total: false, group: true, series: false, groupSeries: false }, groupLimit: 10 }),
+      percentileLevels: { total: false, group: true, series: false, groupSeries: false }, columns: opts.columns, groupLimit: 10 }),
     withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
       quality: !wantQuality ? [] : await sumScores(trx, scorePlans, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
       providers: (

@@ -5,9 +5,10 @@ import type { Dimension } from '../../query/dimensions';
 import type { CostReportParent } from './metrics.mappers';
 import { resolveReportArgs, type ReportArgs } from '../../query/report-args';
 import { BY_COST } from '../../query/group-order';
+import type { StatsColumns } from '../../query/trace-stats.repository';
 import { computeTraceStats, emptyAcc, type GroupStats, type StatsAcc } from '../../query/trace-stats';
 
-export async function costReport(ctx: RequestContext, args: ReportArgs): Promise<CostReportParent> {
+export async function costReport(ctx: RequestContext, args: ReportArgs, opts: { columns?: StatsColumns; series?: boolean } = {}): Promise<CostReportParent> {
   const a = resolveReportArgs(args, ctx.services.config);
   const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -17,6 +18,8 @@ export async function costReport(ctx: RequestContext, args: ReportArgs): Promise
     interval: a.interval,
     timeZone: a.timeZone,
     percentiles: false,
+    columns: opts.columns,
+    series: opts.series,
     groupLimit: a.groupLimit,
     groupOrder: a.groupOrder ?? BY_COST,
   });

@@ -6,7 +6,16 @@ import { performanceReport } from './performance.service';
 import { compareModels } from './compare-models.service';
 import { usdNumber } from '../../shared/money';
 import { filterValues } from './filter-values.service';
-import { PERCENTILE_FIELDS, percentileLevelsOf, performanceColumnsOf, selectsAnyField, selectsPath } from '../../graphql/selection';
+import {
+  PERCENTILE_FIELDS,
+  comparisonColumnsOf,
+  costColumnsOf,
+  percentileLevelsOf,
+  performanceColumnsOf,
+  selectsAnyField,
+  selectsPath,
+  selectsSeries,
+} from '../../graphql/selection';
 import { avgLatencyMs, costPer1kTokensUsd, costPerRequestUsd, errorRate, tokensPerSecond, ttftAvgMs } from '../../query/derived-stats';
 
 const percentileCache = new WeakMap<StatsAcc, ReturnType<typeof latencyPercentiles>>();
@@ -30,10 +39,15 @@ export const metricsResolvers: Resolvers = {
         percentiles: selectsAnyField(info, PERCENTILE_FIELDS),
         percentileLevels: percentileLevelsOf(info),
         columns: performanceColumnsOf(info),
+        series: selectsSeries(info),
       }),
-    costs: (_p, args, ctx) => costReport(ctx, args),
+    costs: (_p, args, ctx, info) => costReport(ctx, args, { columns: costColumnsOf(info), series: selectsSeries(info) }),
     compareModels: (_p, args, ctx, info) =>
-      compareModels(ctx, args, { percentiles: selectsAnyField(info, PERCENTILE_FIELDS), quality: selectsPath(info, ['models', 'quality']) }),
+      compareModels(ctx, args, {
+        percentiles: selectsAnyField(info, PERCENTILE_FIELDS),
+        quality: selectsPath(info, ['models', 'quality']),
+        columns: comparisonColumnsOf(info),
+      }),
     filterValues: (_p, args, ctx) => filterValues(ctx, args),
   },
   FilterValues: {

@@ -1,10 +1,10 @@
 import type { RequestContext } from '../../context';
 import { resolveReportArgs, type ReportArgs } from '../../query/report-args';
 import { computeTraceStats, type TraceStatsResult } from '../../query/trace-stats';
-import { ALL_COLUMNS, type PercentileLevels, type StatsColumns } from '../../query/trace-stats.repository';
+import { type PercentileLevels, type StatsColumns } from '../../query/trace-stats.repository';
 import type { Dimension } from '../../query/dimensions';
 
-export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels; columns?: StatsColumns } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
+export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels; columns?: StatsColumns; series?: boolean } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
   const a = resolveReportArgs(args, ctx.services.config);
   const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -16,8 +16,9 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs, o
     // Histogram reads are most of an aggregation's cost: only when a percentile is selected.
     percentiles: opts.percentiles ?? true,
     percentileLevels: opts.percentileLevels,
-    // Only the sums the selected fields read; any groupOrder may rank by a sum, so it reads all.
-    columns: a.groupOrder ? ALL_COLUMNS : opts.columns,
+    // Only the sums the selected fields read (and the ones groupOrder ranks by: the engine adds those).
+    columns: opts.columns,
+    series: opts.series,
     groupLimit: a.groupLimit,
     groupOrder: a.groupOrder ?? undefined,
   });

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Scope } from '../auth/viewer';
+import type { Database } from '../db/schema';
 import type { Config } from '../config';
 import { withStatementTimeout, type DatabaseHandle } from '../db/database';
 import { cachedRollupWatermarks } from '../db/rollup-refresh';
@@ -130,9 +132,29 @@ export async function computeTraceStats(
   scope: Scope,
   req: TraceStatsRequest,
 ): Promise<TraceStatsResult> {
+  const [result] = await computeTraceStatsWith(deps, scope, req, async () => undefined);
+  return result;
+}
+
+/**
+ * computeTraceStats, with `more` read in the same transaction right after the trace statements:
+ * one BEGIN/COMMIT and one pooled connection for a report that also reads other tables
+ * (compareModels' providers and score means, quality's scores) instead of two transactions
+ * side by side. `more` runs under the aggregate statement timeout.
+ */
+export async function computeTraceStatsWith<T>(
+  deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
+  scope: Scope,
+  req: TraceStatsRequest,
+  more: (trx: Kysely<Database>) => Promise<T>,
+): Promise<[TraceStatsResult, T]> {
   const plan = await planTraceStats(deps, req);
-  const data = await readTraceStats(deps.database, scope, req, plan);
-  return assembleTraceStats(req, plan, data);
+  const { database } = deps;
+  const [data, extra] = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
+    const d = await readTraceStats(trx, scope, req, plan);
+    return [d, await more(trx)] as const;
+  });
+  return [assembleTraceStats(req, plan, data), extra];
 }
 
 async function planTraceStats(
@@ -168,24 +190,22 @@ async function planTraceStats(
   return { rollupsOn, family, pieces, sumInterval, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
 }
 
-/** Sums, histogram cells and exact percentiles, under the aggregate statement timeout. */
-function readTraceStats(database: DatabaseHandle, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
+/** Sums, histogram cells and exact percentiles, inside the caller's transaction. */
+async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
-  return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
-    const rows = await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns }, p.pieces);
-    const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
-    const exactRows =
-      p.exact && p.pieces.length
-        ? await findExactLatencyPercentiles(trx, {
-            ...base,
-            from: req.from,
-            to: req.to,
-            interval: p.sumInterval,
-            levels: { time: p.sumInterval !== null, group: req.dims.length > 0 },
-          })
-        : [];
-    return { rows, cells, exactRows };
-  });
+  const rows = await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns }, p.pieces);
+  const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
+  const exactRows =
+    p.exact && p.pieces.length
+      ? await findExactLatencyPercentiles(trx, {
+          ...base,
+          from: req.from,
+          to: req.to,
+          interval: p.sumInterval,
+          levels: { time: p.sumInterval !== null, group: req.dims.length > 0 },
+        })
+      : [];
+  return { rows, cells, exactRows };
 }
 
 /**

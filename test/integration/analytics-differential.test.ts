@@ -226,6 +226,31 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     expect(await sumsStatement(earlier(QUERIES.perfTopByCost!, WEEK_FROM))).toContain('sum(total_cost_sum)');
   });
 
+  it('compareModels and quality read their trace and score statements in one transaction', async () => {
+    const transactions = async (q: string) => {
+      const seen: string[] = [];
+      const off = pg.gw.services.database.addQueryListener((e) => {
+        if (e.query.sql.startsWith('BEGIN; SET LOCAL statement_timeout')) seen.push(e.query.sql);
+      });
+      try {
+        const r = await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q);
+        expect(r.body.errors).toBeUndefined();
+        return { n: seen.length, data: r.body.data };
+      } finally {
+        off();
+      }
+    };
+    // (Two minutes earlier than the cached answers above, so the statements run again.)
+    const weekFrom = END.getTime() - 7 * 86_400_000;
+    const earlier = (q: string) => q.replace(iso(weekFrom), iso(weekFrom - 2 * 60_000));
+    const compare = await transactions(earlier(QUERIES.compare!));
+    expect(compare.n).toBe(1);
+    const quality = await transactions(earlier(QUERIES.quality!));
+    expect(quality.n).toBe(1);
+    expect(quality.data.quality.traceCount).toBeGreaterThan(0);
+    expect(compare.data.compareModels.models.find((m: any) => m.model === 'gpt-4o').quality.length).toBeGreaterThan(0);
+  });
+
   it('percentiles planned over coarser rollups than the series interval equal those read at the series interval', async () => {
     for (const mode of ['embedded', 'postgres'] as const) {
       const coarse = answers[mode]!.perfFiveMinCoarseCells.performance;

@@ -7,7 +7,7 @@ import { planScores, sumScores } from '../../query/score-plan';
 import type { TraceFilterInput } from '../../query/trace-filter-input';
 import { resolveReportArgs } from '../../query/report-args';
 import type { StatsColumns } from '../../query/trace-stats.repository';
-import { computeTraceStats, emptyAcc, type StatsAcc, type TraceStatsResult } from '../../query/trace-stats';
+import { computeTraceStatsWith, emptyAcc, type StatsAcc, type TraceStatsResult } from '../../query/trace-stats';
 import { costPer1kTokensUsd, costPerRequestUsd, errorRate, tokensPerSecond, ttftAvgMs } from '../../query/derived-stats';
 
 export interface ModelComparisonRow {
@@ -44,19 +44,22 @@ export async function compareModels(
   const { database } = ctx.services;
   const wantQuality = opts.quality ?? true;
   const scorePlans = await planScores(ctx.services, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null });
-  const [stats, extra] = await Promise.all([
-    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true,
+  // The score means and the models' providers are read in the trace statements' transaction.
+  const [stats, extra] = await computeTraceStatsWith(
+    ctx.services,
+    ctx.scope,
+    { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true,
       // Only the per-model latency is answered.
-      percentileLevels: { total: false, group: true, series: false, groupSeries: false }, columns: opts.columns, groupLimit: 10 }),
-    withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => ({
+      percentileLevels: { total: false, group: true, series: false, groupSeries: false }, columns: opts.columns, groupLimit: 10 },
+    async (trx) => ({
       quality: !wantQuality ? [] : await sumScores(trx, scorePlans, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
       providers: (
         await sql<{ model: string; provider: string }>`
           SELECT DISTINCT ON (model) model, provider FROM model_prices
            WHERE model = ANY(${models}::text[]) ORDER BY model, effective_from DESC /* findProvidersOfModels */`.execute(trx)
       ).rows,
-    })),
-  ]);
+    }),
+  );
   const byModel = new Map(stats.groups.map((g) => [g.key.model, g.acc]));
   await refuseUnknownModels(ctx, models.filter((m) => !byModel.has(m) && !extra.providers.some((p) => p.model === m)));
   return {

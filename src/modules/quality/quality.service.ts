@@ -1,10 +1,11 @@
 import type { RequestContext } from '../../context';
-import { withStatementTimeout } from '../../db/database';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/schema';
 import { badInput } from '../../shared/errors';
 import { groupKeyOf, type GroupKeyValue } from '../../query/dimensions';
 import type { Interval } from '../../query/intervals';
 import { resolveReportArgs, type ReportArgs, type ResolvedReportArgs } from '../../query/report-args';
-import { computeTraceStats, type StatsPlan } from '../../query/trace-stats';
+import { computeTraceStatsWith, type StatsPlan } from '../../query/trace-stats';
 import { COUNT_COLUMNS } from '../../query/trace-stats.repository';
 import { planScores, type ScorePlans } from '../../query/score-plan';
 import { createCells, timeline, type Cells, type Timeline } from '../../query/group-series';
@@ -79,11 +80,14 @@ export async function qualityReport(
   const plans = await planScores(ctx.services, { from: a.from, to: a.to, filter: a.filter, dims: a.dims, interval: a.interval, timeZone: a.timeZone });
   // Bins, labels and scored traces are read only when selected (default: all, as before).
   const want = { bins: opts.bins ?? true, labels: opts.labels ?? true, scored: opts.scored ?? true };
-  const [traffic, data] = await Promise.all([
-    // Only its request count is used (traceCount, feedbackShare).
-    computeTraceStats(ctx.services, ctx.scope, { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false, columns: COUNT_COLUMNS }),
-    readScoreData(ctx, a, names, plans, want),
-  ]);
+  // The traffic count (only its request count is used: traceCount, feedbackShare) and the
+  // score statements in one transaction.
+  const [traffic, data] = await computeTraceStatsWith(
+    ctx.services,
+    ctx.scope,
+    { from: a.from, to: a.to, filter: a.filter, dims: [], interval: null, percentiles: false, columns: COUNT_COLUMNS },
+    (trx) => readScoreData(trx, ctx, a, names, plans, want),
+  );
   const tl = timeline(a.from, a.to, a.interval, a.timeZone);
   const byName = sumsByName(data.sums, a.dims.length, tl);
   const scores = [...byName.entries()].sort(([x], [y]) => x.localeCompare(y)).map(([name, c]) => scoreSummary(name, c, data, a, tl));
@@ -102,28 +106,25 @@ export async function qualityReport(
   };
 }
 
-/** Sums, bins, labels and scored traces: from the score rollups when planned, else the raw join. */
-function readScoreData(ctx: RequestContext, a: ResolvedReportArgs, names: readonly string[] | null, plans: ScorePlans | null, want: Wanted): Promise<ScoreData> {
-  const { database } = ctx.services;
+/** Sums, bins, labels and scored traces (inside the caller's transaction): from the score rollups when planned, else the raw join. */
+async function readScoreData(trx: Kysely<Database>, ctx: RequestContext, a: ResolvedReportArgs, names: readonly string[] | null, plans: ScorePlans | null, want: Wanted): Promise<ScoreData> {
   const filter = { ...a.filter, from: a.from, to: a.to };
   const q = { scope: ctx.scope, filter, names };
   const planned = { scope: ctx.scope, filter: a.filter, names, dims: a.dims, interval: a.interval, timeZone: a.timeZone };
   const none = { scored: 0, human: 0 };
-  return withStatementTimeout(database, database.readDb, 'aggregate', async (trx) =>
-    plans
-      ? {
-          sums: await sumScoresPlanned(trx, planned, plans.scores),
-          bins: want.bins ? await countScoreBinsPlanned(trx, planned, plans.score_values) : [],
-          labels: want.labels ? await countScoreLabelsPlanned(trx, planned, plans.scores) : [],
-          scored: want.scored ? await countScoredTracesPlanned(trx, planned, plans.scored_traces) : none,
-        }
-      : {
-          sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval, timeZone: a.timeZone }),
-          bins: want.bins ? await countScoreBins(trx, q) : [],
-          labels: want.labels ? await countScoreLabels(trx, q) : [],
-          scored: want.scored ? await countScoredTraces(trx, { scope: ctx.scope, filter }) : none,
-        },
-  );
+  return plans
+    ? {
+        sums: await sumScoresPlanned(trx, planned, plans.scores),
+        bins: want.bins ? await countScoreBinsPlanned(trx, planned, plans.score_values) : [],
+        labels: want.labels ? await countScoreLabelsPlanned(trx, planned, plans.scores) : [],
+        scored: want.scored ? await countScoredTracesPlanned(trx, planned, plans.scored_traces) : none,
+      }
+    : {
+        sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval, timeZone: a.timeZone }),
+        bins: want.bins ? await countScoreBins(trx, q) : [],
+        labels: want.labels ? await countScoreLabels(trx, q) : [],
+        scored: want.scored ? await countScoredTraces(trx, { scope: ctx.scope, filter }) : none,
+      };
 }
 
 function addScoreRow(s: Sum, r: ScoreAggRow): void {

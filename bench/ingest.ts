@@ -38,6 +38,7 @@ import { cpuMicros, startCpuMeter, startSampler } from './support/process-stats'
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 import { MODELS } from '../db/seed/catalog';
 import { buildBatch, loadRequestType } from './support/ingest-spans';
+import { stopChild } from './support/gateway-process';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(__dirname, 'results');
@@ -74,18 +75,6 @@ function startGateway(env: Record<string, string>): Promise<{ child: ChildProces
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}:\n${out}`)));
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }
 
@@ -288,7 +277,7 @@ async function main() {
       withoutTrigram = { spansPerSecond: Math.round(p2.accepted / p2.elapsed), statuses: p2.statuses };
     }
 
-    await stopChild(gw.child);
+    await stopChild(gw.child, 30_000);
     gateway = undefined;
     let profile: string | undefined;
     if (gw.profileDir) {

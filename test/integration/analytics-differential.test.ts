@@ -115,6 +115,21 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     await pg?.stop();
   });
 
+  /** The one sums statement a question sends to plain PostgreSQL (it must not be answered from the cache). */
+  const sumsStatement = async (q: string) => {
+    const seen: string[] = [];
+    const off = pg.gw.services.database.addQueryListener((e) => {
+      if (e.query.sql.includes('/* sumTraceStats:')) seen.push(e.query.sql);
+    });
+    try {
+      expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
+    } finally {
+      off();
+    }
+    expect(seen).toHaveLength(1);
+    return seen[0]!;
+  };
+
   it.each(Object.keys(QUERIES))('%s is identical in both modes', (name) => {
     expect(roundDeep(answers.embedded![name])).toEqual(roundDeep(answers.postgres![name]));
   });
@@ -143,19 +158,6 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       expect(only.groups.map((g: any) => [g.key.model, g.stats.requestCount])).toEqual(all.groups.map((g: any) => [g.key.model, g.stats.requestCount]));
       expect(only.series.map((p: any) => p.stats.requestCount)).toEqual(all.series.map((p: any) => p.stats.requestCount));
     }
-    const sumsStatement = async (q: string) => {
-      const seen: string[] = [];
-      const off = pg.gw.services.database.addQueryListener((e) => {
-        if (e.query.sql.includes('/* sumTraceStats:')) seen.push(e.query.sql);
-      });
-      try {
-        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
-      } finally {
-        off();
-      }
-      expect(seen).toHaveLength(1);
-      return seen[0]!;
-    };
     // (A minute earlier than the cached answers above, so the statements run again.)
     const earlier = (q: string) => q.replace(iso(END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000), iso(END.getTime() - 7 * 86_400_000 - 18 * 60_000 - 5000));
     const narrow = await sumsStatement(earlier(QUERIES.perfWeekCountsOnly!));
@@ -197,19 +199,6 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       expect(answers[mode]!.perfTopByCost.performance.groups.map((g: any) => g.key.model)).toEqual(byCost.groups.map((g: any) => g.key.model));
       expect(byCost.groups.length).toBe(3);
     }
-    const sumsStatement = async (q: string) => {
-      const seen: string[] = [];
-      const off = pg.gw.services.database.addQueryListener((e) => {
-        if (e.query.sql.includes('/* sumTraceStats:')) seen.push(e.query.sql);
-      });
-      try {
-        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
-      } finally {
-        off();
-      }
-      expect(seen).toHaveLength(1);
-      return seen[0]!;
-    };
     // (A minute earlier than the cached answers above, so the statements run again.)
     const earlier = (q: string, fromMs: number) => q.replace(iso(fromMs), iso(fromMs - 60_000));
     const dayFrom = END.getTime() - 30 * HOUR - 7 * 60_000;

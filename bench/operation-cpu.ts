@@ -6,7 +6,8 @@
  * (SCENARIO=aggregations|mixed, OPS=name,… for some) ROUNDS times (default 300) after WARMUP
  * rounds of all of them (default 100), one after another, and the gateway's user+system CPU
  * from /proc is divided by the requests. The database's time is not in it (the gateway waits
- * idle).
+ * idle); the local PostgreSQL server's CPU over each request (all its processes, so background
+ * work such as autovacuum lands in it too) is reported beside it.
  *
  * BENCH_BASELINE_DIR=<a checkout of main, built> starts that checkout's gateway too and sends
  * every request to both in turn (branch, baseline, branch, …), so that a shared machine's
@@ -23,7 +24,7 @@ import { openDatabase } from '../src/db/database';
 import { createApiKey } from '../src/auth/api-keys';
 import { AGGREGATIONS, MIXED } from './support/load-scenarios';
 import { benchGatewayEnv, startChild, stopChild } from './support/gateway-process';
-import { cpuMicros } from './support/process-stats';
+import { cpuMicros, postgresCpuMicros } from './support/process-stats';
 import { profileTable, summarizeProfileFile } from './support/cpu-profile-summary';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -67,7 +68,7 @@ async function main() {
     const { child, url } = await startChild(process.execPath, [...nodeArgs, 'dist/src/main.js'], env, false, cwd);
     gateways.push({ label, child, url, profileDir });
   };
-  const rows: { operation: string; requests: number; cpuMicrosPerRequest: Record<string, number>; msPerRequest: Record<string, number> }[] = [];
+  const rows: { operation: string; requests: number; cpuMicrosPerRequest: Record<string, number>; dbCpuMicrosPerRequest: Record<string, number>; msPerRequest: Record<string, number> }[] = [];
   try {
     await start('branch', ROOT);
     if (baselineDir) await start('baseline', baselineDir);
@@ -83,17 +84,21 @@ async function main() {
     for (const op of ops) {
       const cpu0 = gateways.map((g) => cpuMicros(g.child.pid!));
       const ms = gateways.map(() => 0);
+      const db = gateways.map(() => 0);
       for (let i = 0; i < rounds; i++) {
         for (const [j, g] of gateways.entries()) {
+          const pg0 = postgresCpuMicros();
           const t = performance.now();
           await ask(g, op.query);
           ms[j]! += performance.now() - t;
+          db[j]! += postgresCpuMicros() - pg0;
         }
       }
       rows.push({
         operation: op.name,
         requests: rounds,
         cpuMicrosPerRequest: Object.fromEntries(gateways.map((g, j) => [g.label, Math.round((cpuMicros(g.child.pid!) - cpu0[j]!) / rounds)])),
+        dbCpuMicrosPerRequest: Object.fromEntries(gateways.map((g, j) => [g.label, Math.round(db[j]! / rounds)])),
         msPerRequest: Object.fromEntries(gateways.map((g, j) => [g.label, Math.round((ms[j]! / rounds) * 100) / 100])),
       });
       process.stdout.write(`${JSON.stringify(rows.at(-1))}\n`);
@@ -104,15 +109,20 @@ async function main() {
     for (const g of gateways) await stopChild(g.child);
   }
   const labels = gateways.map((g) => g.label);
-  const mean = Object.fromEntries(labels.map((l) => [l, Math.round(rows.reduce((a, r) => a + r.cpuMicrosPerRequest[l]!, 0) / rows.length)]));
+  const meanOf = (k: 'cpuMicrosPerRequest' | 'dbCpuMicrosPerRequest') => Object.fromEntries(labels.map((l) => [l, Math.round(rows.reduce((a, r) => a + r[k][l]!, 0) / rows.length)]));
+  const mean = meanOf('cpuMicrosPerRequest');
+  const dbMean = meanOf('dbCpuMicrosPerRequest');
   const ratio = (r: Record<string, number>) => (baselineDir ? ` ${(r.baseline! / r.branch!).toFixed(2)}× |` : '');
   const lines = [
     `${dbName}, one client, ${rounds} requests per operation${baselineDir ? ' to each gateway in turn' : ''} after ${WARMUP} warm-up rounds of all operations, cache ${env.CACHE_ENABLED === 'true' ? 'on' : 'off'}; gateway process CPU (user+system, /proc).${baselineDir ? ` Baseline: ${baselineDir}.` : ''}`,
     '',
-    `| operation | ${labels.map((l) => `${l} CPU µs/request`).join(' | ')} |${baselineDir ? ' baseline/branch |' : ''} ${labels.map((l) => `${l} request ms`).join(' | ')} |`,
-    `|---|${labels.map(() => '---|').join('')}${baselineDir ? '---|' : ''}${labels.map(() => '---|').join('')}`,
-    ...rows.map((r) => `| ${r.operation} | ${labels.map((l) => r.cpuMicrosPerRequest[l]).join(' | ')} |${ratio(r.cpuMicrosPerRequest)} ${labels.map((l) => r.msPerRequest[l]).join(' | ')} |`),
-    `| mean of the operations | ${labels.map((l) => mean[l]).join(' | ')} |${ratio(mean)}${labels.map(() => ' |').join('')}`,
+    `| operation | ${labels.map((l) => `${l} CPU µs/request`).join(' | ')} |${baselineDir ? ' baseline/branch |' : ''} ${labels.map((l) => `${l} DB CPU µs/request`).join(' | ')} |${baselineDir ? ' baseline/branch |' : ''} ${labels.map((l) => `${l} request ms`).join(' | ')} |`,
+    `|---|${labels.map(() => '---|').join('')}${baselineDir ? '---|' : ''}${labels.map(() => '---|').join('')}${baselineDir ? '---|' : ''}${labels.map(() => '---|').join('')}`,
+    ...rows.map(
+      (r) =>
+        `| ${r.operation} | ${labels.map((l) => r.cpuMicrosPerRequest[l]).join(' | ')} |${ratio(r.cpuMicrosPerRequest)} ${labels.map((l) => r.dbCpuMicrosPerRequest[l]).join(' | ')} |${ratio(r.dbCpuMicrosPerRequest)} ${labels.map((l) => r.msPerRequest[l]).join(' | ')} |`,
+    ),
+    `| mean of the operations | ${labels.map((l) => mean[l]).join(' | ')} |${ratio(mean)} ${labels.map((l) => dbMean[l]).join(' | ')} |${ratio(dbMean)}${labels.map(() => ' |').join('')}`,
   ];
   for (const g of gateways) {
     const file = g.profileDir && fs.readdirSync(g.profileDir).find((f) => f.endsWith('.cpuprofile'));
@@ -120,7 +130,7 @@ async function main() {
   }
   fs.mkdirSync(RESULTS, { recursive: true });
   fs.writeFileSync(path.join(RESULTS, `operation-cpu-${name}.md`), `${lines.join('\n')}\n`);
-  fs.writeFileSync(path.join(RESULTS, `operation-cpu-${name}.json`), JSON.stringify({ database: dbName, rounds, warmup: WARMUP, cache: env.CACHE_ENABLED, baselineDir, rows, mean }, null, 2));
+  fs.writeFileSync(path.join(RESULTS, `operation-cpu-${name}.json`), JSON.stringify({ database: dbName, rounds, warmup: WARMUP, cache: env.CACHE_ENABLED, baselineDir, rows, mean, dbMean }, null, 2));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -111,6 +111,10 @@ export function comparisonColumnsOf(info: Pick<GraphQLResolveInfo, 'fieldNodes' 
   };
 }
 
+/** Whether a report's answer reads its groups' series (or the `other` group's). */
+export const selectsGroupSeries = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) =>
+  selectsPath(info, ['groups', 'series']) || selectsPath(info, ['other', 'series']);
+
 /** Whether a report's answer reads any series: its own, its groups' or the `other` group's. */
 export const selectsSeries = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) =>
   selectsPath(info, ['series']) || selectsPath(info, ['groups', 'series']) || selectsPath(info, ['other', 'series']);

@@ -47,6 +47,10 @@ export interface Cells<T> {
   readonly series: Map<number, T>;
   /** The accumulators row `r` (at bucket `t`) adds to; create=false returns only existing ones. */
   cellsOf(r: DimRow, t: number | null, create?: boolean): T[];
+  /** The answer's point at bucket `t` (created when missing). */
+  seriesAt(t: number): T;
+  /** Row `r`'s group (created when missing). */
+  groupOf(r: DimRow): GroupCell<T>;
 }
 
 export function createCells<T>(make: () => T, dimCount: number, opts: { groupSeries: boolean }): Cells<T> {
@@ -58,19 +62,25 @@ export function createCells<T>(make: () => T, dimCount: number, opts: { groupSer
     if (!s && create) m.set(t, (s = make()));
     return s;
   };
+  const groupAt = (r: DimRow, create: boolean) => {
+    const k = groupKeyOfRow(r);
+    let g = groups.get(k);
+    if (!g && create) groups.set(k, (g = { values: [r.d0, r.d1, r.d2].slice(0, dimCount), acc: make(), series: new Map() }));
+    return g;
+  };
   const cellsOf = (r: DimRow, t: number | null, create = true): T[] => {
     const out: T[] = [total];
     const s = t !== null ? at(series, t, create) : undefined;
     if (s) out.push(s);
     if (!dimCount) return out;
-    const k = groupKeyOfRow(r);
-    let g = groups.get(k);
-    if (!g && create) groups.set(k, (g = { values: [r.d0, r.d1, r.d2].slice(0, dimCount), acc: make(), series: new Map() }));
+    const g = groupAt(r, create);
     if (!g) return out;
     out.push(g.acc);
     const gs = t !== null && opts.groupSeries ? at(g.series, t, create) : undefined;
     if (gs) out.push(gs);
     return out;
   };
-  return { total, groups, series, cellsOf };
+  const seriesAt = (t: number) => at(series, t, true)!;
+  const groupOf = (r: DimRow) => groupAt(r, true)!;
+  return { total, groups, series, cellsOf, seriesAt, groupOf };
 }

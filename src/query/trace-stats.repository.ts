@@ -53,6 +53,12 @@ export interface StatsQuery {
   dims: readonly Dimension[];
   /** Which sums to read (default: all); the others read as zero / NULL. */
   columns?: StatsColumns;
+  /**
+   * Rows per bucket and per group, not per (bucket, group): GROUPING SETS ((t), (d0, d1, d2)).
+   * A row with a bucket time belongs to the series (and the total), one without to its group.
+   * For answers that read the series and the groups but not the groups' series.
+   */
+  splitSeries?: boolean;
 }
 
 const timeExpr = (interval: Interval | null, column: 'ts' | 'bucket', timeZone?: string) => bucketSql(interval, column, timeZone);
@@ -143,7 +149,7 @@ function statsSelect(q: StatsQuery): RawBuilder<StatsRow> {
              ${sumsList(columns, 'raw')}
         FROM traces
        WHERE ${whereRaw(q)}
-       GROUP BY 1, 2, 3, 4`;
+       GROUP BY ${groupByOf(q)}`;
   }
   const [d0, d1, d2] = dimExprs(q.dims, isUserRollup(q.piece.source) ? 'user' : true);
   return sql<StatsRow>`
@@ -151,8 +157,11 @@ function statsSelect(q: StatsQuery): RawBuilder<StatsRow> {
            ${sumsList(columns, 'rollup')}
       FROM ${table(q.piece.source)}
      WHERE ${whereRollup(q)}
-     GROUP BY 1, 2, 3, 4`;
+     GROUP BY ${groupByOf(q)}`;
 }
+
+// t (a time_bucket of a NOT NULL column) is never NULL in the (t) set, so NULL tells the sets apart.
+const groupByOf = (q: StatsQuery) => sql.raw(q.splitSeries && q.interval !== null && q.dims.length ? 'GROUPING SETS ((1), (2, 3, 4))' : '1, 2, 3, 4');
 
 /** The pieces' tables as the statement comment names them (`traces+traces_1hour+…`). */
 const sourcesTag = (pieces: readonly SourcePiece[]) => sql.raw(pieces.map((p) => p.source).join('+'));

@@ -54,7 +54,7 @@ export interface TraceStatsResult {
   from: Date;
   to: Date;
   interval: Interval | null;
-  /** The interval the series were read at: `interval`, or null when the request read no series. */
+  /** The interval the groups' series were read at: `interval`, or null when the request read none. */
   seriesInterval: Interval | null;
   /** The IANA zone of calendar buckets (UTC unless the report asked for one). */
   timeZone: string;
@@ -90,6 +90,12 @@ export interface TraceStatsRequest {
    * the groups' series are then empty. Default true.
    */
   series?: boolean;
+  /**
+   * false: the groups' series are not read (the answer's own series may be), so the sums come
+   * per bucket and per group rather than per (bucket, group); the groups' series are then
+   * empty. Default true.
+   */
+  groupSeries?: boolean;
   /** Keep the first groups in groupOrder; the rest are merged into `other` when asked for. */
   groupLimit?: number;
   /** Default: most requests first. */
@@ -111,6 +117,8 @@ interface StatsPlanning {
   pieces: SourcePiece[];
   /** The request's interval, or null when no series is read. */
   sumInterval: Interval | null;
+  /** Sums per bucket and per group, not per (bucket, group): the groups' series are not read. */
+  splitSeries: boolean;
   columns: StatsColumns;
   /** Pieces of the histogram cells: coarser than `pieces` when no series point needs percentiles. */
   cellPieces: SourcePiece[];
@@ -187,13 +195,16 @@ async function planTraceStats(
   const cellInterval = sumInterval && (levels.series || levels.groupSeries) ? sumInterval : null;
   const cellPieces = !percentiles || exact || cellInterval === sumInterval ? pieces : plan(null);
   const columns = withOrderColumns(req.columns ?? ALL_COLUMNS, order);
-  return { rollupsOn, family, pieces, sumInterval, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
+  // A series per group is points × groups rows (30 days of 6-hour points by USER: ~20k at 3M
+  // traces); without group series the sums come per point and per group (points + groups).
+  const splitSeries = sumInterval !== null && req.dims.length > 0 && req.groupSeries === false;
+  return { rollupsOn, family, pieces, sumInterval, splitSeries, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
 }
 
 /** Sums, histogram cells and exact percentiles, inside the caller's transaction. */
 async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
-  const rows = await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns }, p.pieces);
+  const rows = await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces);
   const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
   const exactRows =
     p.exact && p.pieces.length
@@ -225,7 +236,16 @@ function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: Stat
   const c = createCells(emptyAcc, req.dims.length, { groupSeries: true });
   for (const r of data.rows) {
     const sums = rowSums(r);
-    for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addSums(acc, sums);
+    if (!p.splitSeries) {
+      for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addSums(acc, sums);
+    } else if (r.t !== null) {
+      // A (t) row: its point and the total (every row lies in exactly one point).
+      addSums(c.total, sums);
+      const t = tl.timeOf(r.t);
+      if (t !== null) addSums(c.seriesAt(t), sums);
+    } else {
+      addSums(c.groupOf(r).acc, sums);
+    }
   }
   // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
   for (const cell of data.cells) {
@@ -245,13 +265,13 @@ function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: Stat
     from: req.from,
     to: req.to,
     interval: req.interval,
-    seriesInterval: p.sumInterval,
+    seriesInterval: p.splitSeries ? null : p.sumInterval,
     timeZone: zone,
     pieces: p.pieces,
     percentileMethod: p.exact ? 'EXACT' : 'HISTOGRAM',
     rawReason: p.rollupsOn && !p.family && p.pieces.length ? rawReasonOf(req.filter, req.dims) : null,
     totals: c.total,
-    groups: sorted.slice(0, limit).map((g) => ({ key: groupKeyOf(req.dims, g.values), values: g.values, acc: g.acc, series: fill(g.series) })),
+    groups: sorted.slice(0, limit).map((g) => ({ key: groupKeyOf(req.dims, g.values), values: g.values, acc: g.acc, series: p.splitSeries ? [] : fill(g.series) })),
     series: fill(c.series),
     groupCount: sorted.length,
     rest: sorted.slice(limit),

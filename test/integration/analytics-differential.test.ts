@@ -89,6 +89,15 @@ const QUERIES: Record<string, string> = {
       groupCount groups { key { model } stats { requestCount } } } }`,
   costsTopByCost: `{ costs(range: {from: "${iso(WEEK_FROM)}", to: "${iso(END.getTime())}"}, groupBy: [MODEL], groupLimit: 3) {
       groupCount groups { key { model } stats { requestCount totalUsd } } } }`,
+  // A series and groups by USER, with and without the groups' series: without, the sums come per point and per group.
+  perfByUserSeries: `{ performance(range: {from: "${iso(DAY0 - 5 * 86_400_000 - 3 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5, interval: HOUR) {
+      plan { sources { source } } groupCount totals { requestCount errorCount latency { p95Ms maxMs } }
+      groups { key { userId } stats { requestCount errorCount latency { p95Ms } } } other { stats { requestCount errorCount } }
+      series { timestamp stats { requestCount errorCount } } } }`,
+  perfByUserSeriesFull: `{ performance(range: {from: "${iso(DAY0 - 5 * 86_400_000 - 3 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5, interval: HOUR) {
+      plan { sources { source } } groupCount totals { requestCount errorCount latency { p95Ms maxMs } }
+      groups { key { userId } stats { requestCount errorCount latency { p95Ms } } series { timestamp stats { requestCount } } } other { stats { requestCount errorCount } }
+      series { timestamp stats { requestCount errorCount } } } }`,
   projects: `{ projects { id stats(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) { requestCount errorCount totalCostUsd avgLatencyMs p95LatencyMs } } }`,
 };
 
@@ -213,6 +222,21 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     expect(compare).toContain('min(duration_min)');
     expect(compare).not.toMatch(/sum\((total|prompt|completion)_cost|sum\(ttft|_tokens_sum\)/);
     expect(await sumsStatement(earlier(QUERIES.perfTopByCost!, WEEK_FROM))).toContain('sum(total_cost_sum)');
+  });
+
+  it("a report with a series and groups but no groups' series sums per point and per group, and answers the same", async () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const split = answers[mode]!.perfByUserSeries.performance;
+      const full = answers[mode]!.perfByUserSeriesFull.performance;
+      expect(split.groupCount).toBeGreaterThan(5);
+      expect(split).toEqual({ ...full, groups: full.groups.map(({ series: _s, ...g }: any) => g) });
+      expect(split.series.reduce((a: number, p: any) => a + p.stats.requestCount, 0)).toBe(split.totals.requestCount);
+      expect(split.other.stats.requestCount).toBe(split.totals.requestCount - split.groups.reduce((a: number, g: any) => a + g.stats.requestCount, 0));
+    }
+    const from = DAY0 - 5 * 86_400_000 - 3 * HOUR;
+    const earlier = (q: string) => q.replace(iso(from), iso(from - 60_000));
+    expect(await sumsStatement(earlier(QUERIES.perfByUserSeries!))).toContain('GROUPING SETS ((1), (2, 3, 4))');
+    expect(await sumsStatement(earlier(QUERIES.perfByUserSeriesFull!))).not.toContain('GROUPING SETS');
   });
 
   it('compareModels and quality read their trace and score statements in one transaction', async () => {

@@ -8,7 +8,7 @@ import { BY_COST } from '../../query/group-order';
 import type { StatsColumns } from '../../query/trace-stats.repository';
 import { computeTraceStats, emptyAcc, type GroupStats, type StatsAcc } from '../../query/trace-stats';
 
-export async function costReport(ctx: RequestContext, args: ReportArgs, opts: { columns?: StatsColumns; series?: boolean } = {}): Promise<CostReportParent> {
+export async function costReport(ctx: RequestContext, args: ReportArgs, opts: { columns?: StatsColumns; series?: boolean; groupSeries?: boolean } = {}): Promise<CostReportParent> {
   const a = resolveReportArgs(args, ctx.services.config);
   const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -20,6 +20,7 @@ export async function costReport(ctx: RequestContext, args: ReportArgs, opts: { 
     percentiles: false,
     columns: opts.columns,
     series: opts.series,
+    groupSeries: opts.groupSeries,
     groupLimit: a.groupLimit,
     groupOrder: a.groupOrder ?? BY_COST,
   });

@@ -13,6 +13,7 @@ import {
   percentileLevelsOf,
   performanceColumnsOf,
   selectsAnyField,
+  selectsGroupSeries,
   selectsPath,
   selectsSeries,
 } from '../../graphql/selection';
@@ -40,8 +41,9 @@ export const metricsResolvers: Resolvers = {
         percentileLevels: percentileLevelsOf(info),
         columns: performanceColumnsOf(info),
         series: selectsSeries(info),
+        groupSeries: selectsGroupSeries(info),
       }),
-    costs: (_p, args, ctx, info) => costReport(ctx, args, { columns: costColumnsOf(info), series: selectsSeries(info) }),
+    costs: (_p, args, ctx, info) => costReport(ctx, args, { columns: costColumnsOf(info), series: selectsSeries(info), groupSeries: selectsGroupSeries(info) }),
     compareModels: (_p, args, ctx, info) =>
       compareModels(ctx, args, {
         percentiles: selectsAnyField(info, PERCENTILE_FIELDS),

@@ -294,20 +294,30 @@ export interface ExactPercentileRow {
 
 export const EXACT_PERCENTILES = [0.5, 0.9, 0.95, 0.99] as const;
 
-/** percentile_disc over the raw rows for every level asked (total, groups, series, group series). */
+/**
+ * percentile_disc over the raw rows for the levels asked (total, groups, series, group series):
+ * each level is one grouping set, and each set sorts the range's rows once more, so levels
+ * whose percentiles are not selected are left out.
+ */
 export async function findExactLatencyPercentiles(
   db: Kysely<Database>,
-  q: Omit<StatsQuery, 'piece'> & { from: Date; to: Date; levels: { time: boolean; group: boolean } },
+  q: Omit<StatsQuery, 'piece'> & { from: Date; to: Date; levels: PercentileLevels },
 ): Promise<ExactPercentileRow[]> {
   const piece: SourcePiece = { source: 'traces', from: q.from, to: q.to };
   const [d0, d1, d2] = dimExprs(q.dims, false);
-  const sets = ['()'];
-  if (q.levels.group) sets.push('(d0, d1, d2)');
-  if (q.levels.time) sets.push('(t)');
-  if (q.levels.group && q.levels.time) sets.push('(t, d0, d1, d2)');
+  const byTime = q.interval !== null;
+  const byGroup = q.dims.length > 0;
+  const sets: string[] = [];
+  if (q.levels.total) sets.push('()');
+  if (byGroup && q.levels.group) sets.push('(d0, d1, d2)');
+  if (byTime && q.levels.series) sets.push('(t)');
+  if (byTime && byGroup && q.levels.groupSeries) sets.push('(t, d0, d1, d2)');
+  if (!sets.length) return [];
+  const time = sets.some((x) => x.startsWith('(t'));
+  const group = sets.some((x) => x.includes('d0'));
   const { rows } = await sql<ExactPercentileRow>`
-    SELECT ${sql.raw(q.levels.time ? 't' : 'NULL::timestamptz AS t')}, ${sql.raw(q.levels.group ? 'd0, d1, d2' : 'NULL::text AS d0, NULL::text AS d1, NULL::text AS d2')}, ${sql.raw(q.levels.time ? 'GROUPING(t)::int' : '1')} AS by_time,
-           ${sql.raw(q.levels.group ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group,
+    SELECT ${sql.raw(time ? 't' : 'NULL::timestamptz AS t')}, ${sql.raw(group ? 'd0, d1, d2' : 'NULL::text AS d0, NULL::text AS d1, NULL::text AS d2')}, ${sql.raw(time ? 'GROUPING(t)::int' : '1')} AS by_time,
+           ${sql.raw(group ? 'GROUPING(d0, d1, d2)::int' : '1')} AS by_group,
            percentile_disc(ARRAY[${sql.raw(EXACT_PERCENTILES.join(', '))}]::float8[]) WITHIN GROUP (ORDER BY duration_ms) AS p
       FROM (SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, duration_ms
               FROM traces WHERE ${whereRaw({ ...q, piece })}) s

@@ -213,7 +213,7 @@ async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceSta
           from: req.from,
           to: req.to,
           interval: p.sumInterval,
-          levels: { time: p.sumInterval !== null, group: req.dims.length > 0 },
+          levels: p.levels,
         })
       : [];
   return { rows, cells, exactRows };

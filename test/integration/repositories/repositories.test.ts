@@ -130,11 +130,13 @@ describe('trace-stats repository (metrics)', () => {
       to: TO,
       interval: null,
       dims: ['PROVIDER'],
-      levels: { time: false, group: true },
+      levels: { total: false, group: true, series: false, groupSeries: false },
     });
     const want = await raw(sql<{ provider: string; p: number[] }>`
       SELECT provider, percentile_disc(ARRAY[0.5, 0.9, 0.95, 0.99]::float8[]) WITHIN GROUP (ORDER BY duration_ms) AS p
         FROM traces WHERE org_id = 'org_b' AND project_id = 'org_b_p1' AND ts >= ${FROM} AND ts < ${TO} GROUP BY provider`);
+    // Only the level asked: no total row.
+    expect(rows.every((r) => r.by_group === 0)).toBe(true);
     const groups = rows.filter((r) => r.by_group === 0);
     expect(Object.fromEntries(groups.map((g) => [g.d0, g.p.map(Number).map(round)]))).toEqual(Object.fromEntries(want.map((w) => [w.provider, w.p.map(Number).map(round)])));
   });

@@ -177,6 +177,24 @@ export async function sumTraceStatsPlanned(db: Kysely<Database>, q: Omit<StatsQu
   return rows;
 }
 
+/**
+ * The sums of the points and the total (`series`: no dimensions, at the interval) and of the
+ * groups (`groups`: no interval) in one statement, each from its own pieces: rows with a bucket
+ * time are points, rows without are groups.
+ */
+export async function sumTraceStatsSplit(
+  db: Kysely<Database>,
+  series: Omit<StatsQuery, 'piece'>,
+  seriesPieces: readonly SourcePiece[],
+  groups: Omit<StatsQuery, 'piece'>,
+  groupPieces: readonly SourcePiece[],
+): Promise<StatsRow[]> {
+  const selects = [...seriesPieces.map((piece) => statsSelect({ ...series, piece })), ...groupPieces.map((piece) => statsSelect({ ...groups, piece }))];
+  if (!selects.length) return [];
+  const { rows } = await sql<StatsRow>`${unionAll(selects)} /* sumTraceStats:${sourcesTag([...seriesPieces, ...groupPieces])} */`.execute(db);
+  return rows;
+}
+
 /** The sums of one source piece. */
 export function sumTraceStats(db: Kysely<Database>, q: StatsQuery): Promise<StatsRow[]> {
   return sumTraceStatsPlanned(db, q, [q.piece]);

@@ -16,6 +16,7 @@ import {
   countLatencyCellsPlanned,
   findExactLatencyPercentiles,
   sumTraceStatsPlanned,
+  sumTraceStatsSplit,
   type ExactPercentileRow,
   type LevelCellRow,
   type PercentileLevels,
@@ -119,6 +120,12 @@ interface StatsPlanning {
   sumInterval: Interval | null;
   /** Sums per bucket and per group, not per (bucket, group): the groups' series are not read. */
   splitSeries: boolean;
+  /**
+   * With splitSeries, when the groups need another rollup family than the series: the pieces
+   * of the points and the total (no dimensions, at the interval); `pieces` then holds the
+   * groups' (no interval). Empty otherwise.
+   */
+  seriesPieces: SourcePiece[];
   columns: StatsColumns;
   /** Pieces of the histogram cells: coarser than `pieces` when no series point needs percentiles. */
   cellPieces: SourcePiece[];
@@ -174,9 +181,12 @@ async function planTraceStats(
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
   const rollupsOn = req.useRollups ?? deps.config.analytics.useRollups;
   const family = rollupsOn ? traceRollupFamily(req.filter, req.dims) : null;
-  const watermarks = family ? await cachedRollupWatermarks(deps.database) : {};
-  const plan = (interval: Interval | null) =>
-    pickSources({ from: req.from, to: req.to, interval, rollups: family !== null, watermarks, levels: family ? familyLevels(family) : undefined, timeZone: req.timeZone });
+  // The family of the same question without its dimensions (the answer's own series).
+  const seriesFamily = rollupsOn ? traceRollupFamily(req.filter, []) : null;
+  const watermarks = family || seriesFamily ? await cachedRollupWatermarks(deps.database) : {};
+  const planOf = (fam: TraceRollupFamily | null, interval: Interval | null) =>
+    pickSources({ from: req.from, to: req.to, interval, rollups: fam !== null, watermarks, levels: fam ? familyLevels(fam) : undefined, timeZone: req.timeZone });
+  const plan = (interval: Interval | null) => planOf(family, interval);
   const intervalPieces = plan(req.interval);
   // Without a series to answer, the sums need no buckets: one row per group and piece, and the
   // coarsest rollups (the 24-hour model panel: 291 rows of hour × model, 30 without).
@@ -198,13 +208,21 @@ async function planTraceStats(
   // A series per group is points × groups rows (30 days of 6-hour points by USER: ~20k at 3M
   // traces); without group series the sums come per point and per group (points + groups).
   const splitSeries = sumInterval !== null && req.dims.length > 0 && req.groupSeries === false;
-  return { rollupsOn, family, pieces, sumInterval, splitSeries, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
+  // When the dimensions need another family than the series (USER: the per-user rollups, or raw
+  // rows), the points and the total come from the series' family at the interval and the groups
+  // from theirs without it (30 days by USER at 6-hour points: traces_1hour for the points,
+  // traces_user_1day for the users, instead of every user's hour rows).
+  const seriesPieces = splitSeries && seriesFamily !== family ? planOf(seriesFamily, sumInterval) : [];
+  const groupPieces = seriesPieces.length ? plan(null) : pieces;
+  return { rollupsOn, family, pieces: groupPieces, seriesPieces, sumInterval, splitSeries, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
 }
 
 /** Sums, histogram cells and exact percentiles, inside the caller's transaction. */
 async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
-  const rows = await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces);
+  const rows = p.seriesPieces.length
+    ? await sumTraceStatsSplit(trx, { ...base, dims: [], interval: p.sumInterval, columns: p.columns }, p.seriesPieces, { ...base, interval: null, columns: p.columns }, p.pieces)
+    : await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces);
   const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
   const exactRows =
     p.exact && p.pieces.length
@@ -267,7 +285,7 @@ function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: Stat
     interval: req.interval,
     seriesInterval: p.splitSeries ? null : p.sumInterval,
     timeZone: zone,
-    pieces: p.pieces,
+    pieces: [...p.seriesPieces, ...p.pieces],
     percentileMethod: p.exact ? 'EXACT' : 'HISTOGRAM',
     rawReason: p.rollupsOn && !p.family && p.pieces.length ? rawReasonOf(req.filter, req.dims) : null,
     totals: c.total,

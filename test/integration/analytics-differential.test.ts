@@ -224,19 +224,28 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     expect(await sumsStatement(earlier(QUERIES.perfTopByCost!, WEEK_FROM))).toContain('sum(total_cost_sum)');
   });
 
-  it("a report with a series and groups but no groups' series sums per point and per group, and answers the same", async () => {
+  it("a report with a series and groups but no groups' series sums per point and per group (each from its own rollups), and answers the same", async () => {
     for (const mode of ['embedded', 'postgres'] as const) {
       const split = answers[mode]!.perfByUserSeries.performance;
       const full = answers[mode]!.perfByUserSeriesFull.performance;
       expect(split.groupCount).toBeGreaterThan(5);
-      expect(split).toEqual({ ...full, groups: full.groups.map(({ series: _s, ...g }: any) => g) });
+      const { plan: splitPlan, ...splitAnswer } = split;
+      const { plan: _p, ...fullAnswer } = full;
+      expect(splitAnswer).toEqual({ ...fullAnswer, groups: full.groups.map(({ series: _s, ...g }: any) => g) });
+      // Points and total from the hourly rollup of all traces; users from the daily per-user rollup.
+      const sources = splitPlan.sources.map((x: any) => x.source);
+      expect(sources).toEqual(expect.arrayContaining(['traces_1hour', 'traces_user_1day']));
+      expect(full.plan.sources.map((x: any) => x.source)).not.toContain('traces_1hour');
       expect(split.series.reduce((a: number, p: any) => a + p.stats.requestCount, 0)).toBe(split.totals.requestCount);
       expect(split.other.stats.requestCount).toBe(split.totals.requestCount - split.groups.reduce((a: number, g: any) => a + g.stats.requestCount, 0));
     }
     const from = DAY0 - 5 * 86_400_000 - 3 * HOUR;
     const earlier = (q: string) => q.replace(iso(from), iso(from - 60_000));
-    expect(await sumsStatement(earlier(QUERIES.perfByUserSeries!))).toContain('GROUPING SETS ((1), (2, 3, 4))');
+    expect(await sumsStatement(earlier(QUERIES.perfByUserSeries!))).toMatch(/sumTraceStats:\S*traces_1hour\S*traces_user_1day/);
     expect(await sumsStatement(earlier(QUERIES.perfByUserSeriesFull!))).not.toContain('GROUPING SETS');
+    // By MODEL the points and the groups share their rollups: one pass, two grouping sets.
+    const weekFrom = END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000;
+    expect(await sumsStatement(QUERIES.perfWeekCountsOnly!.replace(iso(weekFrom), iso(weekFrom - 2 * 60_000)))).toContain('GROUPING SETS ((1), (2, 3, 4))');
   });
 
   it('compareModels and quality read their trace and score statements in one transaction', async () => {

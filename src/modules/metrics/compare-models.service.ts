@@ -41,7 +41,6 @@ export async function compareModels(
   if (args.filter?.models) throw badInput('Give the models in `models`, not in filter.models');
   const a = resolveReportArgs({ range: args.range, filter: args.filter }, ctx.services.config);
   const filter = { ...a.filter, models };
-  const { database } = ctx.services;
   const wantQuality = opts.quality ?? true;
   const scorePlans = await planScores(ctx.services, { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null });
   // The score means and the models' providers are read in the trace statements' transaction.

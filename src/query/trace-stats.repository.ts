@@ -59,6 +59,8 @@ export interface StatsQuery {
    * For answers that read the series and the groups but not the groups' series.
    */
   splitSeries?: boolean;
+  /** Only the rows of these groups (their d0..d2 values, NULL-safe): the histogram cells of the groups an answer shows. */
+  groupKeys?: readonly (readonly (string | null)[])[];
 }
 
 const timeExpr = (interval: Interval | null, column: 'ts' | 'bucket', timeZone?: string) => bucketSql(interval, column, timeZone);
@@ -221,14 +223,34 @@ function rawCellsSelect(q: StatsQuery): RawBuilder<unknown> {
   return sql`SELECT ${timeExpr(q.interval, 'ts', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2,
              width_bucket(ln(greatest(duration_ms, 1)), 0, ln(${sql.lit(HIST_MAX_MS)}::float8), ${sql.lit(HIST_BUCKETS)}) AS cell,
              1::float8 AS c
-        FROM traces WHERE ${whereRaw(q)}`;
+        FROM traces WHERE ${whereRaw(q)}${groupKeysCondition(q, [d0!, d1!, d2!])}`;
 }
 
 /** A rollup piece's rows as (t, d0, d1, d2, latency_hist). */
 function rollupHistSelect(q: StatsQuery): RawBuilder<unknown> {
   const [d0, d1, d2] = dimExprs(q.dims, isUserRollup(q.piece.source) ? 'user' : true);
   return sql`SELECT ${timeExpr(q.interval, 'bucket', q.timeZone)} AS t, ${d0} AS d0, ${d1} AS d1, ${d2} AS d2, latency_hist
-                FROM ${table(q.piece.source)} WHERE ${whereRollup(q)}`;
+                FROM ${table(q.piece.source)} WHERE ${whereRollup(q)}${groupKeysCondition(q, [d0!, d1!, d2!])}`;
+}
+
+/**
+ * ` AND (the row is one of q.groupKeys)`, empty without them: for one dimension `= ANY(…)` (plus
+ * `IS NULL` for a NULL key), else one NULL-safe comparison per key. Values are bound; the
+ * dimension expressions are the whitelisted ones of dimExprs.
+ */
+function groupKeysCondition(q: Omit<StatsQuery, 'piece'>, exprs: readonly RawBuilder<string | null>[]): RawBuilder<unknown> {
+  const keys = q.groupKeys;
+  if (!keys) return sql``;
+  if (!keys.length) return sql` AND false`;
+  const n = q.dims.length;
+  if (n === 1) {
+    const values = keys.map((k) => k[0] ?? null).filter((v): v is string => v !== null);
+    const withNull = keys.some((k) => (k[0] ?? null) === null);
+    return sql` AND (${exprs[0]!} = ANY(${values}::text[])${withNull ? sql` OR ${exprs[0]!} IS NULL` : sql``})`;
+  }
+  const one = (k: readonly (string | null)[]) =>
+    sql`(${sql.join(Array.from({ length: n }, (_, i) => sql`${exprs[i]!} IS NOT DISTINCT FROM ${k[i] ?? null}::text`), sql` AND `)})`;
+  return sql` AND (${sql.join(keys.map(one), sql` OR `)})`;
 }
 
 /**

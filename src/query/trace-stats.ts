@@ -97,6 +97,12 @@ export interface TraceStatsRequest {
    * empty. Default true.
    */
   groupSeries?: boolean;
+  /**
+   * false: the `other` group's percentiles are not read, so when there are more groups than
+   * groupLimit (and the order is not a percentile) only the shown groups' histograms are read.
+   * Default true.
+   */
+  otherPercentiles?: boolean;
   /** Keep the first groups in groupOrder; the rest are merged into `other` when asked for. */
   groupLimit?: number;
   /** Default: most requests first. */
@@ -130,6 +136,10 @@ interface StatsPlanning {
   /** Pieces of the histogram cells: coarser than `pieces` when no series point needs percentiles. */
   cellPieces: SourcePiece[];
   cellInterval: Interval | null;
+  /** Group histograms for the shown groups only (readTraceStats), with these pieces; the total's and points' from seriesCellPieces. */
+  topCells: boolean;
+  groupCellPieces: SourcePiece[];
+  seriesCellPieces: SourcePiece[];
   percentiles: boolean;
   exact: boolean;
   levels: PercentileLevels;
@@ -214,7 +224,31 @@ async function planTraceStats(
   // traces_user_1day for the users, instead of every user's hour rows).
   const seriesPieces = splitSeries && seriesFamily !== family ? planOf(seriesFamily, sumInterval) : [];
   const groupPieces = seriesPieces.length ? plan(null) : pieces;
-  return { rollupsOn, family, pieces: groupPieces, seriesPieces, sumInterval, splitSeries, columns, cellPieces, cellInterval, percentiles, exact, levels, order };
+  // Group percentiles can be read for the shown groups only when the order is not a percentile
+  // and neither `other` nor a group series asks for one (30 days by USER: the ten shown users'
+  // rows of traces_user_1day instead of every user's); the total's and the points' cells then
+  // come from the series' family (traces_1day rather than every user's rows).
+  const topCells = percentiles && !exact && levels.group && !levels.groupSeries && req.dims.length > 0 && !byPercentile && req.otherPercentiles === false;
+  const groupCellPieces = topCells && cellInterval !== null ? plan(null) : cellPieces;
+  const seriesCellPieces = topCells && seriesFamily !== family ? planOf(seriesFamily, cellInterval) : cellPieces;
+  return {
+    rollupsOn,
+    family,
+    pieces: groupPieces,
+    seriesPieces,
+    sumInterval,
+    splitSeries,
+    columns,
+    cellPieces,
+    cellInterval,
+    topCells,
+    groupCellPieces,
+    seriesCellPieces,
+    percentiles,
+    exact,
+    levels,
+    order,
+  };
 }
 
 /** Sums, histogram cells and exact percentiles, inside the caller's transaction. */
@@ -223,7 +257,16 @@ async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceSta
   const rows = p.seriesPieces.length
     ? await sumTraceStatsSplit(trx, { ...base, dims: [], interval: p.sumInterval, columns: p.columns }, p.seriesPieces, { ...base, interval: null, columns: p.columns }, p.pieces)
     : await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces);
-  const cells = p.percentiles && !p.exact ? await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : [];
+  const shown = p.percentiles && !p.exact && p.topCells ? shownGroupValues(req, p, rows) : null;
+  let cells: LevelCellRow[] = [];
+  if (shown) {
+    const { total, series } = p.levels;
+    const outer = total || series ? await countLatencyCellsPlanned(trx, { ...base, dims: [], interval: p.cellInterval }, p.seriesCellPieces, { total, series, group: false, groupSeries: false }) : [];
+    const inner = await countLatencyCellsPlanned(trx, { ...base, interval: null, groupKeys: shown }, p.groupCellPieces, { total: false, group: true, series: false, groupSeries: false });
+    cells = [...outer, ...inner];
+  } else if (p.percentiles && !p.exact) {
+    cells = await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels);
+  }
   const exactRows =
     p.exact && p.pieces.length
       ? await findExactLatencyPercentiles(trx, {
@@ -235,6 +278,25 @@ async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceSta
         })
       : [];
   return { rows, cells, exactRows };
+}
+
+/**
+ * The values of the groups the answer will show (the first groupLimit in its order, exactly as
+ * assembleTraceStats sorts them), or null when every group is shown.
+ */
+function shownGroupValues(req: TraceStatsRequest, p: StatsPlanning, rows: readonly StatsRow[]): (string | null)[][] | null {
+  const limit = req.groupLimit ?? 100;
+  const groups = new Map<string, { values: (string | null)[]; acc: StatsAcc }>();
+  for (const r of rows) {
+    // Split sums: rows with a bucket time are points, not groups.
+    if (p.splitSeries && r.t !== null) continue;
+    const k = groupKeyOfRow(r);
+    let g = groups.get(k);
+    if (!g) groups.set(k, (g = { values: [r.d0, r.d1, r.d2].slice(0, req.dims.length), acc: emptyAcc() }));
+    addSums(g.acc, rowSums(r));
+  }
+  if (groups.size <= limit) return null;
+  return [...groups.values()].sort(groupComparator(p.order)).slice(0, limit).map((g) => g.values);
 }
 
 /**

@@ -98,6 +98,11 @@ const QUERIES: Record<string, string> = {
       plan { sources { source } } groupCount totals { requestCount errorCount latency { p95Ms maxMs } }
       groups { key { userId } stats { requestCount errorCount latency { p95Ms } } series { timestamp stats { requestCount } } } other { stats { requestCount errorCount } }
       series { timestamp stats { requestCount errorCount } } } }`,
+  // Top users by requests with their p95: histograms of the shown users only, unless `other` asks for a percentile.
+  perfByUserTop: `{ performance(range: {from: "${iso(DAY0 - 6 * 86_400_000 - 2 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5) {
+      groupCount totals { requestCount latency { p50Ms p95Ms } } groups { key { userId } stats { requestCount latency { p95Ms p99Ms } } } } }`,
+  perfByUserTopWithOther: `{ performance(range: {from: "${iso(DAY0 - 6 * 86_400_000 - 2 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5) {
+      groupCount totals { requestCount latency { p50Ms p95Ms } } groups { key { userId } stats { requestCount latency { p95Ms p99Ms } } } other { stats { requestCount latency { p95Ms } } } } }`,
   projects: `{ projects { id stats(range: {from: "${iso(END.getTime() - 7 * 86_400_000)}", to: "${iso(END.getTime())}"}) { requestCount errorCount totalCostUsd avgLatencyMs p95LatencyMs } } }`,
 };
 
@@ -246,6 +251,39 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     // By MODEL the points and the groups share their rollups: one pass, two grouping sets.
     const weekFrom = END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000;
     expect(await sumsStatement(QUERIES.perfWeekCountsOnly!.replace(iso(weekFrom), iso(weekFrom - 2 * 60_000)))).toContain('GROUPING SETS ((1), (2, 3, 4))');
+  });
+
+  it("reads the histograms of the shown groups only when `other` asks for no percentile, with the same percentiles", async () => {
+    for (const mode of ['embedded', 'postgres'] as const) {
+      const top = answers[mode]!.perfByUserTop.performance;
+      const { other, ...all } = answers[mode]!.perfByUserTopWithOther.performance;
+      expect(top.groupCount).toBeGreaterThan(5);
+      expect(top).toEqual(all);
+      expect(top.groups.every((g: any) => g.stats.latency.p95Ms !== null)).toBe(true);
+      expect(other.stats.latency.p95Ms).not.toBeNull();
+    }
+    const cellStatements = async (q: string) => {
+      const seen: string[] = [];
+      const off = pg.gw.services.database.addQueryListener((e) => {
+        if (e.query.sql.includes('/* countLatencyCells:')) seen.push(e.query.sql);
+      });
+      try {
+        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
+      } finally {
+        off();
+      }
+      return seen;
+    };
+    const from = DAY0 - 6 * 86_400_000 - 2 * HOUR;
+    const earlier = (q: string) => q.replace(iso(from), iso(from - 60_000));
+    // The total's cells from the rollups of all traces, the five users' from theirs, filtered to them.
+    const top = await cellStatements(earlier(QUERIES.perfByUserTop!));
+    expect(top).toHaveLength(2);
+    expect(top.some((x) => /countLatencyCells:\S*traces_1day/.test(x) && !x.includes('traces_user_'))).toBe(true);
+    expect(top.some((x) => x.includes('traces_user_1day') && x.includes('= ANY('))).toBe(true);
+    const all = await cellStatements(earlier(QUERIES.perfByUserTopWithOther!));
+    expect(all).toHaveLength(1);
+    expect(all[0]).not.toContain('= ANY(');
   });
 
   it('compareModels and quality read their trace and score statements in one transaction', async () => {

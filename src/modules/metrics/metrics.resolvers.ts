@@ -13,6 +13,7 @@ import {
   percentileLevelsOf,
   performanceColumnsOf,
   selectsAnyField,
+  selectsAnyFieldUnder,
   selectsGroupSeries,
   selectsPath,
   selectsSeries,
@@ -42,6 +43,7 @@ export const metricsResolvers: Resolvers = {
         columns: performanceColumnsOf(info),
         series: selectsSeries(info),
         groupSeries: selectsGroupSeries(info),
+        otherPercentiles: selectsAnyFieldUnder(info, ['other'], PERCENTILE_FIELDS),
       }),
     costs: (_p, args, ctx, info) => costReport(ctx, args, { columns: costColumnsOf(info), series: selectsSeries(info), groupSeries: selectsGroupSeries(info) }),
     compareModels: (_p, args, ctx, info) =>

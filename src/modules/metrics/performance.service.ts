@@ -4,7 +4,7 @@ import { computeTraceStats, type TraceStatsResult } from '../../query/trace-stat
 import { type PercentileLevels, type StatsColumns } from '../../query/trace-stats.repository';
 import type { Dimension } from '../../query/dimensions';
 
-export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels; columns?: StatsColumns; series?: boolean; groupSeries?: boolean } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
+export async function performanceReport(ctx: RequestContext, args: ReportArgs, opts: { percentiles?: boolean; percentileLevels?: PercentileLevels; columns?: StatsColumns; series?: boolean; groupSeries?: boolean; otherPercentiles?: boolean } = {}): Promise<TraceStatsResult & { dims: readonly Dimension[] }> {
   const a = resolveReportArgs(args, ctx.services.config);
   const result = await computeTraceStats(ctx.services, ctx.scope, {
     from: a.from,
@@ -20,6 +20,7 @@ export async function performanceReport(ctx: RequestContext, args: ReportArgs, o
     columns: opts.columns,
     series: opts.series,
     groupSeries: opts.groupSeries,
+    otherPercentiles: opts.otherPercentiles,
     groupLimit: a.groupLimit,
     groupOrder: a.groupOrder ?? undefined,
   });

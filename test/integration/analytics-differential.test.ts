@@ -129,17 +129,22 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     await pg?.stop();
   });
 
-  /** The one sums statement a question sends to plain PostgreSQL (it must not be answered from the cache). */
-  const sumsStatement = async (q: string) => {
+  /** The statements tagged `tag` a question sends to plain PostgreSQL (it must not be answered from the cache). */
+  const statementsTagged = async (q: string, tag: string) => {
     const seen: string[] = [];
     const off = pg.gw.services.database.addQueryListener((e) => {
-      if (e.query.sql.includes('/* sumTraceStats:')) seen.push(e.query.sql);
+      if (e.query.sql.includes(`/* ${tag}:`)) seen.push(e.query.sql);
     });
     try {
       expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
     } finally {
       off();
     }
+    return seen;
+  };
+  /** The one sums statement of a question. */
+  const sumsStatement = async (q: string) => {
+    const seen = await statementsTagged(q, 'sumTraceStats');
     expect(seen).toHaveLength(1);
     return seen[0]!;
   };
@@ -262,18 +267,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       expect(top.groups.every((g: any) => g.stats.latency.p95Ms !== null)).toBe(true);
       expect(other.stats.latency.p95Ms).not.toBeNull();
     }
-    const cellStatements = async (q: string) => {
-      const seen: string[] = [];
-      const off = pg.gw.services.database.addQueryListener((e) => {
-        if (e.query.sql.includes('/* countLatencyCells:')) seen.push(e.query.sql);
-      });
-      try {
-        expect((await gql(pg.gw.url, pg.keys[`${pg.orgs[0]}:ADMIN`]!, q)).body.errors).toBeUndefined();
-      } finally {
-        off();
-      }
-      return seen;
-    };
+    const cellStatements = (q: string) => statementsTagged(q, 'countLatencyCells');
     const from = DAY0 - 6 * 86_400_000 - 2 * HOUR;
     const earlier = (q: string) => q.replace(iso(from), iso(from - 60_000));
     // The total's cells from the rollups of all traces, the five users' from theirs, filtered to them.

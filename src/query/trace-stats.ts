@@ -147,7 +147,8 @@ interface StatsPlanning {
 }
 
 interface StatsData {
-  rows: StatsRow[];
+  /** The sums rows added into the answer's accumulators (once, before the cells are read). */
+  sums: SummedRows;
   cells: LevelCellRow[];
   exactRows: ExactPercentileRow[];
 }
@@ -257,7 +258,8 @@ async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceSta
   const rows = p.seriesPieces.length
     ? await sumTraceStatsSplit(trx, { ...base, dims: [], interval: p.sumInterval, columns: p.columns }, p.seriesPieces, { ...base, interval: null, columns: p.columns }, p.pieces)
     : await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces);
-  const shown = p.percentiles && !p.exact && p.topCells ? shownGroupValues(req, p, rows) : null;
+  const sums = sumRows(req, p, rows);
+  const shown = p.percentiles && !p.exact && p.topCells ? shownGroupValues(req, p, sums) : null;
   let cells: LevelCellRow[] = [];
   if (shown) {
     const { total, series } = p.levels;
@@ -277,26 +279,42 @@ async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceSta
           levels: p.levels,
         })
       : [];
-  return { rows, cells, exactRows };
+  return { sums, cells, exactRows };
+}
+
+interface SummedRows {
+  c: Cells<StatsAcc>;
+  tl: Timeline;
+}
+
+/** The sums rows into the total, points, groups and group points (split sums: a row with a bucket time is a point). */
+function sumRows(req: TraceStatsRequest, p: StatsPlanning, rows: readonly StatsRow[]): SummedRows {
+  const tl = timeline(req.from, req.to, p.sumInterval, req.timeZone ?? DEFAULT_TIME_ZONE);
+  const c = createCells(emptyAcc, req.dims.length, { groupSeries: true });
+  for (const r of rows) {
+    const sums = rowSums(r);
+    if (!p.splitSeries) {
+      for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addSums(acc, sums);
+    } else if (r.t !== null) {
+      // A (t) row: its point and the total (every row lies in exactly one point).
+      addSums(c.total, sums);
+      const t = tl.timeOf(r.t);
+      if (t !== null) addSums(c.seriesAt(t), sums);
+    } else {
+      addSums(c.groupOf(r).acc, sums);
+    }
+  }
+  return { c, tl };
 }
 
 /**
  * The values of the groups the answer will show (the first groupLimit in its order, exactly as
  * assembleTraceStats sorts them), or null when every group is shown.
  */
-function shownGroupValues(req: TraceStatsRequest, p: StatsPlanning, rows: readonly StatsRow[]): (string | null)[][] | null {
+function shownGroupValues(req: TraceStatsRequest, p: StatsPlanning, sums: SummedRows): (string | null)[][] | null {
   const limit = req.groupLimit ?? 100;
-  const groups = new Map<string, { values: (string | null)[]; acc: StatsAcc }>();
-  for (const r of rows) {
-    // Split sums: rows with a bucket time are points, not groups.
-    if (p.splitSeries && r.t !== null) continue;
-    const k = groupKeyOfRow(r);
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { values: [r.d0, r.d1, r.d2].slice(0, req.dims.length), acc: emptyAcc() }));
-    addSums(g.acc, rowSums(r));
-  }
-  if (groups.size <= limit) return null;
-  return [...groups.values()].sort(groupComparator(p.order)).slice(0, limit).map((g) => g.values);
+  if (sums.c.groups.size <= limit) return null;
+  return [...sums.c.groups.values()].sort(groupComparator(p.order)).slice(0, limit).map((g) => g.values);
 }
 
 /**
@@ -312,21 +330,7 @@ function levelTarget(c: Cells<StatsAcc>, tl: Timeline, r: DimRow & { t: Date | n
 
 function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: StatsData): TraceStatsResult {
   const zone = req.timeZone ?? DEFAULT_TIME_ZONE;
-  const tl = timeline(req.from, req.to, p.sumInterval, zone);
-  const c = createCells(emptyAcc, req.dims.length, { groupSeries: true });
-  for (const r of data.rows) {
-    const sums = rowSums(r);
-    if (!p.splitSeries) {
-      for (const acc of c.cellsOf(r, tl.timeOf(r.t))) addSums(acc, sums);
-    } else if (r.t !== null) {
-      // A (t) row: its point and the total (every row lies in exactly one point).
-      addSums(c.total, sums);
-      const t = tl.timeOf(r.t);
-      if (t !== null) addSums(c.seriesAt(t), sums);
-    } else {
-      addSums(c.groupOf(r).acc, sums);
-    }
-  }
+  const { c, tl } = data.sums;
   // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
   for (const cell of data.cells) {
     const target = levelTarget(c, tl, cell);

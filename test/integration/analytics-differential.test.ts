@@ -278,6 +278,24 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     const all = await cellStatements(earlier(QUERIES.perfByUserTopWithOther!));
     expect(all).toHaveLength(1);
     expect(all[0]).not.toContain('= ANY(');
+    // Every branch of the new statements is scoped to the caller's org.
+    const split = await sumsStatement(QUERIES.perfByUserSeries!.replace(iso(DAY0 - 5 * 86_400_000 - 3 * HOUR), iso(DAY0 - 5 * 86_400_000 - 3 * HOUR - 120_000)));
+    for (const statement of [...top, split]) {
+      const branches = statement.split('UNION ALL').filter((b) => /FROM\s+"?traces/.test(b));
+      expect(branches.length).toBeGreaterThan(1);
+      for (const b of branches) expect(b).toMatch(/org_id" = \$\d+|org_id = \$\d+/);
+    }
+    // Another org's key: its own totals and users, counted independently on the raw rows.
+    const other = pg.orgs[1]!;
+    const r = await gql(pg.gw.url, pg.keys[`${other}:ADMIN`]!, earlier(QUERIES.perfByUserTop!));
+    expect(r.body.errors).toBeUndefined();
+    const answer = r.body.data.performance;
+    const { rows } = await sql<{ user_id: string | null; n: number }>`
+      SELECT user_id, count(*)::int AS n FROM traces WHERE org_id = ${other} AND ts >= ${new Date(from - 60_000)} AND ts < ${END}
+       GROUP BY user_id`.execute(pg.gw.services.database.db);
+    const byUser = new Map(rows.map((x) => [x.user_id, x.n]));
+    expect(answer.totals.requestCount).toBe(rows.reduce((a, x) => a + x.n, 0));
+    for (const g of answer.groups) expect(g.stats.requestCount).toBe(byUser.get(g.key.userId));
   });
 
   it('compareModels and quality read their trace and score statements in one transaction', async () => {

@@ -116,5 +116,4 @@ export const selectsGroupSeries = (info: Pick<GraphQLResolveInfo, 'fieldNodes' |
   selectsPath(info, ['groups', 'series']) || selectsPath(info, ['other', 'series']);
 
 /** Whether a report's answer reads any series: its own, its groups' or the `other` group's. */
-export const selectsSeries = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) =>
-  selectsPath(info, ['series']) || selectsPath(info, ['groups', 'series']) || selectsPath(info, ['other', 'series']);
+export const selectsSeries = (info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>) => selectsPath(info, ['series']) || selectsGroupSeries(info);

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { FAMILY_ROLLUPS, familyGroupBy, familySelectSql, type MigrationOptions } from './rollup-definitions';
+import { FAMILY_ROLLUPS, familyGroupBy, familySelectSql, type MigrationOptions, type RollupFamilyDef } from './rollup-definitions';
 
 /**
  * Score rollups (counts, sums, min/max and labels per score name and source; exact value
@@ -8,11 +8,17 @@ import { FAMILY_ROLLUPS, familyGroupBy, familySelectSql, type MigrationOptions }
  * plain PostgreSQL. Created empty; the first refresh fills them.
  */
 export function familyRollups(opts: MigrationOptions) {
+  return familyRollupsOf('20261203090100_family_rollups', opts);
+}
+
+/** The rollups of the families a migration adds (each family names the migration that creates it). */
+export function familyRollupsOf(migration: RollupFamilyDef['migration'], opts: MigrationOptions) {
+  const rollups = FAMILY_ROLLUPS.filter((r) => r.def.migration === migration);
   return {
     async up(db: Kysely<any>): Promise<void> {
       const { rows } = await sql<{ v: number }>`SELECT current_setting('server_version_num')::int AS v`.execute(db);
       const nullsNotDistinct = (rows[0]?.v ?? 0) >= 150000;
-      for (const r of FAMILY_ROLLUPS) {
+      for (const r of rollups) {
         const body = `${familySelectSql(r)} ${familyGroupBy(r)}`;
         if (opts.timescale) {
           await sql
@@ -34,11 +40,12 @@ export function familyRollups(opts: MigrationOptions) {
           }
         }
         await sql.raw(`CREATE INDEX IF NOT EXISTS ${r.name}_org_bucket_idx ON ${r.name} (org_id, bucket DESC)`).execute(db);
+        if (r.def.readIndex) await sql.raw(`CREATE INDEX IF NOT EXISTS ${r.name}_read_idx ON ${r.name} ${r.def.readIndex}`).execute(db);
       }
     },
 
     async down(db: Kysely<any>): Promise<void> {
-      for (const r of [...FAMILY_ROLLUPS].reverse()) {
+      for (const r of [...rollups].reverse()) {
         await sql.raw(opts.timescale ? `DROP MATERIALIZED VIEW IF EXISTS ${r.name} CASCADE` : `DROP TABLE IF EXISTS ${r.name} CASCADE`).execute(db);
       }
     },

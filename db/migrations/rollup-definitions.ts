@@ -61,7 +61,9 @@ export function rollupSelectSql(bucket: string): string {
  * trace rollups of that width. Key columns are what the gateway groups and filters by.
  */
 export interface RollupFamilyDef {
-  readonly family: 'scores' | 'score_values' | 'scored_traces' | 'traces_user';
+  readonly family: 'scores' | 'score_values' | 'project_score_values' | 'scored_traces' | 'traces_user';
+  /** The migration that creates the family's rollups (a family added later gets a migration of its own). */
+  readonly migration: '20261203090100_family_rollups' | '20261216090000_project_score_values';
   readonly source: 'scores' | 'traces';
   /** The time column the buckets are cut from (a score's bucket is its trace's time). */
   readonly time: 'trace_ts' | 'ts';
@@ -70,6 +72,11 @@ export interface RollupFamilyDef {
   /** The aggregate columns (after bucket and keys) and the WHERE clause, if any. */
   readonly aggregates: string;
   readonly where: string | null;
+  /**
+   * The index the reads go by, when the (org, bucket DESC) one is not enough: column list and
+   * INCLUDE, so that a read is an index-only scan of the rows it sums.
+   */
+  readonly readIndex?: string;
 }
 
 const TRACE_DIMS = ['org_id', 'project_id', 'provider', 'model', 'environment'] as const;
@@ -78,6 +85,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
   {
     // Per score name, source and label: counts and value sums; labels in the key give label counts.
     family: 'scores',
+    migration: '20261203090100_family_rollups',
     source: 'scores',
     time: 'trace_ts',
     keys: [...TRACE_DIMS, 'name', 'source', 'label'],
@@ -90,6 +98,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     // Exact value counts: a report's 10 bins span the min..max of the whole range, so they
     // cannot be added up from per-bucket bins; summing value counts gives them exactly.
     family: 'score_values',
+    migration: '20261203090100_family_rollups',
     source: 'scores',
     time: 'trace_ts',
     keys: [...TRACE_DIMS, 'name', 'value'],
@@ -98,8 +107,24 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     where: 'model IS NOT NULL AND value IS NOT NULL',
   },
   {
+    // The same exact value counts keyed by project only: a quality report without a provider,
+    // model or environment filter (the dashboard's) sums one row per (bucket, project, name,
+    // value) instead of one per model and environment as well. Hours and days: the edges of a
+    // range are a few hours of raw scores at most.
+    family: 'project_score_values',
+    migration: '20261216090000_project_score_values',
+    source: 'scores',
+    time: 'trace_ts',
+    keys: ['org_id', 'project_id', 'name', 'value'],
+    levels: ['1 hour', '1 day'],
+    aggregates: 'count(*) AS value_count',
+    where: 'model IS NOT NULL AND value IS NOT NULL',
+    readIndex: '(org_id, bucket, project_id, name, value) INCLUDE (value_count)',
+  },
+  {
     // A trace lies in exactly one (bucket, dimensions) cell, so distinct counts per cell add up.
     family: 'scored_traces',
+    migration: '20261203090100_family_rollups',
     source: 'scores',
     time: 'trace_ts',
     keys: [...TRACE_DIMS],
@@ -111,6 +136,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
   {
     // Per user (and project): groupBy USER and topSpenders(by: USER) over hours and days.
     family: 'traces_user',
+    migration: '20261203090100_family_rollups',
     source: 'traces',
     time: 'ts',
     keys: ['org_id', 'project_id', 'user_id'],

@@ -187,6 +187,8 @@ export interface ScoreValueRollupTable extends ScoreRollupKeys {
   value: number;
   value_count: BigIntCol;
 }
+/** Exact value counts keyed by project only (quality bins without a provider/model/environment filter). */
+export type ProjectScoreValueRollupTable = Omit<ScoreValueRollupTable, 'provider' | 'model' | 'environment'>;
 export interface ScoredTraceRollupTable extends ScoreRollupKeys {
   scored_traces: BigIntCol;
   human_traces: BigIntCol;
@@ -218,6 +220,8 @@ export interface Database {
   score_values_1min: ScoreValueRollupTable;
   score_values_1hour: ScoreValueRollupTable;
   score_values_1day: ScoreValueRollupTable;
+  project_score_values_1hour: ProjectScoreValueRollupTable;
+  project_score_values_1day: ProjectScoreValueRollupTable;
   scored_traces_1min: ScoredTraceRollupTable;
   scored_traces_1hour: ScoredTraceRollupTable;
   scored_traces_1day: ScoredTraceRollupTable;
@@ -227,9 +231,10 @@ export interface Database {
 /** The trace rollups (the planner's default family). */
 export type RollupName = 'traces_1min' | 'traces_1hour' | 'traces_1day';
 export type UserRollupName = 'traces_user_1hour' | 'traces_user_1day';
+export type ProjectScoreValueRollupName = 'project_score_values_1hour' | 'project_score_values_1day';
 export type ScoreRollupFamily = 'scores' | 'score_values' | 'scored_traces';
 /** Every materialized rollup, of every family. */
-export type AnyRollupName = RollupName | UserRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;
+export type AnyRollupName = RollupName | UserRollupName | ProjectScoreValueRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;
 export type TraceRow = Selectable<TracesTable>;
 export type NewTrace = Insertable<TracesTable>;
 export type ScoreRow = Selectable<ScoresTable>;

@@ -25,7 +25,15 @@ export async function planScores(
   const plan = (family: RollupFamilyName, interval: Interval | null) =>
     pickSources({ from: q.from, to: q.to, interval, rollups: true, watermarks, levels: familyLevels(family), timeZone: q.timeZone });
   // Only the sums have a series; bins, labels and scored traces are totals over the range.
-  return { scores: plan('scores', q.interval), score_values: plan('score_values', null), scored_traces: plan('scored_traces', null) };
+  // Bins without a provider, model or environment filter (a dashboard's) read the value counts
+  // keyed by project only: the same counts summed over fewer rows.
+  const f = q.filter;
+  const byProjectOnly = f.providers === undefined && f.models === undefined && f.environments === undefined;
+  return {
+    scores: plan('scores', q.interval),
+    score_values: plan(byProjectOnly ? 'project_score_values' : 'score_values', null),
+    scored_traces: plan('scored_traces', null),
+  };
 }
 
 /** Score sums per (name, time, group): from the rollups when planned, else the raw join. */

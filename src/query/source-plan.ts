@@ -1,6 +1,7 @@
 import type { AnyRollupName, RollupName } from '../db/schema';
 import { BUCKET_ORIGIN_MS, type Interval } from './intervals';
 import { nestingGrainMs } from './calendar-buckets';
+import { FAMILY_ROLLUPS } from '../../db/migrations/rollup-definitions';
 
 /**
  * Which table answers which part of a time range. Each piece is a half-open [from, to) slice;
@@ -26,11 +27,13 @@ export interface RollupLevel {
 }
 
 /** A family's rollups, coarsest first. */
-export type RollupFamilyName = 'traces' | 'traces_user' | 'scores' | 'score_values' | 'scored_traces';
-const STEP = { '1day': 86_400_000, '1hour': 3_600_000, '1min': 60_000 } as const;
+export type RollupFamilyName = 'traces' | 'traces_user' | 'scores' | 'score_values' | 'project_score_values' | 'scored_traces';
+const STEP_BY_BUCKET: Record<string, number> = { '1 day': 86_400_000, '1 hour': 3_600_000, '1 minute': 60_000 };
 export function familyLevels(family: RollupFamilyName): RollupLevel[] {
-  const suffixes: (keyof typeof STEP)[] = family === 'traces_user' ? ['1day', '1hour'] : ['1day', '1hour', '1min'];
-  return suffixes.map((s) => ({ name: `${family}_${s}` as AnyRollupName, stepMs: STEP[s] }));
+  if (family === 'traces') return COARSE_TO_FINE.map((name) => ({ name, stepMs: ROLLUP_STEP_MS[name] }));
+  return FAMILY_ROLLUPS.filter((r) => r.def.family === family)
+    .map((r) => ({ name: r.name as AnyRollupName, stepMs: STEP_BY_BUCKET[r.bucket]! }))
+    .sort((x, y) => y.stepMs - x.stepMs);
 }
 
 const ceilTo = (t: number, step: number) => BUCKET_ORIGIN_MS + Math.ceil((t - BUCKET_ORIGIN_MS) / step) * step;

@@ -4,6 +4,7 @@ import { roundDeep, startAnalyticsFixture, type AnalyticsFixture } from '../supp
 import { HIST_RELATIVE_ERROR } from '../../src/query/latency-histogram';
 import { usdUnits } from '../../src/shared/money';
 import { refreshRollups } from '../../src/db/rollup-refresh';
+import { createApiKey } from '../../src/auth/api-keys';
 
 const HOUR = 3_600_000;
 const NOW = new Date(Math.floor(Date.now() / 60_000) * 60_000);
@@ -641,6 +642,113 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
         expect(r.body.data.compareModels).toBeNull();
         expect(r.body.errors?.[0]).toMatchObject({ path: ['compareModels'], extensions: { code: 'BAD_USER_INPUT', argument: 'models', unknownModels: ['gpt4o-typo'] } });
       }
+    });
+  });
+
+  describe('quality bins from the project-level value counts', () => {
+    // Nine days with uneven edges: raw scores at both ends, then hour and day rollups.
+    const from = new Date(END.getTime() - 9 * 86_400_000 - 5 * HOUR - 7 * 60_000);
+    const to = new Date(END.getTime() - 13 * 60_000);
+    const binsQuery = (filter: string) =>
+      `{ quality(range: {from: "${from.toISOString()}", to: "${to.toISOString()}"}${filter ? `, filter: {${filter}}` : ''}) { scores { name count bins { lower upper count } } } }`;
+
+    /** The bins of independent SQL over scores joined to their traces (`extra`: conditions on t). */
+    async function rawBins(f: AnalyticsFixture, org: string, extra: { models?: string[]; projectIds?: string[] }) {
+      const { rows } = await sql<any>`
+        WITH v AS (SELECT s.name, s.value FROM scores s JOIN traces t ON t.id = s.trace_id AND t.org_id = s.org_id
+                    WHERE t.org_id = ${org} AND t.ts >= ${from} AND t.ts < ${to} AND s.value IS NOT NULL
+                      ${extra.models ? sql`AND t.model = ANY(${extra.models}::text[])` : sql``}
+                      ${extra.projectIds ? sql`AND t.project_id = ANY(${extra.projectIds}::text[])` : sql``}),
+             r AS (SELECT name, min(value) AS lo, max(value) AS hi FROM v GROUP BY name)
+        SELECT v.name, r.lo, r.hi, CASE WHEN r.hi = r.lo OR v.value = r.hi THEN CASE WHEN r.hi = r.lo THEN 1 ELSE 10 END
+                            ELSE 1 + floor(10 * (v.value::numeric - r.lo::numeric) / (r.hi::numeric - r.lo::numeric))::int END AS bin, count(*)::int AS n
+          FROM v JOIN r USING (name) GROUP BY 1, 2, 3, 4`.execute(f.gw.services.database.db);
+      const byName = new Map<string, { lo: number; hi: number; counts: number[] }>();
+      for (const r of rows) {
+        let e = byName.get(r.name);
+        if (!e) byName.set(r.name, (e = { lo: r.lo, hi: r.hi, counts: Array(10).fill(0) }));
+        e.counts[r.bin - 1] += r.n;
+      }
+      return byName;
+    }
+
+    /** Asks as `key`, records the bins statement (plain PostgreSQL only) and compares with rawBins. */
+    async function expectBins(f: AnalyticsFixture, key: string, org: string, filter: string, extra: { models?: string[]; projectIds?: string[] }) {
+      const seen: string[] = [];
+      const off = f.gw.services.database.addQueryListener((e) => {
+        if (e.query.sql.includes('/* countScoreBinsPlanned')) seen.push(e.query.sql);
+      });
+      let r;
+      try {
+        r = await gql(f.gw.url, key, binsQuery(filter));
+      } finally {
+        off();
+      }
+      expect(r.body.errors).toBeUndefined();
+      const want = await rawBins(f, org, extra);
+      const got = r.body.data.quality.scores.filter((x: any) => x.bins.length > 0);
+      expect(got.map((x: any) => x.name).sort()).toEqual([...want.keys()].sort());
+      expect(want.size).toBeGreaterThan(0);
+      for (const x of got) {
+        const w = want.get(x.name)!;
+        expect(x.bins.map((b: any) => b.count)).toEqual(w.counts);
+        expect(x.bins[0].lower).toBeCloseTo(w.lo, 9);
+        expect(x.bins[9].upper).toBeCloseTo(w.hi > w.lo ? w.hi : w.lo + 1, 9);
+      }
+      return seen;
+    }
+
+    /** Every slice of the statement reads one org's rows. */
+    const expectOrgScoped = (statement: string) => {
+      const slices = statement.match(/FROM "?(scores|\w*score_values_\w+)"?/g) ?? [];
+      const scoped = statement.match(/FROM "?(scores|\w*score_values_\w+)"? WHERE org_id = \$\d+/g) ?? [];
+      expect(slices.length).toBeGreaterThan(0);
+      expect(scoped).toHaveLength(slices.length);
+    };
+
+    it.each(['embedded', 'postgres'] as const)('equal the raw rows in %s mode: no filter, a project filter, a model filter, a project-scoped key, another org', async (mode) => {
+      const f = mode === 'embedded' ? emb : pg;
+      const [org0, org1] = f.orgs as [string, string];
+      const admin = f.keys[`${org0}:ADMIN`]!;
+      const db = f.gw.services.database.db;
+      const projects = (await db.selectFrom('projects').select('id').where('org_id', '=', org0).orderBy('id').execute()).map((p) => p.id);
+      expect(projects.length).toBeGreaterThan(1);
+
+      // No filter (the dashboard's question): the project-level counts, day and hour pieces and raw edges.
+      const plain = await expectBins(f, admin, org0, '', {});
+      if (mode === 'postgres') {
+        expect(plain).toHaveLength(1);
+        expect(plain[0]).toContain('project_score_values_1day');
+        expect(plain[0]).toContain('project_score_values_1hour');
+        expect(plain[0]).not.toMatch(/FROM "score_values_1(min|hour|day)"/);
+        expectOrgScoped(plain[0]!);
+      }
+
+      // A project filter is carried by the project-level counts too.
+      const byProject = await expectBins(f, admin, org0, `projectIds: ["${projects[1]}"]`, { projectIds: [projects[1]!] });
+      if (mode === 'postgres') {
+        expect(byProject[0]).toContain('project_score_values_1day');
+        expectOrgScoped(byProject[0]!);
+      }
+
+      // A model filter needs the counts keyed by model.
+      const byModel = await expectBins(f, admin, org0, 'models: ["gpt-4o"]', { models: ['gpt-4o'] });
+      if (mode === 'postgres') {
+        expect(byModel[0]).not.toContain('project_score_values');
+        expect(byModel[0]).toMatch(/FROM "score_values_1day"/);
+        expectOrgScoped(byModel[0]!);
+      }
+
+      // A key scoped to one project sees that project's scores only.
+      const scoped = (await createApiKey(db, { orgId: org0, name: 'one project', role: 'VIEWER', projectIds: [projects[0]!] })).key;
+      const one = await expectBins(f, scoped, org0, '', { projectIds: [projects[0]!] });
+      if (mode === 'postgres') {
+        expect(one[0]).toContain('project_score_values_1day');
+        expectOrgScoped(one[0]!);
+      }
+
+      // The other org's answer is its own rows.
+      await expectBins(f, f.keys[`${org1}:ADMIN`]!, org1, '', {});
     });
   });
 

@@ -6,7 +6,7 @@ import { MODES, openMode, type ModeFixture } from '../support/modes';
 import { buildTraces, ensureOrgs, insertTraces, prng, uuidFrom } from '../support/trace-builder';
 
 /**
- * The score rollups (scores_*, score_values_*, scored_traces_*) and the per-user trace
+ * The score rollups (scores_*, score_values_*, project_score_values_*, scored_traces_*) and the per-user trace
  * rollups (traces_user_*) against independent SQL over the raw rows: scores joined to their
  * traces (the path quality took before scores carried their trace's dimensions), buckets by
  * date_trunc. Including late traces inside the refresh window and scores arriving after their
@@ -94,6 +94,15 @@ async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1
     );
 
     if (level !== '1min') {
+      // Keyed by project only: the same value counts summed over providers, models and environments.
+      const pv = `project_score_values_${level}`;
+      expect(
+        await rowsOf(f, `SELECT concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, project_id, name, value) AS k, value_count::text AS v FROM ${pv}`),
+      ).toEqual(
+        await rowsOf(f, `SELECT concat_ws('|', to_char(date_trunc('${unit}', t.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), t.org_id, t.project_id, s.name, s.value) AS k,
+            count(*)::text AS v ${joined(mark(pv))} AND s.value IS NOT NULL GROUP BY 1`),
+      );
+
       const u = `traces_user_${level}`;
       expect(
         await rowsOf(f, `SELECT concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, project_id, coalesce(user_id, '-')) AS k,

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db/database';
 import { migrateToLatest } from '../../src/db/migrator';
-import { refreshRollups } from '../../src/db/rollup-refresh';
+import { ALL_ROLLUPS, refreshRollups } from '../../src/db/rollup-refresh';
 import { indexSearchTail } from '../../src/db/search-indexer';
 import { seedDatabase } from '../../db/seed/loader';
 
@@ -44,6 +44,9 @@ export async function ensureSeededDatabase(opts: { traces: number; days: number;
     // settled only once it is drained (else the gateway under test drains it while measured).
     for (let turn = await indexSearchTail(h, 50_000); turn.moved > 0; turn = await indexSearchTail(h, 50_000));
     await sql`VACUUM (ANALYZE) traces`.execute(h.db);
+    // And every rollup: a freshly built one has no visibility map yet, so its index-only reads
+    // would visit the heap (this machine's PostgreSQL runs without autovacuum).
+    for (const r of ALL_ROLLUPS) await sql`VACUUM (ANALYZE) ${sql.table(r.name)}`.execute(h.db);
     await sql`ANALYZE`.execute(h.db);
     process.stderr.write(`settled (search index drained, vacuumed, analyzed) in ${Date.now() - t} ms\n`);
   } finally {

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { FAMILY_ROLLUPS, familyGroupBy, familySelectSql, type MigrationOptions, type RollupFamilyDef } from './rollup-definitions';
+import { FAMILY_ROLLUPS, familyGroupBy, familySelectSql, type FamilyMigration, type MigrationOptions } from './rollup-definitions';
 
 /**
  * Score rollups (counts, sums, min/max and labels per score name and source; exact value
@@ -11,9 +11,9 @@ export function familyRollups(opts: MigrationOptions) {
   return familyRollupsOf('20261203090100_family_rollups', opts);
 }
 
-/** The rollups of the families a migration adds (each family names the migration that creates it). */
-export function familyRollupsOf(migration: RollupFamilyDef['migration'], opts: MigrationOptions) {
-  const rollups = FAMILY_ROLLUPS.filter((r) => r.def.migration === migration);
+/** The rollups a migration adds (each family, and each level added later, names the migration that creates it). */
+export function familyRollupsOf(migration: FamilyMigration, opts: MigrationOptions) {
+  const rollups = FAMILY_ROLLUPS.filter((r) => r.migration === migration);
   return {
     async up(db: Kysely<any>): Promise<void> {
       const { rows } = await sql<{ v: number }>`SELECT current_setting('server_version_num')::int AS v`.execute(db);

@@ -60,15 +60,38 @@ export function rollupSelectSql(bucket: string): string {
  * one source table, materialized at several bucket widths with the same refresh windows as the
  * trace rollups of that width. Key columns are what the gateway groups and filters by.
  */
+export type FamilyMigration = '20261203090100_family_rollups' | '20261216090000_project_score_values' | '20261217090000_project_score_values_week';
+
+/**
+ * Family bucket widths: the trace rollups' three, and weeks (Monday 00:00 UTC, time_bucket's
+ * origin) for families whose day rows are many per range.
+ */
+export type FamilyBucket = (typeof ROLLUPS)[number]['bucket'] | '7 days';
+
+/**
+ * Refresh window and schedule of each width: the trace rollups' for theirs; a week bucket is
+ * recomputed daily over the last 28 days (the window must hold at least two buckets in
+ * TimescaleDB) and completes a day after its week ends, like a day bucket.
+ */
+export const LEVEL_WINDOWS: Record<FamilyBucket, { startOffset: string; endOffset: string; schedule: string }> = {
+  ...(Object.fromEntries(ROLLUPS.map((r) => [r.bucket, { startOffset: r.startOffset, endOffset: r.endOffset, schedule: r.schedule }])) as Record<
+    (typeof ROLLUPS)[number]['bucket'],
+    { startOffset: string; endOffset: string; schedule: string }
+  >),
+  '7 days': { startOffset: '28 days', endOffset: '1 day', schedule: '1 day' },
+};
+
 export interface RollupFamilyDef {
   readonly family: 'scores' | 'score_values' | 'project_score_values' | 'scored_traces' | 'traces_user';
   /** The migration that creates the family's rollups (a family added later gets a migration of its own). */
-  readonly migration: '20261203090100_family_rollups' | '20261216090000_project_score_values';
+  readonly migration: FamilyMigration;
   readonly source: 'scores' | 'traces';
   /** The time column the buckets are cut from (a score's bucket is its trace's time). */
   readonly time: 'trace_ts' | 'ts';
   readonly keys: readonly string[];
-  readonly levels: readonly (typeof ROLLUPS)[number]['bucket'][];
+  readonly levels: readonly FamilyBucket[];
+  /** Levels added to the family after it was created, each by its own migration. */
+  readonly levelMigrations?: Partial<Record<FamilyBucket, FamilyMigration>>;
   /** The aggregate columns (after bucket and keys) and the WHERE clause, if any. */
   readonly aggregates: string;
   readonly where: string | null;
@@ -116,7 +139,9 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     source: 'scores',
     time: 'trace_ts',
     keys: ['org_id', 'project_id', 'name', 'value'],
-    levels: ['1 hour', '1 day'],
+    // Weeks: a 90-day range of one org is ~79k week rows instead of ~300k day rows.
+    levels: ['1 hour', '1 day', '7 days'],
+    levelMigrations: { '7 days': '20261217090000_project_score_values_week' },
     aggregates: 'count(*) AS value_count',
     where: 'model IS NOT NULL AND value IS NOT NULL',
     readIndex: '(org_id, bucket, project_id, name, value) INCLUDE (value_count)',
@@ -146,12 +171,14 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
   },
 ];
 
-const LEVEL_SUFFIX: Record<string, string> = { '1 minute': '1min', '1 hour': '1hour', '1 day': '1day' };
+const LEVEL_SUFFIX: Record<FamilyBucket, string> = { '1 minute': '1min', '1 hour': '1hour', '1 day': '1day', '7 days': '1week' };
 
 export interface FamilyRollup {
   readonly name: string;
   readonly def: RollupFamilyDef;
-  readonly bucket: string;
+  /** The migration that creates this rollup (the family's, or the level's when added later). */
+  readonly migration: FamilyMigration;
+  readonly bucket: FamilyBucket;
   readonly startOffset: string;
   readonly endOffset: string;
   readonly schedule: string;
@@ -159,10 +186,13 @@ export interface FamilyRollup {
 
 /** Every rollup of every family, finest first within a family. */
 export const FAMILY_ROLLUPS: readonly FamilyRollup[] = ROLLUP_FAMILIES.flatMap((def) =>
-  def.levels.map((bucket) => {
-    const base = ROLLUPS.find((r) => r.bucket === bucket)!;
-    return { name: `${def.family}_${LEVEL_SUFFIX[bucket]}`, def, bucket, startOffset: base.startOffset, endOffset: base.endOffset, schedule: base.schedule };
-  }),
+  def.levels.map((bucket) => ({
+    name: `${def.family}_${LEVEL_SUFFIX[bucket]}`,
+    def,
+    migration: def.levelMigrations?.[bucket] ?? def.migration,
+    bucket,
+    ...LEVEL_WINDOWS[bucket],
+  })),
 );
 
 /** SELECT … FROM … [WHERE …] for one family rollup; the caller appends time bounds and GROUP BY. */

@@ -1,4 +1,5 @@
 import { asMaintenance } from './maintenance-scope';
+import { floorToInterval } from '../query/intervals';
 import { sql, type Kysely } from 'kysely';
 import { FAMILY_ROLLUPS, ROLLUPS, familyGroupBy, familySelectSql, rollupSelectSql } from '../../db/migrations/rollup-definitions';
 import type { DatabaseHandle } from './database';
@@ -48,7 +49,7 @@ export const ALL_ROLLUPS: readonly RefreshableRollup[] = [
   })),
 ];
 
-const BUCKET_MS: Record<string, number> = { '1 minute': 60_000, '1 hour': 3_600_000, '1 day': 86_400_000 };
+const BUCKET_MS: Record<string, number> = { '1 minute': 60_000, '1 hour': 3_600_000, '1 day': 86_400_000, '7 days': 604_800_000 };
 
 function intervalMs(text: string): number {
   const [n, unit] = text.split(' ');
@@ -59,7 +60,8 @@ function intervalMs(text: string): number {
   return Number(n) * k;
 }
 
-const floorTo = (t: number, step: number) => Math.floor(t / step) * step;
+/** Bucket starts counted from time_bucket's origin (Monday 2000-01-03 UTC), so weeks start on Monday. */
+const floorTo = floorToInterval;
 
 export interface RefreshResult {
   rollup: AnyRollupName;
@@ -201,16 +203,18 @@ export async function refreshRollupsCoordinated(handle: DatabaseHandle, now: Dat
 export const EMBEDDED_REFRESH_STEP_MS = 86_400_000;
 
 async function embeddedSteps(handle: DatabaseHandle, r: RefreshableRollup, from: Date | null, to: Date): Promise<Array<[Date | null, Date]>> {
+  // A step is whole buckets: a day, or one bucket of a wider rollup (a week).
+  const stepMs = Math.max(EMBEDDED_REFRESH_STEP_MS, BUCKET_MS[r.bucket]!);
   let start = from?.getTime();
   if (start === undefined) {
     const { rows } = await sql<{ first: Date | null }>`SELECT min(${sql.ref(r.source.time)}) AS first FROM ${sql.table(r.source.table)}`.execute(handle.db);
     const first = rows[0]?.first;
     if (!first) return [[null, to]];
-    start = floorTo(new Date(first).getTime(), EMBEDDED_REFRESH_STEP_MS);
+    start = floorTo(new Date(first).getTime(), stepMs);
   }
   const steps: Array<[Date | null, Date]> = [];
-  for (let a = start; a < to.getTime(); a = floorTo(a, EMBEDDED_REFRESH_STEP_MS) + EMBEDDED_REFRESH_STEP_MS) {
-    const b = Math.min(floorTo(a, EMBEDDED_REFRESH_STEP_MS) + EMBEDDED_REFRESH_STEP_MS, to.getTime());
+  for (let a = start; a < to.getTime(); a = floorTo(a, stepMs) + stepMs) {
+    const b = Math.min(floorTo(a, stepMs) + stepMs, to.getTime());
     // The very first window also takes anything before the first row (there is none).
     steps.push([steps.length === 0 && from === null ? null : new Date(a), new Date(b)]);
   }

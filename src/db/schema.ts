@@ -222,6 +222,7 @@ export interface Database {
   score_values_1day: ScoreValueRollupTable;
   project_score_values_1hour: ProjectScoreValueRollupTable;
   project_score_values_1day: ProjectScoreValueRollupTable;
+  project_score_values_1week: ProjectScoreValueRollupTable;
   scored_traces_1min: ScoredTraceRollupTable;
   scored_traces_1hour: ScoredTraceRollupTable;
   scored_traces_1day: ScoredTraceRollupTable;
@@ -231,7 +232,7 @@ export interface Database {
 /** The trace rollups (the planner's default family). */
 export type RollupName = 'traces_1min' | 'traces_1hour' | 'traces_1day';
 export type UserRollupName = 'traces_user_1hour' | 'traces_user_1day';
-export type ProjectScoreValueRollupName = 'project_score_values_1hour' | 'project_score_values_1day';
+export type ProjectScoreValueRollupName = 'project_score_values_1hour' | 'project_score_values_1day' | 'project_score_values_1week';
 export type ScoreRollupFamily = 'scores' | 'score_values' | 'scored_traces';
 /** Every materialized rollup, of every family. */
 export type AnyRollupName = RollupName | UserRollupName | ProjectScoreValueRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;

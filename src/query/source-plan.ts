@@ -28,7 +28,7 @@ export interface RollupLevel {
 
 /** A family's rollups, coarsest first. */
 export type RollupFamilyName = 'traces' | 'traces_user' | 'scores' | 'score_values' | 'project_score_values' | 'scored_traces';
-const STEP_BY_BUCKET: Record<string, number> = { '1 day': 86_400_000, '1 hour': 3_600_000, '1 minute': 60_000 };
+const STEP_BY_BUCKET: Record<string, number> = { '7 days': 604_800_000, '1 day': 86_400_000, '1 hour': 3_600_000, '1 minute': 60_000 };
 export function familyLevels(family: RollupFamilyName): RollupLevel[] {
   if (family === 'traces') return COARSE_TO_FINE.map((name) => ({ name, stepMs: ROLLUP_STEP_MS[name] }));
   return FAMILY_ROLLUPS.filter((r) => r.def.family === family)

@@ -649,11 +649,16 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     // Nine days with uneven edges: raw scores at both ends, then hour and day rollups.
     const from = new Date(END.getTime() - 9 * 86_400_000 - 5 * HOUR - 7 * 60_000);
     const to = new Date(END.getTime() - 13 * 60_000);
-    const binsQuery = (filter: string) =>
-      `{ quality(range: {from: "${from.toISOString()}", to: "${to.toISOString()}"}${filter ? `, filter: {${filter}}` : ''}) { scores { name count bins { lower upper count } } } }`;
+    // Long enough to hold a whole week the weekly rollup has completed (it ends a day after its
+    // Monday-to-Monday week: at most 8 days back), whatever the weekday of the run.
+    const longFrom = new Date(END.getTime() - 24 * 86_400_000 - 5 * HOUR - 7 * 60_000);
+    type Range = { from: Date; to: Date };
+    const nineDays: Range = { from, to };
+    const binsQuery = (filter: string, range: Range = nineDays) =>
+      `{ quality(range: {from: "${range.from.toISOString()}", to: "${range.to.toISOString()}"}${filter ? `, filter: {${filter}}` : ''}) { scores { name count bins { lower upper count } } } }`;
 
     /** The bins of independent SQL over scores joined to their traces (`extra`: conditions on t). */
-    async function rawBins(f: AnalyticsFixture, org: string, extra: { models?: string[]; projectIds?: string[] }) {
+    async function rawBins(f: AnalyticsFixture, org: string, extra: { models?: string[]; projectIds?: string[] }, { from, to }: Range = nineDays) {
       const { rows } = await sql<any>`
         WITH v AS (SELECT s.name, s.value FROM scores s JOIN traces t ON t.id = s.trace_id AND t.org_id = s.org_id
                     WHERE t.org_id = ${org} AND t.ts >= ${from} AND t.ts < ${to} AND s.value IS NOT NULL
@@ -673,19 +678,19 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     }
 
     /** Asks as `key`, records the bins statement (plain PostgreSQL only) and compares with rawBins. */
-    async function expectBins(f: AnalyticsFixture, key: string, org: string, filter: string, extra: { models?: string[]; projectIds?: string[] }) {
+    async function expectBins(f: AnalyticsFixture, key: string, org: string, filter: string, extra: { models?: string[]; projectIds?: string[] }, range: Range = nineDays) {
       const seen: string[] = [];
       const off = f.gw.services.database.addQueryListener((e) => {
         if (e.query.sql.includes('/* countScoreBinsPlanned')) seen.push(e.query.sql);
       });
       let r;
       try {
-        r = await gql(f.gw.url, key, binsQuery(filter));
+        r = await gql(f.gw.url, key, binsQuery(filter, range));
       } finally {
         off();
       }
       expect(r.body.errors).toBeUndefined();
-      const want = await rawBins(f, org, extra);
+      const want = await rawBins(f, org, extra, range);
       const got = r.body.data.quality.scores.filter((x: any) => x.bins.length > 0);
       expect(got.map((x: any) => x.name).sort()).toEqual([...want.keys()].sort());
       expect(want.size).toBeGreaterThan(0);
@@ -714,11 +719,11 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       const projects = (await db.selectFrom('projects').select('id').where('org_id', '=', org0).orderBy('id').execute()).map((p) => p.id);
       expect(projects.length).toBeGreaterThan(1);
 
-      // No filter (the dashboard's question): the project-level counts, day and hour pieces and raw edges.
+      // No filter (the dashboard's question): the project-level counts, week or day and hour pieces and raw edges.
       const plain = await expectBins(f, admin, org0, '', {});
       if (mode === 'postgres') {
         expect(plain).toHaveLength(1);
-        expect(plain[0]).toContain('project_score_values_1day');
+        expect(plain[0]).toMatch(/project_score_values_1(day|week)/);
         expect(plain[0]).toContain('project_score_values_1hour');
         expect(plain[0]).not.toMatch(/FROM "score_values_1(min|hour|day)"/);
         expectOrgScoped(plain[0]!);
@@ -727,7 +732,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       // A project filter is carried by the project-level counts too.
       const byProject = await expectBins(f, admin, org0, `projectIds: ["${projects[1]}"]`, { projectIds: [projects[1]!] });
       if (mode === 'postgres') {
-        expect(byProject[0]).toContain('project_score_values_1day');
+        expect(byProject[0]).toMatch(/project_score_values_1(day|week)/);
         expectOrgScoped(byProject[0]!);
       }
 
@@ -743,12 +748,37 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       const scoped = (await createApiKey(db, { orgId: org0, name: 'one project', role: 'VIEWER', projectIds: [projects[0]!] })).key;
       const one = await expectBins(f, scoped, org0, '', { projectIds: [projects[0]!] });
       if (mode === 'postgres') {
-        expect(one[0]).toContain('project_score_values_1day');
+        expect(one[0]).toMatch(/project_score_values_1(day|week)/);
         expectOrgScoped(one[0]!);
       }
 
       // The other org's answer is its own rows.
       await expectBins(f, f.keys[`${org1}:ADMIN`]!, org1, '', {});
+    });
+
+    it.each(['embedded', 'postgres'] as const)('over 24 days read whole weeks in %s mode: no filter, a project-scoped key, another org', async (mode) => {
+      const f = mode === 'embedded' ? emb : pg;
+      const [org0, org1] = f.orgs as [string, string];
+      const db = f.gw.services.database.db;
+      const long: Range = { from: longFrom, to };
+      const week = await sql<{ n: number }>`SELECT count(*)::int AS n FROM project_score_values_1week WHERE org_id = ${org0}`.execute(db);
+      expect(week.rows[0]!.n).toBeGreaterThan(0);
+
+      const plain = await expectBins(f, f.keys[`${org0}:ADMIN`]!, org0, '', {}, long);
+      if (mode === 'postgres') {
+        expect(plain).toHaveLength(1);
+        expect(plain[0]).toContain('project_score_values_1week');
+        expect(plain[0]).not.toMatch(/FROM "score_values_1(min|hour|day)"/);
+        expectOrgScoped(plain[0]!);
+      }
+      const projects = (await db.selectFrom('projects').select('id').where('org_id', '=', org0).orderBy('id').execute()).map((p) => p.id);
+      const scoped = (await createApiKey(db, { orgId: org0, name: 'one project, weeks', role: 'VIEWER', projectIds: [projects[1]!] })).key;
+      const one = await expectBins(f, scoped, org0, '', { projectIds: [projects[1]!] }, long);
+      if (mode === 'postgres') {
+        expect(one[0]).toContain('project_score_values_1week');
+        expectOrgScoped(one[0]!);
+      }
+      await expectBins(f, f.keys[`${org1}:ADMIN`]!, org1, '', {}, long);
     });
   });
 

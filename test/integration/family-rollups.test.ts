@@ -13,7 +13,8 @@ import { buildTraces, ensureOrgs, insertTraces, prng, uuidFrom } from '../suppor
  * trace (written without the trace's provider, model and environment: the trigger fills them).
  */
 const NOW = new Date('2026-11-20T12:34:56Z');
-const UNIT: Record<string, string> = { '1min': 'minute', '1hour': 'hour', '1day': 'day' };
+// date_trunc('week') starts on Monday, as time_bucket's origin (2000-01-03) does.
+const UNIT: Record<string, string> = { '1min': 'minute', '1hour': 'hour', '1day': 'day', '1week': 'week' };
 const NAMES = [
   ['helpfulness', 'llm'],
   ['user_feedback', 'human'],
@@ -64,12 +65,27 @@ async function rowsOf(f: ModeFixture, text: string): Promise<Record<string, stri
   return Object.fromEntries(rows.map((r) => [r.k, r.v]));
 }
 
-async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1day']) {
+async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1day', '1week']) {
   const marks = await rollupWatermarks(f.handle, f.handle.db);
   for (const level of levels) {
     const unit = UNIT[level]!;
     const mark = (name: string) => `'${(marks as Record<string, Date | null>)[name]!.toISOString()}'::timestamptz`;
     const joined = (m: string) => `FROM scores s JOIN traces t ON t.id = s.trace_id AND t.org_id = s.org_id WHERE t.ts < ${m}`;
+    // Keyed by project only: the same value counts summed over providers, models and environments.
+    const projectValues = async () => {
+      const pv = `project_score_values_${level}`;
+      expect(
+        await rowsOf(f, `SELECT concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, project_id, name, value) AS k, value_count::text AS v FROM ${pv}`),
+      ).toEqual(
+        await rowsOf(f, `SELECT concat_ws('|', to_char(date_trunc('${unit}', t.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), t.org_id, t.project_id, s.name, s.value) AS k,
+            count(*)::text AS v ${joined(mark(pv))} AND s.value IS NOT NULL GROUP BY 1`),
+      );
+    };
+    if (level === '1week') {
+      // Only the project value counts have weeks.
+      await projectValues();
+      continue;
+    }
 
     const s = `scores_${level}`;
     expect(
@@ -94,14 +110,7 @@ async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1
     );
 
     if (level !== '1min') {
-      // Keyed by project only: the same value counts summed over providers, models and environments.
-      const pv = `project_score_values_${level}`;
-      expect(
-        await rowsOf(f, `SELECT concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, project_id, name, value) AS k, value_count::text AS v FROM ${pv}`),
-      ).toEqual(
-        await rowsOf(f, `SELECT concat_ws('|', to_char(date_trunc('${unit}', t.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), t.org_id, t.project_id, s.name, s.value) AS k,
-            count(*)::text AS v ${joined(mark(pv))} AND s.value IS NOT NULL GROUP BY 1`),
-      );
+      await projectValues();
 
       const u = `traces_user_${level}`;
       expect(
@@ -155,7 +164,21 @@ describe.each(MODES)('score and per-user rollups in %s mode', (mode) => {
     const rand = prng(27);
     await insertScores(f, buildScores(old, 26, false).map((sc) => ({ ...sc, id: uuidFrom(rand), ts: NOW })));
     await refreshRollups(f.handle, new Date(NOW.getTime() + 10 * 60_000));
-    await expectFamiliesMatch(f, ['1hour', '1day']);
+    await expectFamiliesMatch(f, ['1hour', '1day', '1week']);
+
+    // Four days on, the week of Nov 16 is complete too; then late scores of traces from Nov 14–15
+    // (the week of Nov 9): past the daily window (7 days), inside the weekly one (28 days).
+    const later = new Date(NOW.getTime() + 4 * 86_400_000);
+    await refreshRollups(f.handle, later);
+    const weeks = await sql<{ n: number }>`SELECT count(DISTINCT bucket)::int AS n FROM project_score_values_1week`.execute(f.handle.db);
+    expect(weeks.rows[0]!.n).toBe(2);
+    // (The minute rollups never saw the late scores above: those were past their 3-hour window.)
+    await expectFamiliesMatch(f, ['1hour', '1day', '1week']);
+    const weekOld = traces.filter((t) => new Date(t.ts as Date).getTime() < Date.parse('2026-11-16T00:00:00Z'));
+    expect(weekOld.length).toBeGreaterThan(0);
+    await insertScores(f, buildScores(weekOld, 28, false).map((sc) => ({ ...sc, id: uuidFrom(rand), ts: later })));
+    await refreshRollups(f.handle, new Date(later.getTime() + 10 * 60_000));
+    await expectFamiliesMatch(f, ['1week']);
     const orphans = await sql<{ n: number }>`SELECT count(*)::int AS n FROM scores WHERE model IS NULL`.execute(f.handle.db);
     expect(orphans.rows[0]!.n).toBe(1);
   }, 300_000);

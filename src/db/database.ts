@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Database } from './schema';
 import { startEmbeddedDatabase, type EmbeddedDatabase, type EmbeddedMemory } from './embedded/embedded-database';
 import { LivenessProbe, poolSaturation, type PoolSaturation } from './liveness';
+import { runReadBatch } from './read-batch';
 
 export type StorageMode = 'embedded' | 'timescale' | 'postgres';
 export type QueryClass = 'simple' | 'aggregate';
@@ -25,6 +26,12 @@ export interface DatabaseHandle {
   /** TimescaleDB features are in use (embedded and timescale modes). */
   readonly timescale: boolean;
   readonly statementTimeoutMs: Readonly<Record<QueryClass, number>>;
+  /**
+   * Server modes with DB_READ_BATCH on: runs a read's statements on the read pool in pipelined
+   * batches under the settings `preamble` sets (withStatementTimeout uses it; src/db/read-batch.ts).
+   * Absent in embedded mode and with DB_READ_BATCH=false (a transaction per read, as before).
+   */
+  readonly readBatch?: <T>(preamble: string, fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
   /** Embedded mode: what the database worker holds (null in server modes). */
   embeddedMemory(): Promise<EmbeddedMemory | null>;
   addQueryListener(listener: QueryListener): () => void;
@@ -139,9 +146,13 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     throw err;
   }
 
+  const readBatchDeps = { pool: watched(readPool, readPool === primaryPool ? 'primary' : 'replica'), log, db: readDb, normalizeError: asError };
   return {
     db,
     readDb,
+    ...(mode !== 'embedded' && config.database.readBatch
+      ? { readBatch: <T>(preamble: string, fn: (d: Kysely<Database>) => Promise<T>) => runReadBatch(readBatchDeps, preamble, fn) }
+      : {}),
     pool: primaryPool,
     readPool,
     mode,
@@ -221,6 +232,11 @@ const CLASS_SETTINGS: Record<QueryClass, string> = {
   simple: '',
   aggregate: '; SET LOCAL enable_parallel_append = off',
 };
+/** The same settings as set_config calls (a read batch's preamble: src/db/read-batch.ts). */
+const CLASS_SET_CONFIG: Record<QueryClass, string> = {
+  simple: '',
+  aggregate: ", set_config('enable_parallel_append', 'off', true)",
+};
 
 /**
  * Runs `fn` in a transaction whose statement timeout is the one of its class. SET LOCAL dies
@@ -251,4 +267,22 @@ export async function withStatementTimeout<T>(
     await sql.raw('COMMIT').execute(conn);
     return result;
   });
+}
+
+/**
+ * A read on the read handle under the statement timeout (and settings) of its class: what
+ * services use. In server modes its statements go out in pipelined batches, the settings with
+ * them, one round trip for the statements it starts side by side (src/db/read-batch.ts); in
+ * embedded mode, or with DB_READ_BATCH=false, a transaction as withStatementTimeout runs it.
+ * Reads only: a batch is not one transaction (each round trip commits on its own).
+ */
+export function withTimedRead<T>(
+  handle: Pick<DatabaseHandle, 'statementTimeoutMs' | 'readDb' | 'readBatch'>,
+  queryClass: QueryClass,
+  fn: (db: Kysely<Database>) => Promise<T>,
+): Promise<T> {
+  if (!handle.readBatch) return withStatementTimeout(handle, handle.readDb, queryClass, fn);
+  const ms = handle.statementTimeoutMs[queryClass];
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`statement timeout of ${queryClass} is not a whole number of ms: ${ms}`);
+  return handle.readBatch(`SELECT set_config('statement_timeout', '${ms}', true)${CLASS_SET_CONFIG[queryClass]} /* readSettings */`, fn);
 }

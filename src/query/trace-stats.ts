@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Scope } from '../auth/viewer';
 import type { Database } from '../db/schema';
 import type { Config } from '../config';
-import { withStatementTimeout, type DatabaseHandle } from '../db/database';
+import { withTimedRead, type DatabaseHandle } from '../db/database';
 import { cachedRollupWatermarks } from '../db/rollup-refresh';
 import type { TraceFilter } from './trace-filter';
 import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue, type TraceRollupFamily } from './dimensions';
@@ -176,9 +176,9 @@ export async function computeTraceStatsWith<T>(
 ): Promise<[TraceStatsResult, T]> {
   const plan = await planTraceStats(deps, req);
   const { database } = deps;
-  const [data, extra] = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
-    const d = await readTraceStats(trx, scope, req, plan);
-    return [d, await more(trx)] as const;
+  const [data, extra] = await withTimedRead(database, 'aggregate', async (trx) => {
+    // Side by side: one round trip for both in a read batch.
+    return Promise.all([readTraceStats(trx, scope, req, plan), more(trx)] as const);
   });
   return [assembleTraceStats(req, plan, data), extra];
 }
@@ -252,33 +252,44 @@ async function planTraceStats(
   };
 }
 
-/** Sums, histogram cells and exact percentiles, inside the caller's transaction. */
+/**
+ * Sums, histogram cells and exact percentiles, inside the caller's read. The statements that do
+ * not depend on each other are started side by side, so that a read batch sends them in one
+ * round trip; only the shown groups' cells wait for the sums (they pick the groups).
+ */
 async function readTraceStats(trx: Kysely<Database>, scope: Scope, req: TraceStatsRequest, p: StatsPlanning): Promise<StatsData> {
   const base = { scope, filter: req.filter, timeZone: req.timeZone, dims: req.dims };
-  const rows = p.seriesPieces.length
-    ? await sumTraceStatsSplit(trx, { ...base, dims: [], interval: p.sumInterval, columns: p.columns }, p.seriesPieces, { ...base, interval: null, columns: p.columns }, p.pieces)
-    : await sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces);
-  const sums = sumRows(req, p, rows);
-  const shown = p.percentiles && !p.exact && p.topCells ? shownGroupValues(req, p, sums) : null;
-  let cells: LevelCellRow[] = [];
-  if (shown) {
-    const { total, series } = p.levels;
-    const outer = total || series ? await countLatencyCellsPlanned(trx, { ...base, dims: [], interval: p.cellInterval }, p.seriesCellPieces, { total, series, group: false, groupSeries: false }) : [];
-    const inner = await countLatencyCellsPlanned(trx, { ...base, interval: null, groupKeys: shown }, p.groupCellPieces, { total: false, group: true, series: false, groupSeries: false });
-    cells = [...outer, ...inner];
-  } else if (p.percentiles && !p.exact) {
-    cells = await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels);
-  }
-  const exactRows =
+  const allCells = p.percentiles && !p.exact && !p.topCells;
+  const [rows, early, exactRows] = await Promise.all([
+    p.seriesPieces.length
+      ? sumTraceStatsSplit(trx, { ...base, dims: [], interval: p.sumInterval, columns: p.columns }, p.seriesPieces, { ...base, interval: null, columns: p.columns }, p.pieces)
+      : sumTraceStatsPlanned(trx, { ...base, interval: p.sumInterval, columns: p.columns, splitSeries: p.splitSeries }, p.pieces),
+    allCells ? countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels) : null,
     p.exact && p.pieces.length
-      ? await findExactLatencyPercentiles(trx, {
+      ? findExactLatencyPercentiles(trx, {
           ...base,
           from: req.from,
           to: req.to,
           interval: p.sumInterval,
           levels: p.levels,
         })
-      : [];
+      : [],
+  ]);
+  const sums = sumRows(req, p, rows);
+  let cells: LevelCellRow[] = early ?? [];
+  if (p.percentiles && !p.exact && p.topCells) {
+    const shown = shownGroupValues(req, p, sums);
+    if (shown) {
+      const { total, series } = p.levels;
+      const [outer, inner] = await Promise.all([
+        total || series ? countLatencyCellsPlanned(trx, { ...base, dims: [], interval: p.cellInterval }, p.seriesCellPieces, { total, series, group: false, groupSeries: false }) : [],
+        countLatencyCellsPlanned(trx, { ...base, interval: null, groupKeys: shown }, p.groupCellPieces, { total: false, group: true, series: false, groupSeries: false }),
+      ]);
+      cells = [...outer, ...inner];
+    } else {
+      cells = await countLatencyCellsPlanned(trx, { ...base, interval: p.cellInterval }, p.cellPieces, p.levels);
+    }
+  }
   return { sums, cells, exactRows };
 }
 

@@ -56,15 +56,16 @@ describe('/metrics after a scripted set of requests', () => {
     expect(d('graphql_operations_total', { operation: 'anonymous', type: 'invalid' })).toBe(1);
     expect(d('graphql_resolver_errors_total', { code: 'BAD_USER_INPUT' })).toBe(1);
 
-    // One findTraces per traces query, run in a statement-timeout transaction.
+    // One findTraces per traces query, each a read batch: its settings and the statement in one
+    // round trip (no BEGIN or COMMIT).
     expect(d('db_query_duration_seconds_count', { query: 'findTraces' })).toBe(3);
-    expect(d('db_query_duration_seconds_count', { query: 'begin' })).toBe(3);
-    expect(d('db_query_duration_seconds_count', { query: 'commit' })).toBe(3);
-    // Three findTraces and the lookup of the wrong key (the right one is memoised); the
-    // statement timeout is set in the BEGIN's own message. The readiness probes' SELECT 1 run
-    // on their own connection, outside the pool.
-    expect(d('db_queries_total', { operation: 'select' })).toBe(4);
-    expect(d('db_queries_total', { operation: 'other' })).toBe(6);
+    expect(d('db_query_duration_seconds_count', { query: 'readSettings' })).toBe(3);
+    expect(d('db_query_duration_seconds_count', { query: 'begin' })).toBe(0);
+    expect(d('db_query_duration_seconds_count', { query: 'commit' })).toBe(0);
+    // Three findTraces, their three settings and the lookup of the wrong key (the right one is
+    // memoised). The readiness probes' SELECT 1 run on their own connection, outside the pool.
+    expect(d('db_queries_total', { operation: 'select' })).toBe(7);
+    expect(d('db_queries_total', { operation: 'other' })).toBe(0);
     expect(d('db_errors_total', { error_type: 'statement_timeout' })).toBe(0);
 
     expect(after.get('db_pool_size{pool="primary"}')).toBe(7);

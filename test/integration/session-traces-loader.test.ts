@@ -103,10 +103,11 @@ describe.each(MODES)('Session.traces batched (%s)', (mode) => {
   it('runs loaders under the statement timeout the services use', async () => {
     const { out: r, statements: run } = await during(() => gql(gw.url, admin, '{ session(id: "five") { id traces(first: 1) { nodes { id related { id } scores { name } } } } }'));
     expect(r.body.errors).toBeUndefined();
-    // A timed transaction opens with `BEGIN; SET LOCAL statement_timeout = <ms>` (one round trip).
-    const timeouts = run.filter((s) => /SET LOCAL statement_timeout = \d+/.test(s));
+    // A timed read sends its settings with its statements: `set_config('statement_timeout', '<ms>', true)`
+    // in a read batch (server modes), `BEGIN; SET LOCAL statement_timeout = <ms>` in embedded mode.
+    const timeouts = run.filter((s) => /set_config\('statement_timeout', '\d+', true\)|SET LOCAL statement_timeout = \d+/.test(s));
     const reads = run.filter((s) => /^\s*(select|with)\b/i.test(s));
-    // Each loader batch (session by id, its traces, their spans and scores) opens its own timed transaction.
+    // Each loader batch (session by id, its traces, their spans and scores) is its own timed read.
     expect(reads.length).toBeGreaterThanOrEqual(3);
     expect(timeouts.length).toBeGreaterThanOrEqual(3);
   });

@@ -1,7 +1,7 @@
 import { usdNumber } from '../../shared/money';
 import { sql } from 'kysely';
 import type { RequestContext } from '../../context';
-import { withStatementTimeout } from '../../db/database';
+import { withTimedRead } from '../../db/database';
 import { badInput } from '../../shared/errors';
 import { planScores, sumScores } from '../../query/score-plan';
 import type { TraceFilterInput } from '../../query/trace-filter-input';
@@ -50,14 +50,16 @@ export async function compareModels(
     { from: a.from, to: a.to, filter, dims: ['MODEL'], interval: null, percentiles: opts.percentiles ?? true,
       // Only the per-model latency is answered.
       percentileLevels: { total: false, group: true, series: false, groupSeries: false }, columns: opts.columns, groupLimit: 10 },
-    async (trx) => ({
-      quality: !wantQuality ? [] : await sumScores(trx, scorePlans, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
-      providers: (
-        await sql<{ model: string; provider: string }>`
+    async (trx) => {
+      // Side by side with the trace statements: one round trip in a read batch.
+      const [quality, providers] = await Promise.all([
+        !wantQuality ? [] : sumScores(trx, scorePlans, { scope: ctx.scope, filter: { ...filter, from: a.from, to: a.to }, names: null, dims: ['MODEL'], interval: null }),
+        sql<{ model: string; provider: string }>`
           SELECT DISTINCT ON (model) model, provider FROM model_prices
-           WHERE model = ANY(${models}::text[]) ORDER BY model, effective_from DESC /* findProvidersOfModels */`.execute(trx)
-      ).rows,
-    }),
+           WHERE model = ANY(${models}::text[]) ORDER BY model, effective_from DESC /* findProvidersOfModels */`.execute(trx),
+      ]);
+      return { quality, providers: providers.rows };
+    },
   );
   const byModel = new Map(stats.groups.map((g) => [g.key.model, g.acc]));
   await refuseUnknownModels(ctx, models.filter((m) => !byModel.has(m) && !extra.providers.some((p) => p.model === m)));
@@ -98,7 +100,7 @@ async function refuseUnknownModels(ctx: RequestContext, candidates: readonly str
   if (!candidates.length) return;
   const { database } = ctx.services;
   const scope = ctx.scope;
-  const seen = await withStatementTimeout(database, database.readDb, 'simple', async (trx) =>
+  const seen = await withTimedRead(database, 'simple', async (trx) =>
     (
       await sql<{ model: string }>`
         SELECT m AS model FROM unnest(${[...candidates]}::text[]) AS m

@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../../context';
-import { withStatementTimeout } from '../../db/database';
+import { withTimedRead } from '../../db/database';
 import type { ProjectRow } from '../../db/schema';
 import { badInput, forbidden, notFound } from '../../shared/errors';
 import { findProjects, insertProject, renameProjectById } from './projects.repository';
@@ -16,7 +16,7 @@ export { checkProjectName, MAX_PROJECT_NAME_LENGTH, PROJECT_ID_PATTERN } from '.
  */
 export function listProjects(ctx: ServiceContext<'database'>): Promise<ProjectRow[]> {
   const { database } = ctx.services;
-  return withStatementTimeout(database, database.readDb, 'simple', (trx) => findProjects(trx, ctx.scope));
+  return withTimedRead(database, 'simple', (trx) => findProjects(trx, ctx.scope));
 }
 
 export async function createProject(ctx: ServiceContext<'database'>, input: { id: string; name: string }): Promise<ProjectRow> {

@@ -106,25 +106,29 @@ export async function qualityReport(
   };
 }
 
-/** Sums, bins, labels and scored traces (inside the caller's transaction): from the score rollups when planned, else the raw join. */
+/** Sums, bins, labels and scored traces (inside the caller's read): from the score rollups when planned, else the raw join. */
 async function readScoreData(trx: Kysely<Database>, ctx: RequestContext, a: ResolvedReportArgs, names: readonly string[] | null, plans: ScorePlans | null, want: Wanted): Promise<ScoreData> {
   const filter = { ...a.filter, from: a.from, to: a.to };
   const q = { scope: ctx.scope, filter, names };
   const planned = { scope: ctx.scope, filter: a.filter, names, dims: a.dims, interval: a.interval, timeZone: a.timeZone };
   const none = { scored: 0, human: 0 };
-  return plans
-    ? {
-        sums: await sumScoresPlanned(trx, planned, plans.scores),
-        bins: want.bins ? await countScoreBinsPlanned(trx, planned, plans.score_values) : [],
-        labels: want.labels ? await countScoreLabelsPlanned(trx, planned, plans.scores) : [],
-        scored: want.scored ? await countScoredTracesPlanned(trx, planned, plans.scored_traces) : none,
-      }
-    : {
-        sums: await sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval, timeZone: a.timeZone }),
-        bins: want.bins ? await countScoreBins(trx, q) : [],
-        labels: want.labels ? await countScoreLabels(trx, q) : [],
-        scored: want.scored ? await countScoredTraces(trx, { scope: ctx.scope, filter }) : none,
-      };
+  // Started side by side: a read batch sends them in one round trip.
+  const [sums, bins, labels, scored] = await Promise.all(
+    plans
+      ? [
+          sumScoresPlanned(trx, planned, plans.scores),
+          want.bins ? countScoreBinsPlanned(trx, planned, plans.score_values) : [],
+          want.labels ? countScoreLabelsPlanned(trx, planned, plans.scores) : [],
+          want.scored ? countScoredTracesPlanned(trx, planned, plans.scored_traces) : none,
+        ]
+      : [
+          sumScoresByName(trx, { ...q, dims: a.dims, interval: a.interval, timeZone: a.timeZone }),
+          want.bins ? countScoreBins(trx, q) : [],
+          want.labels ? countScoreLabels(trx, q) : [],
+          want.scored ? countScoredTraces(trx, { scope: ctx.scope, filter }) : none,
+        ],
+  );
+  return { sums, bins, labels, scored };
 }
 
 function addScoreRow(s: Sum, r: ScoreAggRow): void {

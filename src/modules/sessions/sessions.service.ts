@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../../context';
-import { withStatementTimeout } from '../../db/database';
+import { withTimedRead } from '../../db/database';
 import { badInput } from '../../shared/errors';
 import { normalizeTraceFilter, type TraceFilterInput } from '../../query/trace-filter-input';
 import type { SessionParent } from './sessions.mappers';
@@ -40,7 +40,7 @@ export async function listSessions(ctx: ServiceContext, args: PageArgs & { filte
     filter.to = filter.to ?? new Date(now + 1000);
   }
   const cursor = page.cursor ? decodeSessionCursor(page.cursor, page.cursorArgument) : null;
-  const { rows, beyond } = await withStatementTimeout(database, database.readDb, 'aggregate', async (trx) => {
+  const { rows, beyond } = await withTimedRead(database, 'aggregate', async (trx) => {
     const base = { scope: ctx.scope, filter };
     // Backward: read ascending from `before` and turn the page round.
     const rows = await findSessions(trx, { ...base, limit: page.size + 1, after: cursor, direction: page.backward ? 'ASC' : 'DESC' });

@@ -1,6 +1,6 @@
 import type { Config } from '../../config';
 import type { ServiceContext } from '../../context';
-import { withStatementTimeout } from '../../db/database';
+import { withTimedRead } from '../../db/database';
 import { badInput } from '../../shared/errors';
 import { decodeCursor, encodeCursor, isUuid } from './cursor';
 import { parseSearchTerms } from './search-terms';
@@ -45,7 +45,7 @@ export async function listTraces(
   // Backward: read the other way from `before` and turn the page round.
   const reverse: SortDirection = direction === 'DESC' ? 'ASC' : 'DESC';
   const reading = page.backward ? reverse : direction;
-  const { rows, beyond } = await withStatementTimeout(deps.database, deps.database.readDb, terms ? 'aggregate' : 'simple', async (trx) => {
+  const { rows, beyond } = await withTimedRead(deps.database, terms ? 'aggregate' : 'simple', async (trx) => {
     const base = { scope, filter, orderBy, search: terms, searchIndexing: searchIndexingOf(deps.database.mode) };
     const rows = await findTraces(trx, { ...base, direction: reading, limit: page.size + 1, after: cursor });
     // The other side of the cursor, its own row included: is there a page that way?
@@ -81,7 +81,7 @@ export async function listFirstTracesOfSessions(ctx: ServiceContext, args: PageA
   const page = resolvePageArgs(args);
   if (page.cursor) throw new Error('listFirstTracesOfSessions answers pages without a cursor');
   const base = normalizeTraceFilter(undefined, deps.config);
-  const rows = await withStatementTimeout(deps.database, deps.database.readDb, 'simple', (trx) =>
+  const rows = await withTimedRead(deps.database, 'simple', (trx) =>
     findTracesOfSessions(trx, { scope, filter: base, sessionIds, direction: page.backward ? 'DESC' : 'ASC', limit: page.size + 1 }),
   );
   const bySession = new Map<string, TraceRowWithKey[]>();
@@ -101,7 +101,7 @@ export async function listFirstTracesOfSessions(ctx: ServiceContext, args: PageA
 
 export async function countMatchingTraces(ctx: ServiceContext<'database'>, parent: TraceConnectionParent): Promise<number> {
   const { database } = ctx.services;
-  return withStatementTimeout(database, database.readDb, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search, searchIndexingOf(database.mode)));
+  return withTimedRead(database, 'aggregate', (trx) => countTraces(trx, parent.scope, parent.filter, parent.search, searchIndexingOf(database.mode)));
 }
 
 /**
@@ -113,11 +113,11 @@ export async function getTrace(ctx: ServiceContext<'database'>, id: string) {
   const { services: { database }, scope } = ctx;
   if (looksLikeW3cTraceId(id)) {
     const traceId = w3cTraceId(id, 'id');
-    return withStatementTimeout(database, database.readDb, 'simple', (trx) => findRootSpanOfTrace(trx, scope, traceId));
+    return withTimedRead(database, 'simple', (trx) => findRootSpanOfTrace(trx, scope, traceId));
   }
   if (!isUuid(id)) {
     throw badInput('id must be a span\'s id (a UUID, Trace.id) or a W3C trace id (32 hexadecimal characters, Trace.traceId)', { argument: 'id' });
   }
-  const rows = await withStatementTimeout(database, database.readDb, 'simple', (trx) => findTracesByIds(trx, scope, [id]));
+  const rows = await withTimedRead(database, 'simple', (trx) => findTracesByIds(trx, scope, [id]));
   return rows[0] ?? null;
 }

@@ -155,8 +155,12 @@ describe('export reliability (PostgreSQL server, gateway processes)', () => {
       const job = await waitForExport(i % 2 ? g2.url : g1.url, i % 2 ? key2 : key, id, undefined, 120_000);
       expect({ id, status: job.status, attempts: job.attempts }).toEqual({ id, status: 'SUCCEEDED', attempts: 1 });
     }
-    // Each export succeeded in exactly one process's log.
+    // Each export succeeded in exactly one process's log. The job's row says SUCCEEDED a moment
+    // before its process has written that line (and the pipe has carried it): wait a little for it.
     const succeeded = (out: string) => [...out.matchAll(/"exportId":"([0-9a-f-]{36})"[^\n]*"msg":"export succeeded"/g)].map((m) => m[1]);
+    for (let waited = 0; waited < 10_000 && succeeded(g1.output()).length + succeeded(g2.output()).length < ids.length; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const s1 = succeeded(g1.output());
     const s2 = succeeded(g2.output());
     expect([...s1, ...s2].sort()).toEqual([...ids].sort());

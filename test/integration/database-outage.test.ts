@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
 import { openDatabase, withStatementTimeout, type DatabaseHandle } from '../../src/db/database';
@@ -9,7 +8,7 @@ import { ensureOrgs } from '../support/trace-builder';
 import { fromDatabaseError } from '../../src/shared/errors';
 import { gql, type GqlResponse } from '../support/gateway';
 import { startOpsGateway, type OpsGateway } from '../support/ops-gateway';
-import { PG_ADMIN_URL, createTestDatabase, type TestDatabase } from '../support/postgres';
+import { createTestDatabase, terminateBackendsRunning, type TestDatabase } from '../support/postgres';
 import { REDIS_URL, deleteKeysWithPrefix, redisClient, uniquePrefix } from '../support/cache-fixture';
 import { TcpProxy } from '../support/tcp-proxy';
 
@@ -62,17 +61,7 @@ describe('a connection that dies inside the statement-timeout transaction', () =
   it('reports the terminated backend (57P01) after pg_terminate_backend', async () => {
     const failed = sleeper('terminateMe');
     await sleep(300);
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    try {
-      const r = await admin.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%terminateMe%' AND pid <> pg_backend_pid()`,
-        [tdb.name],
-      );
-      expect(r.rowCount).toBe(1);
-    } finally {
-      await admin.end();
-    }
+    expect(await terminateBackendsRunning(tdb.name, 'terminateMe')).toBe(1);
     const err = await failed;
     expect(err?.code).toBe('57P01');
     expect(fromDatabaseError(err)?.extensions.code).toBe('SERVICE_UNAVAILABLE');

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { loadConfig } from '../../src/config';
 import { openDatabase, withTimedRead, type DatabaseHandle } from '../../src/db/database';
 import { fromDatabaseError } from '../../src/shared/errors';
-import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../support/postgres';
+import { createTestDatabase, terminateBackendsRunning, type TestDatabase } from '../support/postgres';
 
 /**
  * Timed reads in server modes (src/db/read-batch.ts): the statements a read starts side by side
@@ -124,9 +124,9 @@ describe('read batches (plain PostgreSQL)', () => {
   });
 
   it('rejects a failing statement with its own error and keeps the connection', async () => {
-    const err = await withTimedRead(handle, 'simple', (db) => sql`SELECT 1 / 0`.execute(db)).catch((e: unknown) => e as { code?: string });
+    const err = await withTimedRead(handle, 'simple', (db) => sql`SELECT 1 / 0`.execute(db)).then(() => null, (e: unknown) => e as { code?: string });
     expect(err?.code).toBe('22012');
-    const nul = await withTimedRead(handle, 'simple', (db) => sql`SELECT ${'a\u0000b'}::text AS s`.execute(db)).catch((e: unknown) => e as { code?: string });
+    const nul = await withTimedRead(handle, 'simple', (db) => sql`SELECT ${'a\u0000b'}::text AS s`.execute(db)).then(() => null, (e: unknown) => e as { code?: string });
     expect(nul?.code).toBe('22021');
     expect(await withTimedRead(handle, 'simple', (db) => setting(db, 'statement_timeout'))).toBe('150ms');
   });
@@ -143,16 +143,9 @@ describe('read batches (plain PostgreSQL)', () => {
   });
 
   it('drops the connection of a terminated backend (57P01, SERVICE_UNAVAILABLE) and reads on a new one', async () => {
-    const failed = withTimedRead(handle, 'aggregate', (db) => sql`SELECT pg_sleep(3) /* terminateBatch */`.execute(db)).catch((e: unknown) => e as Error & { code?: string });
+    const failed = withTimedRead(handle, 'aggregate', (db) => sql`SELECT pg_sleep(3) /* terminateBatch */`.execute(db)).then(() => null, (e: unknown) => e as Error & { code?: string });
     await new Promise((r) => setTimeout(r, 150));
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    try {
-      const r = await admin.query(`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%terminateBatch%' AND pid <> pg_backend_pid()`, [tdb.name]);
-      expect(r.rowCount).toBe(1);
-    } finally {
-      await admin.end();
-    }
+    expect(await terminateBackendsRunning(tdb.name, 'terminateBatch')).toBe(1);
     const err = await failed;
     expect(err?.code).toBe('57P01');
     expect(fromDatabaseError(err)?.extensions.code).toBe('SERVICE_UNAVAILABLE');

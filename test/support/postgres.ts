@@ -35,3 +35,18 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     },
   };
 }
+
+/** pg_terminate_backend of the backends of `database` running a statement that contains `tag`; how many were ended. */
+export async function terminateBackendsRunning(database: string, tag: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    const r = await admin.query(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND strpos(query, $2) > 0 AND pid <> pg_backend_pid()`,
+      [database, tag],
+    );
+    return r.rowCount ?? 0;
+  } finally {
+    await admin.end();
+  }
+}

@@ -228,15 +228,17 @@ async function detectServerMode(db: Kysely<Database>, wanted: Config['database']
  * (a 7-day cost question on 300k traces: 13 ms without, 100 ms with, on two cores). A branch
  * big enough for workers still gets its own Gather.
  */
-const CLASS_SETTINGS: Record<QueryClass, string> = {
-  simple: '',
-  aggregate: '; SET LOCAL enable_parallel_append = off',
+const CLASS_SETTINGS: Record<QueryClass, readonly (readonly [name: string, value: string])[]> = {
+  simple: [],
+  aggregate: [['enable_parallel_append', 'off']],
 };
-/** The same settings as set_config calls (a read batch's preamble: src/db/read-batch.ts). */
-const CLASS_SET_CONFIG: Record<QueryClass, string> = {
-  simple: '',
-  aggregate: ", set_config('enable_parallel_append', 'off', true)",
-};
+
+/** A class's statement timeout and settings, the timeout first (validated: it is put into SQL text). */
+function classSettings(handle: Pick<DatabaseHandle, 'statementTimeoutMs'>, queryClass: QueryClass): (readonly [string, string])[] {
+  const ms = handle.statementTimeoutMs[queryClass];
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`statement timeout of ${queryClass} is not a whole number of ms: ${ms}`);
+  return [['statement_timeout', String(ms)], ...CLASS_SETTINGS[queryClass]];
+}
 
 /**
  * Runs `fn` in a transaction whose statement timeout is the one of its class. SET LOCAL dies
@@ -250,12 +252,11 @@ export async function withStatementTimeout<T>(
   queryClass: QueryClass,
   fn: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
-  const ms = handle.statementTimeoutMs[queryClass];
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`statement timeout of ${queryClass} is not a whole number of ms: ${ms}`);
+  const begin = `BEGIN; ${classSettings(handle, queryClass).map(([name, value]) => `SET LOCAL ${name} = ${value}`).join('; ')}`;
   return db.connection().execute(async (conn) => {
     let result: T;
     try {
-      await sql.raw(`BEGIN; SET LOCAL statement_timeout = ${ms}${CLASS_SETTINGS[queryClass]}`).execute(conn);
+      await sql.raw(begin).execute(conn);
       result = await fn(conn);
     } catch (error) {
       // When the connection died, ROLLBACK fails too ("Client has encountered a connection
@@ -276,13 +277,12 @@ export async function withStatementTimeout<T>(
  * embedded mode, or with DB_READ_BATCH=false, a transaction as withStatementTimeout runs it.
  * Reads only: a batch is not one transaction (each round trip commits on its own).
  */
-export function withTimedRead<T>(
+export async function withTimedRead<T>(
   handle: Pick<DatabaseHandle, 'statementTimeoutMs' | 'readDb' | 'readBatch'>,
   queryClass: QueryClass,
   fn: (db: Kysely<Database>) => Promise<T>,
 ): Promise<T> {
   if (!handle.readBatch) return withStatementTimeout(handle, handle.readDb, queryClass, fn);
-  const ms = handle.statementTimeoutMs[queryClass];
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new Error(`statement timeout of ${queryClass} is not a whole number of ms: ${ms}`);
-  return handle.readBatch(`SELECT set_config('statement_timeout', '${ms}', true)${CLASS_SET_CONFIG[queryClass]} /* readSettings */`, fn);
+  const settings = classSettings(handle, queryClass).map(([name, value]) => `set_config('${name}', '${value}', true)`);
+  return handle.readBatch(`SELECT ${settings.join(', ')} /* readSettings */`, fn);
 }

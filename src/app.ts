@@ -224,7 +224,7 @@ export async function startGateway(
   // Before anything slow: a port in use fails the start at once (http/port.ts).
   await assertPortFree(config.port, config.host);
   if (config.telemetry.metrics.enabled && config.telemetry.metrics.port !== undefined) await assertPortFree(config.telemetry.metrics.port, config.host, 'metrics');
-  const database = await openDatabase(config, { inMemory: opts.inMemory });
+  const database = await openDatabase(config, { inMemory: opts.inMemory, logger });
   opts.onDatabase?.(database);
   const opened: Opened = {
     database,

@@ -45,6 +45,8 @@ export const databaseSection = z
     STATEMENT_TIMEOUT_AGGREGATE_MS: int(30000, 1),
     /** Server modes: a read's settings and statements in one pipelined round trip (src/db/read-batch.ts). */
     DB_READ_BATCH: bool.default(true),
+    /** Read batches: statements over rollups each connection keeps prepared (0: none; src/db/read-batch.ts). */
+    DB_PREPARED_STATEMENTS_MAX: int(100, 0, 10000),
     ROLLUP_REFRESH_INTERVAL_MS: int(60000, 0),
     RETENTION_DAYS: int(90, 1),
     SEARCH_INDEX_INTERVAL_MS: int(1000, 0),
@@ -65,6 +67,7 @@ export const databaseSection = z
     pool: { max: e.DB_POOL_MAX, min: e.DB_POOL_MIN, acquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS, idleTimeoutMs: e.DB_IDLE_TIMEOUT_MS, maxLifetimeSeconds: e.DB_MAX_LIFETIME_S },
     statementTimeoutMs: { simple: e.STATEMENT_TIMEOUT_SIMPLE_MS, aggregate: e.STATEMENT_TIMEOUT_AGGREGATE_MS },
     readBatch: e.DB_READ_BATCH,
+    preparedStatementsMax: e.DB_PREPARED_STATEMENTS_MAX,
     rollupRefreshIntervalMs: e.ROLLUP_REFRESH_INTERVAL_MS,
     retentionDays: e.RETENTION_DAYS,
     /** Plain PostgreSQL: the search indexer's pause and batch (src/db/search-indexer.ts). */

@@ -4,7 +4,8 @@ import type { Config } from '../config';
 import type { Database } from './schema';
 import { startEmbeddedDatabase, type EmbeddedDatabase, type EmbeddedMemory } from './embedded/embedded-database';
 import { LivenessProbe, poolSaturation, type PoolSaturation } from './liveness';
-import { runReadBatch } from './read-batch';
+import { runReadBatch, type PreparedStatements } from './read-batch';
+import { ALL_ROLLUPS } from './rollup-refresh';
 
 export type StorageMode = 'embedded' | 'timescale' | 'postgres';
 export type QueryClass = 'simple' | 'aggregate';
@@ -55,7 +56,12 @@ export interface OpenDatabaseOptions {
   inMemory?: boolean;
   /** Embedded only: who takes the DATA_DIR lock (shown to a second process refused by it). */
   holder?: string;
+  /** Told about a change of course worth an operator's attention (prepared statements turned off). */
+  logger?: { warn(obj: object, msg: string): void };
 }
+
+/** A statement that reads a rollup: worth preparing (see read-batch.ts); raw-only ones stay unnamed. */
+const READS_ROLLUP = new RegExp(`\\b(?:${ALL_ROLLUPS.map((r) => r.name).join('|')})\\b`);
 
 interface Pools {
   readonly primary: pg.Pool;
@@ -146,7 +152,17 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
     throw err;
   }
 
-  const readBatchDeps = { pool: watched(readPool, readPool === primaryPool ? 'primary' : 'replica'), log, db: readDb, normalizeError: asError };
+  const readRole: PoolRole = readPool === primaryPool ? 'primary' : 'replica';
+  const prepared: PreparedStatements = {
+    max: config.database.preparedStatementsMax,
+    preparable: (text) => READS_ROLLUP.test(text),
+    onDisabled: (err) =>
+      options.logger?.warn(
+        { err: { code: (err as { code?: unknown }).code, message: (err as Error).message }, pool: readRole },
+        'prepared statements turned off for this pool: the server does not keep what a connection prepared (a pooler in transaction mode? set DB_PREPARED_STATEMENTS_MAX=0)',
+      ),
+  };
+  const readBatchDeps = { pool: watched(readPool, readRole), log, db: readDb, normalizeError: asError, prepared };
   return {
     db,
     readDb,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { CompiledQuery, Kysely, type DatabaseConnection, type LogEvent, type QueryResult } from 'kysely';
 import type { Database } from './schema';
@@ -17,6 +18,19 @@ import type { Database } from './schema';
  *
  * Parameters stay parameters (never inlined into the text), so tracing and pg_stat_statements
  * see the same parameterised SQL as before.
+ *
+ * Prepared statements (`DB_PREPARED_STATEMENTS_MAX`): a statement that reads a rollup is parsed
+ * once per connection under a name made from its text (`gw_` + sha1), and later reads on that
+ * connection only Bind it: the server skips parsing and analysing a 2–7 KB text, and after five
+ * executions it may keep a generic plan (PostgreSQL's `plan_cache_mode = auto`) instead of
+ * planning 100-odd aggregates again. Statements over raw rows only (lists, lookups, searches)
+ * stay unnamed: their plans depend on the values (a rare model, a long range), so they are
+ * planned for each one, as before. Each connection keeps at most `max` statements, closing the
+ * least recently used. The name is the text's hash, so a name can only ever mean its text: a
+ * pooler that moves transactions between server connections (PgBouncer < 1.21 in transaction
+ * mode) shows up as "prepared statement … does not exist" or "… already exists", never as the
+ * wrong statement; the batch is then sent again unnamed and prepared statements are turned off
+ * for the pool (logged once).
  */
 
 // pg's own conversion of JS values to parameters (Dates, arrays, Buffers, objects), as pg.Query uses.
@@ -37,6 +51,7 @@ const PgResultClass = (pg as unknown as { Result: new () => PgResult }).Result;
 interface WireConnection {
   stream: { cork?: () => void; uncork?: () => void };
   parse(msg: { text: string; name: string; types: unknown[] }): void;
+  close(msg: { type: 'S'; name: string }): void;
   bind(msg: { portal: string; statement: string; values: readonly unknown[]; valueMapper: (v: unknown) => unknown }): void;
   describe(msg: { type: 'P'; name: string }): void;
   execute(msg: { portal: string; rows: number }): void;
@@ -49,6 +64,39 @@ interface Pending {
   resolve(r: QueryResult<unknown>): void;
   reject(e: unknown): void;
 }
+
+/** How one statement of a pipeline is sent: `name` '' is the unnamed statement; `parse` false binds one prepared earlier. */
+interface Sent {
+  readonly text: string;
+  readonly values: readonly unknown[];
+  readonly name: string;
+  readonly parse: boolean;
+}
+
+/** Prepared statements of a pool, shared by its connections (DB_PREPARED_STATEMENTS_MAX). */
+export interface PreparedStatements {
+  /** Statements each connection keeps prepared (least recently used closed first); 0 is off. */
+  readonly max: number;
+  /** Which statements are prepared (those that read a rollup). */
+  readonly preparable: (text: string) => boolean;
+  /** Told once when the server side turns out not to keep what a connection prepared. */
+  readonly onDisabled: (err: unknown) => void;
+  disabled?: boolean;
+}
+
+/** The statements a connection has prepared, by text, oldest use first; and names to close on its next round trip. */
+interface StatementCache {
+  readonly names: Map<string, string>;
+  closing: string[];
+}
+const statementCaches = new WeakMap<object, StatementCache>();
+
+/** Errors that mean the connection's prepared statements are not what this client believes. */
+const FOREIGN_STATE = new Set(['26000', '42P05']); // invalid_sql_statement_name, duplicate_prepared_statement
+const isStalePlan = (err: { code?: unknown; message?: unknown }) =>
+  err.code === '0A000' && typeof err.message === 'string' && err.message.includes('cached plan must not change result type');
+
+const statementName = (text: string) => `gw_${createHash('sha1').update(text).digest('hex')}`;
 
 /**
  * One pipeline as a pg "submittable" (what pg.Query and pg-cursor are): pg hands it the
@@ -66,17 +114,21 @@ class Pipeline {
 
   constructor(
     private readonly preamble: string,
-    private readonly statements: readonly CompiledQuery[],
+    private readonly statements: readonly Sent[],
+    /** Prepared statements to close first (evicted from the connection's cache). */
+    private readonly closing: readonly string[],
   ) {
-    this.text = statements.map((s) => s.sql).join(';\n');
+    this.text = statements.map((s) => s.text).join(';\n');
   }
 
   submit(con: WireConnection): Error | null {
     con.stream.cork?.();
     try {
-      for (const [text, values] of [[this.preamble, []] as const, ...this.statements.map((s) => [s.sql, s.parameters] as const)]) {
-        con.parse({ text, name: '', types: [] });
-        con.bind({ portal: '', statement: '', values, valueMapper: prepareValue });
+      // Closing a statement the server does not have is not an error (CloseComplete either way).
+      for (const name of this.closing) con.close({ type: 'S', name });
+      for (const { text, values, name, parse } of [{ text: this.preamble, values: [], name: '', parse: true }, ...this.statements]) {
+        if (parse) con.parse({ text, name, types: [] });
+        con.bind({ portal: '', statement: name, values, valueMapper: prepareValue });
         con.describe({ type: 'P', name: '' });
         con.execute({ portal: '', rows: 0 });
       }
@@ -172,6 +224,7 @@ class BatchConnection implements DatabaseConnection {
     private readonly preamble: string,
     private readonly log: (event: LogEvent) => void,
     private readonly normalizeError: (err: unknown) => unknown,
+    private readonly prepared: PreparedStatements | null,
   ) {
     this.preambleQuery = CompiledQuery.raw(preamble);
   }
@@ -203,27 +256,107 @@ class BatchConnection implements DatabaseConnection {
     await this.inFlight;
   }
 
-  private send(batch: Pending[]): Promise<void> {
+  /** This connection's prepared statements, or null when they are off. */
+  private cache(): StatementCache | null {
+    const p = this.prepared;
+    if (!p || p.max <= 0 || p.disabled) return null;
+    let c = statementCaches.get(this.client);
+    if (!c) statementCaches.set(this.client, (c = { names: new Map(), closing: [] }));
+    return c;
+  }
+
+  /**
+   * How each statement goes out: a prepared one by its name (most recently used last), a new
+   * preparable one parsed under its name (the least recently used closed past `max`), the rest unnamed.
+   */
+  private plan(batch: readonly Pending[], cache: StatementCache | null): { sent: Sent[]; added: string[] } {
+    const added: string[] = [];
+    const sent = batch.map(({ query }): Sent => {
+      const text = query.sql;
+      const values = query.parameters;
+      if (!cache || !this.prepared!.preparable(text)) return { text, values, name: '', parse: true };
+      const known = cache.names.get(text);
+      if (known) {
+        cache.names.delete(text);
+        cache.names.set(text, known);
+        return { text, values, name: known, parse: false };
+      }
+      const name = statementName(text);
+      cache.names.set(text, name);
+      added.push(text);
+      return { text, values, name, parse: true };
+    });
+    if (cache) {
+      // Never close one this batch uses: it may hold more distinct statements than max.
+      const used = new Set(sent.map((x) => x.name));
+      for (const [text, name] of cache.names) {
+        if (cache.names.size <= this.prepared!.max) break;
+        if (used.has(name)) continue;
+        cache.names.delete(text);
+        cache.closing.push(name);
+      }
+    }
+    return { sent, added };
+  }
+
+  private send(batch: Pending[], retried = false): Promise<void> {
     if (this.broken) {
       for (const p of batch) p.reject(this.normalizeError(this.broken));
       return Promise.resolve();
     }
     const started = performance.now();
-    const pipeline = new Pipeline(this.preamble, batch.map((p) => p.query));
+    const cache = this.cache();
+    const { sent, added } = this.plan(batch, cache);
+    const closing = cache?.closing ?? [];
+    if (cache) cache.closing = [];
+    const pipeline = new Pipeline(this.preamble, sent, closing);
     return new Promise<void>((done) => {
       pipeline.callback = (err) => {
         const results = pipeline.completed();
         const ms = performance.now() - started;
+        const code = (err as { code?: unknown } | null)?.code;
+        // A prepared statement the server does not have (or has already): the pool's server side is
+        // not this connection's (a pooler in transaction mode). A cached plan whose result type a
+        // migration changed: this connection's statements are parsed again.
+        const foreign = !!err && typeof code === 'string' && FOREIGN_STATE.has(code);
+        const stale = !!err && isStalePlan(err as { code?: unknown; message?: unknown });
+        const usedNames = sent.some((x) => x.name !== '');
+        if (cache && err) {
+          if (foreign || stale) {
+            // Nothing known about this connection's statements any more: close every name (a name
+            // the server lacks closes without error) and start over.
+            cache.closing.push(...cache.names.values());
+            cache.names.clear();
+          } else {
+            // Statements from the failing one on were skipped: their Parse may not have run.
+            const failedAt = results.length - 1; // statements answered: results minus the preamble
+            for (const text of added) {
+              const i = sent.findIndex((x) => x.text === text && x.parse);
+              if (i >= failedAt) {
+                cache.closing.push(cache.names.get(text)!);
+                cache.names.delete(text);
+              }
+            }
+          }
+        }
+        if (foreign && this.prepared && !this.prepared.disabled) {
+          this.prepared.disabled = true;
+          this.prepared.onDisabled(err);
+        }
+        const retry = !retried && usedNames && (foreign || stale);
         const error = err ? this.normalizeError(err) : null;
         // The settings are a statement too: listeners (metrics, tests) see what ran.
         if (results[0]) this.log({ level: 'query', query: this.preambleQuery, queryDurationMillis: ms });
-        else this.log({ level: 'error', error, query: this.preambleQuery, queryDurationMillis: ms });
+        else if (!retry) this.log({ level: 'error', error, query: this.preambleQuery, queryDurationMillis: ms });
+        const again: Pending[] = [];
         batch.forEach((p, i) => {
           // results[0] is the preamble's; statement i's is results[i + 1] when it completed.
           const r = results[i + 1];
           if (r) {
             this.log({ level: 'query', query: p.query, queryDurationMillis: ms });
             p.resolve(toQueryResult(r));
+          } else if (retry) {
+            again.push(p);
           } else {
             const e = error ?? new Error('the server ended the read without answering this statement');
             this.log({ level: 'error', error: e, query: p.query, queryDurationMillis: ms });
@@ -233,8 +366,11 @@ class BatchConnection implements DatabaseConnection {
         // A statement's error (an ERROR with a SQLSTATE) leaves the connection usable; a FATAL one
         // (a terminated backend) or a socket error does not.
         const severity = (err as { severity?: unknown } | null)?.severity;
-        if (err && (!(err as { code?: unknown }).code || severity === 'FATAL' || severity === 'PANIC')) this.broken = err;
-        done();
+        if (err && (!code || severity === 'FATAL' || severity === 'PANIC')) this.broken = err;
+        // Once more, with the statements the server skipped: unnamed if prepared statements are now
+        // off, else parsed again under their names.
+        if (again.length) void this.send(again, true).then(done);
+        else done();
       };
       // pg returns the submittable itself and calls its callback, also on connection errors.
       this.client.query(pipeline as unknown as pg.QueryConfig);
@@ -249,6 +385,8 @@ export interface ReadBatchDeps {
   readonly db: Kysely<Database>;
   /** What a statement rejects with, made from what pg reported (database.ts: errors of this realm). */
   readonly normalizeError: (err: unknown) => unknown;
+  /** The pool's prepared statements; absent or max 0: every statement unnamed. */
+  readonly prepared?: PreparedStatements;
 }
 
 /**
@@ -258,7 +396,7 @@ export interface ReadBatchDeps {
  */
 export async function runReadBatch<T>(deps: ReadBatchDeps, preamble: string, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
   const client = await deps.pool.connect();
-  const connection = new BatchConnection(client, preamble, deps.log, deps.normalizeError);
+  const connection = new BatchConnection(client, preamble, deps.log, deps.normalizeError, deps.prepared ?? null);
   const executor = deps.db.getExecutor().withConnectionProvider({ provideConnection: (consumer) => consumer(connection) });
   const props = { config: { dialect: batchDialect }, driver: noDriver, dialect: batchDialect, executor };
   const db = new Kysely<Database>(props as unknown as ConstructorParameters<typeof Kysely<Database>>[0]);

@@ -45,8 +45,8 @@ export const databaseSection = z
     STATEMENT_TIMEOUT_AGGREGATE_MS: int(30000, 1),
     /** Server modes: a read's settings and statements in one pipelined round trip (src/db/read-batch.ts). */
     DB_READ_BATCH: bool.default(true),
-    /** Read batches: statements over rollups each connection keeps prepared (0: none; src/db/read-batch.ts). */
-    DB_PREPARED_STATEMENTS_MAX: int(100, 0, 10000),
+    /** Read batches: statements over rollups each connection keeps prepared (0: none; ~0.4 MB of server memory each; src/db/read-batch.ts). */
+    DB_PREPARED_STATEMENTS_MAX: int(32, 0, 10000),
     ROLLUP_REFRESH_INTERVAL_MS: int(60000, 0),
     RETENTION_DAYS: int(90, 1),
     SEARCH_INDEX_INTERVAL_MS: int(1000, 0),

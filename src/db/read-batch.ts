@@ -274,13 +274,15 @@ class BatchConnection implements DatabaseConnection {
     const sent = batch.map(({ query }): Sent => {
       const text = query.sql;
       const values = query.parameters;
-      if (!cache || !this.prepared!.preparable(text)) return { text, values, name: '', parse: true };
+      if (!cache) return { text, values, name: '', parse: true };
+      // The cache first: a known text needs no second look (preparable scans the whole text).
       const known = cache.names.get(text);
       if (known) {
         cache.names.delete(text);
         cache.names.set(text, known);
         return { text, values, name: known, parse: false };
       }
+      if (!this.prepared!.preparable(text)) return { text, values, name: '', parse: true };
       const name = statementName(text);
       cache.names.set(text, name);
       added.push(text);

@@ -34,18 +34,28 @@ function cellBounds(cell: number, min: number | null, max: number | null): [numb
 }
 
 export function percentileFromHistogram(h: SparseHistogram, p: number, min: number | null, max: number | null): number | null {
+  // Non-empty cells in ascending order, without the intermediate arrays of keys/filter/entries
+  // (this runs per accumulator and percentile: the answer's total, each group, each point).
+  const cells: number[] = [];
   let total = 0;
-  for (const n of h.values()) total += n;
+  for (const [cell, n] of h) {
+    if (n > 0) {
+      cells.push(cell);
+      total += n;
+    }
+  }
   if (total === 0) return null;
+  if (cells.length > 1) cells.sort(ascending);
   const rank = Math.max(1, Math.ceil(p * total));
-  const cells = [...h.keys()].filter((c) => (h.get(c) as number) > 0).sort((a, b) => a - b);
+  const last = cells.length - 1;
   let seen = 0;
-  for (const [i, cell] of cells.entries()) {
+  for (let i = 0; i <= last; i++) {
+    const cell = cells[i]!;
     const count = h.get(cell) as number;
     if (seen + count >= rank) {
       let [lo, hi] = cellBounds(cell, min, max);
       if (i === 0 && min !== null) lo = Math.max(lo, Math.min(min, hi));
-      if (i === cells.length - 1 && max !== null) hi = Math.min(hi, Math.max(max, lo));
+      if (i === last && max !== null) hi = Math.min(hi, Math.max(max, lo));
       let estimate = lo + ((hi - lo) * (rank - seen - 0.5)) / count;
       if (min !== null && estimate < min) estimate = min;
       if (max !== null && estimate > max) estimate = max;
@@ -55,3 +65,5 @@ export function percentileFromHistogram(h: SparseHistogram, p: number, min: numb
   }
   return max;
 }
+
+const ascending = (a: number, b: number) => a - b;

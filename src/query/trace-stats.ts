@@ -209,12 +209,6 @@ async function planTraceStats(
   const byPercentile = req.dims.length > 0 && ordersByPercentile(order);
   const percentiles = req.percentiles || byPercentile;
   const levels = byPercentile ? { ...(req.percentileLevels ?? ALL_LEVELS), group: true } : (req.percentileLevels ?? ALL_LEVELS);
-  // Decided on the interval's plan, so that selecting a series or not never changes the method.
-  const exact = percentiles && (intervalPieces.every((p) => p.source === 'traces') || span <= exactPercentilesMaxMs);
-  // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
-  // they do not need the series interval either: plan them over the coarsest rollups.
-  const cellInterval = sumInterval && (levels.series || levels.groupSeries) ? sumInterval : null;
-  const cellPieces = !percentiles || exact || cellInterval === sumInterval ? pieces : plan(null);
   const columns = withOrderColumns(req.columns ?? ALL_COLUMNS, order);
   // A series per group is points × groups rows (30 days of 6-hour points by USER: ~20k at 3M
   // traces); without group series the sums come per point and per group (points + groups).
@@ -225,6 +219,15 @@ async function planTraceStats(
   // traces_user_1day for the users, instead of every user's hour rows).
   const seriesPieces = splitSeries && seriesFamily !== family ? planOf(seriesFamily, sumInterval) : [];
   const groupPieces = seriesPieces.length ? plan(null) : pieces;
+  // Exact when the range is short, or when every slice the sums read is raw rows: the method
+  // follows the plan the answer shows. (Decided on the interval's plan instead, 24 hours of
+  // 5-minute points by USER — no per-user rollup under an hour — sorted every raw row of the
+  // day for percentile_disc although the sums came from traces_user_1hour.)
+  const exact = percentiles && (span <= exactPercentilesMaxMs || [...seriesPieces, ...groupPieces].every((p) => p.source === 'traces'));
+  // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
+  // they do not need the series interval either: plan them over the coarsest rollups.
+  const cellInterval = sumInterval && (levels.series || levels.groupSeries) ? sumInterval : null;
+  const cellPieces = !percentiles || exact || cellInterval === sumInterval ? pieces : plan(null);
   // Group percentiles can be read for the shown groups only when the order is not a percentile
   // and neither `other` nor a group series asks for one (30 days by USER: the ten shown users'
   // rows of traces_user_1day instead of every user's); the total's and the points' cells then

@@ -99,6 +99,15 @@ const QUERIES: Record<string, string> = {
       plan { sources { source } } groupCount totals { requestCount errorCount latency { p95Ms maxMs } }
       groups { key { userId } stats { requestCount errorCount latency { p95Ms } } series { timestamp stats { requestCount } } } other { stats { requestCount errorCount } }
       series { timestamp stats { requestCount errorCount } } } }`,
+  // 30 hours of 5-minute points by USER (no per-user rollup under an hour): the points from the
+  // minute rollups, the users from traces_user_1hour, so histogram percentiles; with the users'
+  // series selected every slice is raw rows, so exact ones.
+  perfByUserFiveMin: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5, interval: FIVE_MINUTES) {
+      plan { percentiles sources { source } } totals { requestCount latency { p50Ms p95Ms } }
+      groups { key { userId } stats { requestCount latency { p95Ms } } } series { timestamp stats { requestCount } } } }`,
+  perfByUserFiveMinGroupSeries: `{ performance(range: {from: "${iso(END.getTime() - 30 * HOUR - 7 * 60_000)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5, interval: FIVE_MINUTES) {
+      plan { percentiles sources { source } } totals { requestCount latency { p50Ms p95Ms } }
+      groups { key { userId } stats { requestCount latency { p95Ms } } series { timestamp stats { requestCount } } } series { timestamp stats { requestCount } } } }`,
   // Top users by requests with their p95: histograms of the shown users only, unless `other` asks for a percentile.
   perfByUserTop: `{ performance(range: {from: "${iso(DAY0 - 6 * 86_400_000 - 2 * HOUR)}", to: "${iso(END.getTime())}"}, groupBy: [USER], groupLimit: 5) {
       groupCount totals { requestCount latency { p50Ms p95Ms } } groups { key { userId } stats { requestCount latency { p95Ms p99Ms } } } } }`,
@@ -415,6 +424,37 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
         expect(g.stats.requestCount).toBe(m.n);
         expect(Math.abs(g.stats.latency.p95Ms - m.p95) / m.p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
         expect(g.series.reduce((a: number, s: any) => a + s.stats.requestCount, 0)).toBe(m.n);
+      }
+    });
+
+    it('the method follows the plan: 5-minute points by USER read the per-user hours and histograms, or raw rows and percentile_disc', async () => {
+      const from = new Date(END.getTime() - 30 * HOUR - 7 * 60_000);
+      const stats = (by: string) => sql<any>`
+        SELECT ${sql.raw(by)} AS user_id, count(*)::int AS n, percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+          FROM traces WHERE org_id = ${org()} AND ts >= ${from} AND ts < ${END} GROUP BY 1`.execute(db());
+      const all = (await stats('NULL::text')).rows[0];
+      const byUser = new Map((await stats('user_id')).rows.map((r: any) => [r.user_id, r]));
+      for (const mode of ['embedded', 'postgres'] as const) {
+        const hist = answers[mode]!.perfByUserFiveMin.performance;
+        expect(hist.plan.percentiles).toBe('HISTOGRAM');
+        expect(hist.plan.sources.map((s: any) => s.source)).toEqual(expect.arrayContaining(['traces_1min', 'traces_user_1hour']));
+        const full = answers[mode]!.perfByUserFiveMinGroupSeries.performance;
+        expect(full.plan.percentiles).toBe('EXACT');
+        expect(new Set(full.plan.sources.map((s: any) => s.source))).toEqual(new Set(['traces']));
+        // The same users in the same order, the same counts; percentiles exact in one, within one cell in the other.
+        expect(hist.groups.map((g: any) => [g.key.userId, g.stats.requestCount])).toEqual(full.groups.map((g: any) => [g.key.userId, g.stats.requestCount]));
+        expect(hist.series).toEqual(full.series);
+        expect(hist.totals.requestCount).toBe(all.n);
+        expect(full.totals.latency.p95Ms).toBe(all.p95);
+        expect(Math.abs(hist.totals.latency.p95Ms - all.p95) / all.p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+        expect(hist.groups.length).toBe(5);
+        for (const [i, g] of hist.groups.entries()) {
+          const want = byUser.get(g.key.userId)!;
+          expect(g.stats.requestCount).toBe(want.n);
+          expect(full.groups[i].stats.latency.p95Ms).toBe(want.p95);
+          expect(Math.abs(g.stats.latency.p95Ms - want.p95) / want.p95).toBeLessThanOrEqual(HIST_RELATIVE_ERROR + 1e-9);
+          expect(full.groups[i].series.reduce((a: number, p: any) => a + p.stats.requestCount, 0)).toBe(want.n);
+        }
       }
     });
 

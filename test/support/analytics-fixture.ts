@@ -50,10 +50,25 @@ export async function startAnalyticsFixture(
   };
 }
 
-/** Rounds floats so that sums computed in different orders compare equal. */
-export function roundDeep(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isInteger(v) ? v : Number(v.toPrecision(9));
-  if (Array.isArray(v)) return v.map(roundDeep);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, roundDeep(x)]));
-  return v;
+/**
+ * Where two answers differ, as `path: a !== b` lines (empty when equal): integers, strings,
+ * booleans and nulls exactly, other numbers within `rel` of each other (sums added in a
+ * different order differ in their last bits; rounding both to fixed digits would still split
+ * two values on either side of a rounding boundary, e.g. 0.68175781249… and 0.68175781250…).
+ */
+export function deepDifferences(a: unknown, b: unknown, rel = 1e-9, path = '$'): string[] {
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (a === b) return [];
+    const close = !Number.isInteger(a) || !Number.isInteger(b) ? Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b)) : false;
+    return close ? [] : [`${path}: ${a} !== ${b}`];
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return [`${path}: length ${a.length} !== ${b.length}`];
+    return a.flatMap((x, i) => deepDifferences(x, b[i], rel, `${path}[${i}]`));
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => deepDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], rel, `${path}.${k}`));
+  }
+  return Object.is(a, b) ? [] : [`${path}: ${JSON.stringify(a)} !== ${JSON.stringify(b)}`];
 }

@@ -223,7 +223,8 @@ async function planTraceStats(
   // follows the plan the answer shows. (Decided on the interval's plan instead, 24 hours of
   // 5-minute points by USER — no per-user rollup under an hour — sorted every raw row of the
   // day for percentile_disc although the sums came from traces_user_1hour.)
-  const exact = percentiles && (span <= exactPercentilesMaxMs || [...seriesPieces, ...groupPieces].every((p) => p.source === 'traces'));
+  const raw = (p: { source: string }) => p.source === 'traces';
+  const exact = percentiles && (span <= exactPercentilesMaxMs || (seriesPieces.every(raw) && groupPieces.every(raw)));
   // Histogram cells are most of an aggregation's cost. When no series point needs percentiles,
   // they do not need the series interval either: plan them over the coarsest rollups.
   const cellInterval = sumInterval && (levels.series || levels.groupSeries) ? sumInterval : null;

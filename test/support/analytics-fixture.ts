@@ -58,8 +58,7 @@ export async function startAnalyticsFixture(
  */
 export function deepDifferences(a: unknown, b: unknown, rel = 1e-9, path = '$'): string[] {
   if (typeof a === 'number' && typeof b === 'number') {
-    if (a === b) return [];
-    const close = !Number.isInteger(a) || !Number.isInteger(b) ? Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b)) : false;
+    const close = a === b || (!(Number.isInteger(a) && Number.isInteger(b)) && Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b)));
     return close ? [] : [`${path}: ${a} !== ${b}`];
   }
   if (Array.isArray(a) && Array.isArray(b)) {

@@ -47,6 +47,8 @@ export const databaseSection = z
     DB_READ_BATCH: bool.default(true),
     /** Read batches: statements over rollups each connection keeps prepared (0: none; ~0.4 MB of server memory each; src/db/read-batch.ts). */
     DB_PREPARED_STATEMENTS_MAX: int(32, 0, 10000),
+    /** How those statements are planned (PostgreSQL's plan_cache_mode, set for them only): once per connection by default. */
+    DB_PREPARED_PLAN_CACHE_MODE: z.enum(['force_generic_plan', 'auto', 'force_custom_plan']).default('force_generic_plan'),
     ROLLUP_REFRESH_INTERVAL_MS: int(60000, 0),
     RETENTION_DAYS: int(90, 1),
     SEARCH_INDEX_INTERVAL_MS: int(1000, 0),
@@ -68,6 +70,7 @@ export const databaseSection = z
     statementTimeoutMs: { simple: e.STATEMENT_TIMEOUT_SIMPLE_MS, aggregate: e.STATEMENT_TIMEOUT_AGGREGATE_MS },
     readBatch: e.DB_READ_BATCH,
     preparedStatementsMax: e.DB_PREPARED_STATEMENTS_MAX,
+    preparedPlanCacheMode: e.DB_PREPARED_PLAN_CACHE_MODE,
     rollupRefreshIntervalMs: e.ROLLUP_REFRESH_INTERVAL_MS,
     retentionDays: e.RETENTION_DAYS,
     /** Plain PostgreSQL: the search indexer's pause and batch (src/db/search-indexer.ts). */

@@ -155,6 +155,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const readRole: PoolRole = readPool === primaryPool ? 'primary' : 'replica';
   const prepared: PreparedStatements = {
     max: config.database.preparedStatementsMax,
+    planCacheMode: config.database.preparedPlanCacheMode,
     preparable: (text) => READS_ROLLUP.test(text),
     onDisabled: (err) =>
       options.logger?.warn(

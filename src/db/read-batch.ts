@@ -21,9 +21,14 @@ import type { Database } from './schema';
  *
  * Prepared statements (`DB_PREPARED_STATEMENTS_MAX`): a statement that reads a rollup is parsed
  * once per connection under a name made from its text (`gw_` + sha1), and later reads on that
- * connection only Bind it: the server skips parsing and analysing a 2–7 KB text, and after five
- * executions it may keep a generic plan (PostgreSQL's `plan_cache_mode = auto`) instead of
- * planning 100-odd aggregates again. Statements over raw rows only (lists, lookups, searches)
+ * connection only Bind it: the server skips parsing and analysing a 2–7 KB text. They are bound
+ * under `plan_cache_mode = force_generic_plan` (`DB_PREPARED_PLAN_CACHE_MODE`): the server plans
+ * each once per connection and keeps that plan. Left to `auto`, PostgreSQL never kept one for
+ * these statements (its generic estimate is above the custom plans' for range predicates) and
+ * planned 100-odd aggregates again on every Bind: 1.2–2.6 ms of a 2.3–6.7 ms report statement.
+ * A rollup statement's plan hardly depends on its values (index ranges over (org_id, bucket)
+ * and the raw edges, which are shorter than the finest rollup's step plus the refresh lag).
+ * Statements over raw rows only (lists, lookups, searches)
  * stay unnamed: their plans depend on the values (a rare model, a long range), so they are
  * planned for each one, as before. Each connection keeps at most `max` statements, closing the
  * least recently used. The name is the text's hash, so a name can only ever mean its text: a
@@ -81,8 +86,26 @@ export interface PreparedStatements {
   readonly preparable: (text: string) => boolean;
   /** Told once when the server side turns out not to keep what a connection prepared. */
   readonly onDisabled: (err: unknown) => void;
+  /**
+   * How the server plans a prepared statement (PostgreSQL's `plan_cache_mode`, set around the
+   * prepared statements of a pipeline only): `force_generic_plan` plans it once per connection;
+   * `auto` leaves the choice to the server (which re-plans a report statement on every Bind).
+   */
+  readonly planCacheMode?: PlanCacheMode;
   disabled?: boolean;
 }
+
+export type PlanCacheMode = 'auto' | 'force_generic_plan' | 'force_custom_plan';
+
+/**
+ * The plan-mode switches of a pipeline: before its first prepared statement the session's
+ * `plan_cache_mode` is kept in a placeholder setting and replaced; before an unnamed statement
+ * that follows, it is put back. Both are transaction-local (`set_config(…, true)`): they end
+ * with the pipeline's Sync like the preamble's settings, so nothing outlives the read.
+ */
+const planModeSwitch = (mode: PlanCacheMode) =>
+  `SELECT set_config('analytics_gateway.plan_cache_mode', current_setting('plan_cache_mode'), true), set_config('plan_cache_mode', '${mode}', true) /* planCacheMode */`;
+const PLAN_MODE_RESTORE = `SELECT set_config('plan_cache_mode', current_setting('analytics_gateway.plan_cache_mode'), true) /* planCacheMode */`;
 
 /** The statements a connection has prepared, by text, oldest use first; and names to close on its next round trip. */
 interface StatementCache {
@@ -111,26 +134,42 @@ class Pipeline {
   private readonly results: PgResult[] = [];
   private current: PgResult | null = null;
   private settled = false;
+  /** For each statement written, in order: whether its result is the caller's (false: a plan-mode switch). */
+  private readonly answers: boolean[] = [];
+  private answered = 0;
 
   constructor(
     private readonly preamble: string,
     private readonly statements: readonly Sent[],
     /** Prepared statements to close first (evicted from the connection's cache). */
     private readonly closing: readonly string[],
+    /** The plan mode of the prepared statements; null: the session's, untouched. */
+    private readonly planMode: PlanCacheMode | null,
   ) {
     this.text = statements.map((s) => s.text).join(';\n');
   }
 
   submit(con: WireConnection): Error | null {
     con.stream.cork?.();
+    const write = (text: string, values: readonly unknown[], name: string, parse: boolean, answers: boolean) => {
+      if (parse) con.parse({ text, name, types: [] });
+      con.bind({ portal: '', statement: name, values, valueMapper: prepareValue });
+      con.describe({ type: 'P', name: '' });
+      con.execute({ portal: '', rows: 0 });
+      this.answers.push(answers);
+    };
     try {
       // Closing a statement the server does not have is not an error (CloseComplete either way).
       for (const name of this.closing) con.close({ type: 'S', name });
-      for (const { text, values, name, parse } of [{ text: this.preamble, values: [], name: '', parse: true }, ...this.statements]) {
-        if (parse) con.parse({ text, name, types: [] });
-        con.bind({ portal: '', statement: name, values, valueMapper: prepareValue });
-        con.describe({ type: 'P', name: '' });
-        con.execute({ portal: '', rows: 0 });
+      write(this.preamble, [], '', true, true);
+      let switched = false;
+      for (const { text, values, name, parse } of this.statements) {
+        const named = name !== '';
+        if (this.planMode && named !== switched) {
+          write(named ? planModeSwitch(this.planMode) : PLAN_MODE_RESTORE, [], '', true, false);
+          switched = named;
+        }
+        write(text, values, name, parse, true);
       }
       con.sync();
     } catch (err) {
@@ -156,13 +195,19 @@ class Pipeline {
 
   handleCommandComplete(msg: unknown): void {
     const r = this.current ?? new PgResultClass();
+    this.current = null;
+    if (!this.answersCaller()) return;
     r.addCommandComplete(msg);
     this.results.push(r);
-    this.current = null;
   }
 
   handleEmptyQuery(): void {
-    this.results.push(new PgResultClass());
+    if (this.answersCaller()) this.results.push(new PgResultClass());
+  }
+
+  /** Counts a statement answered: false for a plan-mode switch, whose result nobody asked for. */
+  private answersCaller(): boolean {
+    return this.answers[this.answered++] ?? true;
   }
 
   handleError(err: Error): void {
@@ -311,7 +356,8 @@ class BatchConnection implements DatabaseConnection {
     const { sent, added } = this.plan(batch, cache);
     const closing = cache?.closing ?? [];
     if (cache) cache.closing = [];
-    const pipeline = new Pipeline(this.preamble, sent, closing);
+    const mode = this.prepared?.planCacheMode;
+    const pipeline = new Pipeline(this.preamble, sent, closing, mode && mode !== 'auto' && sent.some((x) => x.name !== '') ? mode : null);
     return new Promise<void>((done) => {
       pipeline.callback = (err) => {
         const results = pipeline.completed();

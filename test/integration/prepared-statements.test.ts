@@ -77,6 +77,54 @@ describe('prepared statements in read batches (plain PostgreSQL)', () => {
     expect(onServer[0]!.statement).toContain('probeHourly1');
   });
 
+  const plans = (h: DatabaseHandle) =>
+    withTimedRead(h, 'simple', (db) =>
+      sql<{ statement: string; generic: number; custom: number }>`SELECT statement, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements`.execute(db),
+    ).then((r) => r.rows);
+  const mode = (db: Kysely<Database>, rollup: boolean) =>
+    (rollup
+      ? sql<{ m: string }>`SELECT current_setting('plan_cache_mode') AS m, count(*) FROM traces_1hour WHERE org_id = ${'org_x'} /* probeModeRollup */`
+      : sql<{ m: string }>`SELECT current_setting('plan_cache_mode') AS m, count(*) FROM traces WHERE org_id = ${'org_x'} /* probeModeRaw */`
+    )
+      .execute(db)
+      .then((r) => r.rows[0]!.m);
+
+  it('plans a prepared statement once per connection (force_generic_plan), or as the server chooses with DB_PREPARED_PLAN_CACHE_MODE=auto', async () => {
+    const h = await open();
+    for (let i = 0; i < 3; i++) expect(await withTimedRead(h, 'simple', (db) => hourly(db, 1))).toEqual({ n: 0, k: 1 });
+    expect((await plans(h)).filter((p) => p.statement.includes('probeHourly1'))).toEqual([expect.objectContaining({ generic: 3, custom: 0 })]);
+
+    const auto = await open({ DB_PREPARED_PLAN_CACHE_MODE: 'auto' });
+    parses = [];
+    for (let i = 0; i < 3; i++) expect(await withTimedRead(auto, 'simple', (db) => hourly(db, 1))).toEqual({ n: 0, k: 1 });
+    // The server's choice: custom plans for the first five executions of a statement with parameters.
+    expect((await plans(auto)).filter((p) => p.statement.includes('probeHourly1'))).toEqual([expect.objectContaining({ generic: 0, custom: 3 })]);
+    // auto sends no switch at all.
+    expect(parses.filter((p) => p.text.includes('planCacheMode'))).toEqual([]);
+    expect(() => loadConfig({ DB_PREPARED_PLAN_CACHE_MODE: 'always' })).toThrow(/DB_PREPARED_PLAN_CACHE_MODE/);
+  });
+
+  it('sets the plan mode for the prepared statements of a batch only: unnamed ones, before or after, keep the session\'s, and nothing outlives the read', async () => {
+    const h = await open();
+    const session = await withTimedRead(h, 'simple', (db) => mode(db, false));
+    expect(session).toBe('auto');
+    // One pipeline: raw, rollup, raw, rollup, rollup, raw; each answer is its own statement's.
+    const seen = await withTimedRead(h, 'simple', (db) => Promise.all([false, true, false, true, true, false].map((r) => mode(db, r))));
+    expect(seen).toEqual(['auto', 'force_generic_plan', 'auto', 'force_generic_plan', 'force_generic_plan', 'auto']);
+    // The connection's next read (the pool holds one) starts from the session's setting again.
+    expect(await withTimedRead(h, 'simple', (db) => mode(db, false))).toBe('auto');
+    expect(await withTimedRead(h, 'simple', (db) => sql<{ m: string }>`SELECT current_setting('plan_cache_mode') AS m`.execute(db).then((r) => r.rows[0]!.m))).toBe('auto');
+  });
+
+  it('answers every statement of a mixed batch in which one fails, and the next read runs as the session would', async () => {
+    const h = await open();
+    const failing = (db: Kysely<Database>) => sql`SELECT 1 / (count(*) - count(*)) FROM traces WHERE org_id = ${'org_x'} /* probeFail */`.execute(db);
+    const outcomes = await withTimedRead(h, 'simple', (db) => Promise.allSettled([mode(db, true), failing(db), mode(db, true)]));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+    expect(((outcomes[1] as PromiseRejectedResult).reason as { code?: string }).code).toBe('22012');
+    expect(await withTimedRead(h, 'simple', (db) => Promise.all([mode(db, false), mode(db, true)]))).toEqual(['auto', 'force_generic_plan']);
+  });
+
   it('keeps raw-only statements unnamed', async () => {
     const h = await open();
     for (let i = 0; i < 2; i++) {

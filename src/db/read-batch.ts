@@ -105,6 +105,7 @@ export type PlanCacheMode = 'auto' | 'force_generic_plan' | 'force_custom_plan';
  */
 const planModeSwitch = (mode: PlanCacheMode) =>
   `SELECT set_config('analytics_gateway.plan_cache_mode', current_setting('plan_cache_mode'), true), set_config('plan_cache_mode', '${mode}', true) /* planCacheMode */`;
+const PLAN_MODE_SWITCH: Record<PlanCacheMode, string> = { auto: planModeSwitch('auto'), force_generic_plan: planModeSwitch('force_generic_plan'), force_custom_plan: planModeSwitch('force_custom_plan') };
 const PLAN_MODE_RESTORE = `SELECT set_config('plan_cache_mode', current_setting('analytics_gateway.plan_cache_mode'), true) /* planCacheMode */`;
 
 /** The statements a connection has prepared, by text, oldest use first; and names to close on its next round trip. */
@@ -166,7 +167,7 @@ class Pipeline {
       for (const { text, values, name, parse } of this.statements) {
         const named = name !== '';
         if (this.planMode && named !== switched) {
-          write(named ? planModeSwitch(this.planMode) : PLAN_MODE_RESTORE, [], '', true, false);
+          write(named ? PLAN_MODE_SWITCH[this.planMode] : PLAN_MODE_RESTORE, [], '', true, false);
           switched = named;
         }
         write(text, values, name, parse, true);

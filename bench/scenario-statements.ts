@@ -10,12 +10,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
-import { loadConfig } from '../src/config';
-import { startGateway } from '../src/app';
-import { createApiKey } from '../src/auth/api-keys';
 import { sql } from 'kysely';
 import { AGGREGATIONS, MIXED } from './support/load-scenarios';
+import { startScenarioGateway } from './support/scenario-gateway';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -39,15 +36,8 @@ async function main() {
   const rounds = Number(process.env.ROUNDS ?? 30);
   const scenario = process.env.SCENARIO ?? 'aggregations';
   const ops = (scenario === 'mixed' ? MIXED : AGGREGATIONS).filter((o) => !o.variables);
-  const g = await startGateway(
-    loadConfig({ DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}`, DATABASE_MODE: 'postgres', PORT: String(process.env.PORT ?? 41902), HOST: '127.0.0.1',
-      NODE_ENV: 'production', ROLLUP_REFRESH_INTERVAL_MS: '0', SEARCH_INDEX_INTERVAL_MS: '0', CACHE_ENABLED: 'false', CACHE_WARM_ON_START: 'false',
-      RATE_LIMIT_ENABLED: 'false', OTEL_SDK_DISABLED: 'true', DEMO_DATA: 'false' }),
-    pino({ level: 'warn' }),
-  );
-  const h = g.services.database;
-  const org = (await h.db.selectFrom('orgs').select('id').orderBy('id').executeTakeFirstOrThrow()).id;
-  const { key } = await createApiKey(h.db, { orgId: org, name: 'bench-scenario-statements', role: 'ADMIN' });
+  const g = await startScenarioGateway(db, 'bench-scenario-statements');
+  const h = g.database;
   let current: Map<string, number[]> | null = null;
   let opName = '';
   const lastSql = new Map<string, { sql: string; params: readonly unknown[] }>();
@@ -71,9 +61,7 @@ async function main() {
       for (let i = 0; i < rounds + 3; i++) {
         current = new Map();
         const t = performance.now();
-        const res = await fetch(g.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: op.query }) });
-        const body = (await res.json()) as { errors?: unknown };
-        if (body.errors) throw new Error(`${op.name}: ${JSON.stringify(body.errors)}`);
+        await g.ask(op.query, op.name);
         if (i < 3) continue; // warm-up
         total.push(performance.now() - t);
         for (const [tag, ms] of current) {
@@ -103,7 +91,6 @@ async function main() {
     }
   } finally {
     off();
-    await h.db.deleteFrom('api_keys').where('name', '=', 'bench-scenario-statements').execute();
     await g.stop();
   }
   const file = path.join(__dirname, 'results', `scenario-statements-${process.env.NAME ?? scenario}.md`);

@@ -62,6 +62,7 @@ export interface OpenDatabaseOptions {
 
 /** A statement that reads a rollup: worth preparing (see read-batch.ts); raw-only ones stay unnamed. */
 const READS_ROLLUP = new RegExp(`\\b(?:${ALL_ROLLUPS.map((r) => r.name).join('|')})\\b`);
+export const readsRollup = (text: string) => READS_ROLLUP.test(text);
 
 interface Pools {
   readonly primary: pg.Pool;
@@ -156,7 +157,7 @@ export async function openDatabase(config: Config, options: OpenDatabaseOptions 
   const prepared: PreparedStatements = {
     max: config.database.preparedStatementsMax,
     planCacheMode: config.database.preparedPlanCacheMode,
-    preparable: (text) => READS_ROLLUP.test(text),
+    preparable: readsRollup,
     onDisabled: (err) =>
       options.logger?.warn(
         { err: { code: (err as { code?: unknown }).code, message: (err as Error).message }, pool: readRole },

@@ -1,4 +1,4 @@
-import { sql, type RawBuilder } from 'kysely';
+import { sql, type Sql as RawBuilder } from './sql-text';
 import { badInput } from '../shared/errors';
 import { BUCKET_ORIGIN_MS, INTERVAL_MS, INTERVAL_SQL, type Interval } from './intervals';
 

@@ -1,19 +1,18 @@
 /* Score aggregations over the raw join and the score rollups: shared by quality reports and compareModels. */
-import { expressionBuilder, sql, type Kysely, type RawBuilder } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Scope } from '../auth/viewer';
 import type { Database } from '../db/schema';
-import { traceConditions, type TraceFilter } from './trace-filter';
+import { traceConditionsSql, type TraceFilter } from './trace-filter';
 import { RAW_DIMENSION_SQL, type Dimension } from './dimensions';
 import type { Interval } from './intervals';
 import { bucketSql } from './calendar-buckets';
 import type { SourcePiece } from './source-plan';
-import { unionAll } from './union-all';
+import { sql, unionAll } from './sql-text';
 
 /** Scores of traces matching the filter: the join carries the tenant scope on both sides. */
 function scoredTraces(scope: Scope, filter: TraceFilter, names: readonly string[] | null) {
-  const eb = expressionBuilder<Database, 'traces'>();
   return sql`scores s JOIN traces ON traces.id = s.trace_id AND traces.org_id = s.org_id
-    WHERE s.org_id = ${scope.orgId} AND ${traceConditions(eb, scope, filter)}
+    WHERE s.org_id = ${scope.orgId} AND ${traceConditionsSql(scope, filter)}
     ${names ? sql`AND s.name = ANY(${[...names]}::text[])` : sql``}`;
 }
 

@@ -1,7 +1,8 @@
 import { sql, type ExpressionBuilder, type Expression, type SqlBool } from 'kysely';
 import type { Scope } from '../auth/viewer';
 import type { Database } from '../db/schema';
-import { tenantConditions } from './tenant-scope';
+import { tenantTerms, type TraceColumn, type TraceTerm } from './tenant-scope';
+import { Sql, sql as text } from './sql-text';
 
 /**
  * The trace filter as a where-clause: the tenant boundary, every filter field and the search
@@ -37,32 +38,65 @@ export interface TraceFilter {
 
 type TracesEB = ExpressionBuilder<Database, 'traces'>;
 
-/** The tenant boundary and every filter, as one condition. Scope is not optional. */
-export function traceConditions(eb: TracesEB, scope: Scope, f: TraceFilter): Expression<SqlBool> {
-  const c: Expression<SqlBool>[] = tenantConditions(eb, scope);
-  if (f.from) c.push(eb('traces.ts', '>=', f.from));
-  if (f.to) c.push(eb('traces.ts', '<', f.to));
-  if (f.projectIds) c.push(eb('traces.project_id', 'in', [...f.projectIds]));
-  if (f.providers) c.push(eb('traces.provider', 'in', [...f.providers]));
-  if (f.models) c.push(eb('traces.model', 'in', [...f.models]));
-  if (f.userIds) c.push(eb('traces.user_id', 'in', [...f.userIds]));
-  if (f.sessionIds) c.push(eb('traces.session_id', 'in', [...f.sessionIds]));
-  if (f.traceIds) c.push(eb('traces.trace_id', 'in', [...f.traceIds]));
-  if (f.environments) c.push(eb('traces.environment', 'in', [...f.environments]));
-  if (f.operations) c.push(eb('traces.operation', 'in', [...f.operations]));
-  if (f.status === 'OK') c.push(eb('traces.status_code', '<', 400));
-  if (f.status === 'ERROR') c.push(eb('traces.status_code', '>=', 400));
-  if (f.statusCodes) c.push(eb('traces.status_code', 'in', [...f.statusCodes]));
-  if (f.tags) c.push(sql<SqlBool>`traces.tags @> ${sql.val([...f.tags])}::text[]`);
-  if (f.minCostUsd != null) c.push(eb('traces.total_cost_usd', '>=', String(f.minCostUsd)));
-  if (f.maxCostUsd != null) c.push(eb('traces.total_cost_usd', '<=', String(f.maxCostUsd)));
-  if (f.minDurationMs != null) c.push(eb('traces.duration_ms', '>=', f.minDurationMs));
-  if (f.maxDurationMs != null) c.push(eb('traces.duration_ms', '<=', f.maxDurationMs));
-  if (f.minTokens != null) c.push(eb('traces.total_tokens', '>=', f.minTokens));
-  if (f.maxTokens != null) c.push(eb('traces.total_tokens', '<=', f.maxTokens));
+/** The tenant boundary and every filter field, as conditions on `traces` columns (ANDed). */
+export function traceTerms(scope: Scope, f: TraceFilter): TraceTerm[] {
+  const c = tenantTerms(scope);
+  const add = (column: TraceColumn, op: '=' | '<' | '>=' | '<=' | 'in', value: unknown) => c.push({ column, op, value });
+  if (f.from) add('ts', '>=', f.from);
+  if (f.to) add('ts', '<', f.to);
+  if (f.projectIds) add('project_id', 'in', [...f.projectIds]);
+  if (f.providers) add('provider', 'in', [...f.providers]);
+  if (f.models) add('model', 'in', [...f.models]);
+  if (f.userIds) add('user_id', 'in', [...f.userIds]);
+  if (f.sessionIds) add('session_id', 'in', [...f.sessionIds]);
+  if (f.traceIds) add('trace_id', 'in', [...f.traceIds]);
+  if (f.environments) add('environment', 'in', [...f.environments]);
+  if (f.operations) add('operation', 'in', [...f.operations]);
+  if (f.status === 'OK') add('status_code', '<', 400);
+  if (f.status === 'ERROR') add('status_code', '>=', 400);
+  if (f.statusCodes) add('status_code', 'in', [...f.statusCodes]);
+  if (f.tags) c.push({ column: 'tags', op: 'contains', value: [...f.tags] });
+  if (f.minCostUsd != null) add('total_cost_usd', '>=', String(f.minCostUsd));
+  if (f.maxCostUsd != null) add('total_cost_usd', '<=', String(f.maxCostUsd));
+  if (f.minDurationMs != null) add('duration_ms', '>=', f.minDurationMs);
+  if (f.maxDurationMs != null) add('duration_ms', '<=', f.maxDurationMs);
+  if (f.minTokens != null) add('total_tokens', '>=', f.minTokens);
+  if (f.maxTokens != null) add('total_tokens', '<=', f.maxTokens);
   // issue 17 (groups): error types
-  if (f.errorTypes) c.push(eb('traces.error_type', 'in', [...f.errorTypes]));
-  return eb.and(c);
+  if (f.errorTypes) add('error_type', 'in', [...f.errorTypes]);
+  return c;
+}
+
+/** The tenant boundary and every filter, as one condition (Kysely). Scope is not optional. */
+export function traceConditions(eb: TracesEB, scope: Scope, f: TraceFilter): Expression<SqlBool> {
+  return eb.and(
+    traceTerms(scope, f).map((t) =>
+      t.op === 'contains'
+        ? sql<SqlBool>`traces.tags @> ${sql.val(t.value)}::text[]`
+        : eb(`traces.${t.column}` as 'traces.org_id', t.op, t.value as never),
+    ),
+  );
+}
+
+/** The same condition for the report statements (src/query/sql-text.ts): `(traces.a = $1 AND traces.b IN ($2, $3) …)`. */
+export function traceConditionsSql(scope: Scope, f: TraceFilter): Sql {
+  return termsSql(traceTerms(scope, f), 'traces.');
+}
+
+/** Conditions as one parenthesised AND of bound values; `prefix` qualifies the (whitelisted) column names. */
+export function termsSql(terms: readonly TraceTerm[], prefix = ''): Sql {
+  return new Sql(['(', text.join(terms.map((t) => termSql(t, prefix)), AND), ')']);
+}
+
+const AND = text.raw(' AND ');
+
+function termSql(t: TraceTerm, prefix: string): Sql {
+  const col = `${prefix}${t.column}`;
+  if (t.op === 'contains') return text`${text.raw(col)} @> ${t.value}::text[]`;
+  if (t.op !== 'in') return text`${text.raw(`${col} ${t.op} `)}${t.value}`;
+  const values = t.value as readonly unknown[];
+  if (!values.length) return text.raw('false');
+  return new Sql([`${col} IN (`, text.join(values.map((v) => text.val(v))), ')']);
 }
 
 /** Escapes LIKE wildcards so the user's text matches literally. */

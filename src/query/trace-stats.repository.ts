@@ -1,13 +1,14 @@
-import { expressionBuilder, sql, type Expression, type ExpressionBuilder, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Scope } from '../auth/viewer';
-import type { Database, RollupName } from '../db/schema';
+import type { Database } from '../db/schema';
 import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definitions';
-import { traceConditions, type TraceFilter } from './trace-filter';
+import { termsSql, traceConditionsSql, type TraceFilter } from './trace-filter';
 import { RAW_DIMENSION_SQL, ROLLUP_DIMENSION_SQL, USER_ROLLUP_DIMENSION_SQL, type Dimension } from './dimensions';
 import type { Interval } from './intervals';
 import { bucketSql } from './calendar-buckets';
 import type { SourcePiece } from './source-plan';
-import { unionAll } from './union-all';
+import type { TraceColumn, TraceTerm } from './tenant-scope';
+import { sql, unionAll, type Sql as RawBuilder } from './sql-text';
 
 /** Sums for one (time bucket, group) out of one source piece. Counts arrive as float8. */
 export interface StatsRow {
@@ -79,24 +80,23 @@ function dimExprs(dims: readonly Dimension[], rollup: boolean | 'user'): RawBuil
   return out;
 }
 
-type RollupEB = ExpressionBuilder<Database, RollupName>;
 const table = (source: SourcePiece['source']) => sql.table(source);
 
 /** Tenant scope and the filters rollups carry (key columns only). */
-function rollupConditions(eb: RollupEB, q: StatsQuery): Expression<SqlBool> {
+function rollupConditions(q: StatsQuery): RawBuilder {
   const f = q.filter;
-  const c: Expression<SqlBool>[] = [
-    eb('org_id', '=', q.scope.orgId),
-    eb('bucket', '>=', q.piece.from),
-    eb('bucket', '<', q.piece.to),
+  const c: TraceTerm[] = [
+    { column: 'org_id', op: '=', value: q.scope.orgId },
+    { column: 'bucket' as TraceColumn, op: '>=', value: q.piece.from },
+    { column: 'bucket' as TraceColumn, op: '<', value: q.piece.to },
   ];
-  if (q.scope.projectIds) c.push(eb('project_id', 'in', [...q.scope.projectIds]));
-  if (f.projectIds) c.push(eb('project_id', 'in', [...f.projectIds]));
-  if (f.providers) c.push(eb('provider', 'in', [...f.providers]));
-  if (f.models) c.push(eb('model', 'in', [...f.models]));
-  if (f.environments) c.push(eb('environment', 'in', [...f.environments]));
-  if (f.userIds) c.push(sql<SqlBool>`user_id = ANY(${[...f.userIds]}::text[])`);
-  return eb.and(c);
+  if (q.scope.projectIds) c.push({ column: 'project_id', op: 'in', value: [...q.scope.projectIds] });
+  if (f.projectIds) c.push({ column: 'project_id', op: 'in', value: [...f.projectIds] });
+  if (f.providers) c.push({ column: 'provider', op: 'in', value: [...f.providers] });
+  if (f.models) c.push({ column: 'model', op: 'in', value: [...f.models] });
+  if (f.environments) c.push({ column: 'environment', op: 'in', value: [...f.environments] });
+  const conds = termsSql(c);
+  return f.userIds ? sql`${conds} AND user_id = ANY(${[...f.userIds]}::text[])` : conds;
 }
 
 const rawFilter = (q: StatsQuery): TraceFilter => ({ ...q.filter, from: q.piece.from, to: q.piece.to });
@@ -371,12 +371,12 @@ export async function findExactLatencyPercentiles(
   return rows;
 }
 
-// Conditions come from Kysely's expression builder and are embedded in the statements with
-// their parameters bound; only whitelisted identifiers are spliced as raw SQL.
-function whereRaw(q: StatsQuery): Expression<SqlBool> {
-  return traceConditions(expressionBuilder<Database, 'traces'>(), q.scope, rawFilter(q));
+// Conditions are built from terms (src/query/tenant-scope.ts) with their values bound; only
+// whitelisted identifiers are spliced as raw SQL.
+function whereRaw(q: StatsQuery): RawBuilder {
+  return traceConditionsSql(q.scope, rawFilter(q));
 }
 
-function whereRollup(q: StatsQuery): Expression<SqlBool> {
-  return rollupConditions(expressionBuilder<Database, RollupName>() as RollupEB, q);
+function whereRollup(q: StatsQuery): RawBuilder {
+  return rollupConditions(q);
 }

@@ -22,6 +22,19 @@ export function addCell(h: SparseHistogram, cell: number, count: number): void {
   h.set(cell, (h.get(cell) ?? 0) + count);
 }
 
+/** Adds packed cells, `cell:count,cell:count…` (what the cells statement returns per level), into h. */
+export function addPackedCells(h: SparseHistogram, packed: string): void {
+  const end = packed.length;
+  let at = 0;
+  while (at < end) {
+    const colon = packed.indexOf(':', at);
+    let comma = packed.indexOf(',', colon);
+    if (comma < 0) comma = end;
+    addCell(h, Number(packed.slice(at, colon)), Number(packed.slice(colon + 1, comma)));
+    at = comma + 1;
+  }
+}
+
 export function mergeInto(target: SparseHistogram, source: SparseHistogram): void {
   for (const [cell, n] of source) addCell(target, cell, n);
 }

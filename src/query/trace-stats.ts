@@ -8,7 +8,7 @@ import type { TraceFilter } from './trace-filter';
 import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue, type TraceRollupFamily } from './dimensions';
 import type { Interval } from './intervals';
 import { DEFAULT_TIME_ZONE } from './calendar-buckets';
-import { addCell } from './latency-histogram';
+import { addPackedCells } from './latency-histogram';
 import { BY_REQUESTS, groupComparator, ordersByPercentile, withOrderColumns, type GroupOrder } from './group-order';
 import {
   ALL_COLUMNS,
@@ -347,9 +347,9 @@ function assembleTraceStats(req: TraceStatsRequest, p: StatsPlanning, data: Stat
   const zone = req.timeZone ?? DEFAULT_TIME_ZONE;
   const { c, tl } = data.sums;
   // Each cell row belongs to one level (GROUPING SETS): add it to that accumulator only.
-  for (const cell of data.cells) {
-    const target = levelTarget(c, tl, cell);
-    if (target) addCell(target.hist, cell.cell, cell.c);
+  for (const row of data.cells) {
+    const target = levelTarget(c, tl, row);
+    if (target) addPackedCells(target.hist, row.cells);
   }
   for (const e of data.exactRows) {
     const target = levelTarget(c, tl, e);

@@ -25,9 +25,9 @@ export function actualCost(rules: CostRules, input: ActualCostInput): number {
   if (!input.data) return 0;
   const rootType = input.operation.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
   if (!rootType) return 0;
-  const walk = new ActualCostWalk(rules, input);
+  const walk = new ActualCostWalk(rules, input, memoOf(rules, input));
   let total = 0;
-  for (const [key, nodes] of collectFields(schema, input.fragments, input.variables, rootType, input.operation.selectionSet)) {
+  for (const [key, nodes] of walk.rootFields(rootType)) {
     // Cached root fields may be absent here: the cache plugin assembles them into the response later.
     if (input.cachedRootKeys?.has(key)) {
       total += CACHED_FIELD_COST;
@@ -42,68 +42,134 @@ export function actualCost(rules: CostRules, input: ActualCostInput): number {
 
 type FieldDef = NonNullable<ReturnType<GraphQLObjectType['getFields']>[string]>;
 
-/** One response's walk: the field rules over the values returned, with subfields and arguments memoised. */
-class ActualCostWalk {
-  private readonly subfieldMemo = new Map<ReadonlyArray<FieldNode>, Map<GraphQLObjectType, Map<string, ReadonlyArray<FieldNode>>>>();
-  private readonly argsMemo = new Map<FieldNode, Record<string, unknown>>();
+/** What the rules say about one field of the selection under one parent type: all but its values. */
+interface FieldPlan {
+  /** 0 for __typename and fields the type lacks; INTROSPECTION_COST for __schema/__type. */
+  readonly flat: number | null;
+  readonly weight: number;
+  /** Arguments' weights plus the field's work (analytics estimators). */
+  readonly extra: number;
+  readonly list: boolean;
+  /** The object type of its items, or null for leaves (scalars, enums, abstract types). */
+  readonly object: GraphQLObjectType | null;
+  readonly sized: boolean;
+  readonly sizedChildren: readonly string[];
+}
 
+/**
+ * The walk's memo: root fields, subfields and field plans depend on the document, its variables
+ * and the rules only, never on the data, so one memo serves every response to the same compiled
+ * operation (its variables object is kept with the cached price). A dashboard's repeated report
+ * then walks only its values: no collectFields, argument coercion or analytics estimate again.
+ */
+interface WalkMemo {
+  readonly operation: OperationDefinitionNode;
+  root: Map<string, ReadonlyArray<FieldNode>> | null;
+  readonly subfields: Map<ReadonlyArray<FieldNode>, Map<GraphQLObjectType, Map<string, ReadonlyArray<FieldNode>>>>;
+  readonly plans: Map<FieldNode, Map<GraphQLObjectType, FieldPlan>>;
+}
+
+const memos = new WeakMap<object, WeakMap<CostRules, WalkMemo>>();
+
+function memoOf(rules: CostRules, input: ActualCostInput): WalkMemo {
+  // Keyed by the variables object (one per compiled price) and, inside, the document's operation.
+  let byRules = memos.get(input.variables);
+  if (!byRules) memos.set(input.variables, (byRules = new WeakMap()));
+  let memo = byRules.get(rules);
+  if (!memo || memo.operation !== input.operation) {
+    memo = { operation: input.operation, root: null, subfields: new Map(), plans: new Map() };
+    byRules.set(rules, memo);
+  }
+  return memo;
+}
+
+/** One response's walk: the field rules over the values returned. */
+class ActualCostWalk {
   constructor(
     private readonly rules: CostRules,
     private readonly input: ActualCostInput,
+    private readonly memo: WalkMemo,
   ) {}
 
+  rootFields(rootType: GraphQLObjectType): Map<string, ReadonlyArray<FieldNode>> {
+    return (this.memo.root ??= collectFields(this.rules.schema, this.input.fragments, this.input.variables, rootType, this.input.operation.selectionSet));
+  }
+
   fieldCost(parent: GraphQLObjectType, nodes: ReadonlyArray<FieldNode>, value: unknown, sized: boolean): number {
-    const name = nodes[0]!.name.value;
-    if (name === '__typename' || parent.name.startsWith('__')) return 0;
-    if (name === '__schema' || name === '__type') return INTROSPECTION_COST;
-    const def = parent.getFields()[name];
-    if (!def) return 0;
-    const { rules } = this;
-    const args = this.argsOf(def, nodes[0]!);
-    const weight = rules.weightOf(def);
-    const extra = rules.argumentsWeight(def, args) + rules.fieldWork(parent.name, name, args);
-    const named = getNamedType(def.type);
-    const ls = rules.listSizeOf(def);
-    if (value == null) return isListField(def.type) ? extra : weight + extra;
-    if (isLeafType(named) || !isObjectType(named)) {
+    const plan = this.planOf(parent, nodes[0]!);
+    if (plan.flat !== null) return plan.flat;
+    const { weight, extra } = plan;
+    if (value == null) return plan.list ? extra : weight + extra;
+    const named = plan.object;
+    if (!named) {
       if (!Array.isArray(value)) return weight + extra;
       const n = value.flat(Infinity).length;
-      return extra + weight * (ls || sized ? n : Math.min(1, n));
+      return extra + weight * (plan.sized || sized ? n : Math.min(1, n));
     }
-    const sizedChildren = ls?.sizedFields ?? [];
     const fields = this.subfields(named, nodes);
-    if (!Array.isArray(value)) return weight + extra + this.objectCost(named, fields, value as Record<string, unknown>, sizedChildren);
-    const items = (value as unknown[]).flat(Infinity).filter((v): v is Record<string, unknown> => v != null && typeof v === 'object');
-    const costs = items.map((item) => weight + this.objectCost(named, fields, item, sizedChildren));
+    if (!Array.isArray(value)) return weight + extra + this.objectCost(named, fields, value as Record<string, unknown>, plan.sizedChildren);
     // Sized lists are charged per item; unsized ones (bounded by their parent's work) as one item.
-    if (ls || sized) return extra + costs.reduce((a, b) => a + b, 0);
-    return extra + (costs.length ? Math.max(...costs) : 0);
+    const perItem = plan.sized || sized;
+    let sum = 0;
+    let max = -Infinity;
+    for (const item of (value as unknown[]).flat(Infinity)) {
+      if (item == null || typeof item !== 'object') continue;
+      const cost = weight + this.objectCost(named, fields, item as Record<string, unknown>, plan.sizedChildren);
+      sum += cost;
+      if (cost > max) max = cost;
+    }
+    return extra + (perItem ? sum : max === -Infinity ? 0 : max);
   }
 
   private objectCost(type: GraphQLObjectType, fields: Map<string, ReadonlyArray<FieldNode>>, value: Record<string, unknown>, sizedFields: readonly string[]): number {
     let sum = 0;
-    for (const [key, nodes] of fields) sum += this.fieldCost(type, nodes, value[key], sizedFields.includes(nodes[0]!.name.value));
+    for (const [key, nodes] of fields) sum += this.fieldCost(type, nodes, value[key], sizedFields.length > 0 && sizedFields.includes(nodes[0]!.name.value));
     return sum;
   }
 
+  private planOf(parent: GraphQLObjectType, node: FieldNode): FieldPlan {
+    let byParent = this.memo.plans.get(node);
+    if (!byParent) this.memo.plans.set(node, (byParent = new Map()));
+    let plan = byParent.get(parent);
+    if (!plan) byParent.set(parent, (plan = this.makePlan(parent, node)));
+    return plan;
+  }
+
+  private makePlan(parent: GraphQLObjectType, node: FieldNode): FieldPlan {
+    const name = node.name.value;
+    const flat = (cost: number): FieldPlan => ({ flat: cost, weight: 0, extra: 0, list: false, object: null, sized: false, sizedChildren: [] });
+    if (name === '__typename' || parent.name.startsWith('__')) return flat(0);
+    if (name === '__schema' || name === '__type') return flat(INTROSPECTION_COST);
+    const def = parent.getFields()[name];
+    if (!def) return flat(0);
+    const { rules } = this;
+    const args = this.argsOf(def, node);
+    const named = getNamedType(def.type);
+    const ls = rules.listSizeOf(def);
+    return {
+      flat: null,
+      weight: rules.weightOf(def),
+      extra: rules.argumentsWeight(def, args) + rules.fieldWork(parent.name, name, args),
+      list: isListField(def.type),
+      object: !isLeafType(named) && isObjectType(named) ? named : null,
+      sized: ls !== null,
+      sizedChildren: ls?.sizedFields ?? [],
+    };
+  }
+
   private subfields(type: GraphQLObjectType, nodes: ReadonlyArray<FieldNode>): Map<string, ReadonlyArray<FieldNode>> {
-    let byType = this.subfieldMemo.get(nodes);
-    if (!byType) this.subfieldMemo.set(nodes, (byType = new Map()));
+    let byType = this.memo.subfields.get(nodes);
+    if (!byType) this.memo.subfields.set(nodes, (byType = new Map()));
     let fields = byType.get(type);
     if (!fields) byType.set(type, (fields = collectSubfields(this.rules.schema, this.input.fragments, this.input.variables, type, nodes)));
     return fields;
   }
 
   private argsOf(def: FieldDef, node: FieldNode): Record<string, unknown> {
-    let args = this.argsMemo.get(node);
-    if (!args) {
-      try {
-        args = getArgumentValues(def, node, this.input.variables);
-      } catch {
-        args = {};
-      }
-      this.argsMemo.set(node, args);
+    try {
+      return getArgumentValues(def, node, this.input.variables);
+    } catch {
+      return {};
     }
-    return args;
   }
 }

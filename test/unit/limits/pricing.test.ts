@@ -126,6 +126,23 @@ describe('actualCost (the refund basis)', () => {
     expect(actualCost(rules, { ...p, variables: p.variables!, data, cachedRootKeys: new Set(['a']) })).toBe(1 + 1);
   });
 
+  it('walks the same compiled price again with other data: the memo of the first walk never leaks its values', () => {
+    const p = price('query R($n: Int!) { traces(first: $n) { nodes { id related { id } } } performance(range: {last: "24h"}, groupBy: [MODEL]) { groups { key { model } } } }', { n: 50 });
+    const fresh = (data: Record<string, unknown>) => actualCost(rules, { ...p, variables: { ...p.variables! }, data });
+    const reused = (data: Record<string, unknown>) => actualCost(rules, { ...p, variables: p.variables!, data });
+    const answers = [
+      { traces: { nodes: [{ id: 'a', related: [{ id: 'x' }] }] }, performance: { groups: [{ key: { model: 'm' } }] } },
+      { traces: { nodes: [] }, performance: null },
+      { traces: { nodes: [{ id: 'a', related: [] }, { id: 'b', related: [{ id: 'c' }, { id: 'd' }, { id: 'e' }] }] }, performance: { groups: [] } },
+      { traces: null, performance: { groups: [{ key: { model: 'm' } }, { key: { model: 'n' } }] } },
+    ];
+    const first = answers.map(reused);
+    // Every answer priced again through the memo, in another order, equals a walk without one.
+    expect([...answers].reverse().map(reused)).toEqual(answers.map(fresh).reverse());
+    expect(first).toEqual(answers.map(fresh));
+    expect(new Set(first).size).toBeGreaterThan(2);
+  });
+
   it('prices backward pages by last, and a percentile group order on costs like selected percentiles (the exact re-scan)', () => {
     expect(price('{ traces(last: 10) { nodes { id } } }').cost).toBe(1 + 10);
     expect(() => price('{ traces(last: 0) { nodes { id } } }')).toThrow(/last must be between 1 and 1000/);

@@ -13,6 +13,7 @@ import { spanIdentity } from './20261204150000_span_identity';
 import { deferredSearch } from './20261215010000_deferred_search';
 import { projectScoreValues } from './20261216090000_project_score_values';
 import { projectScoreValuesWeek } from './20261217090000_project_score_values_week';
+import { dayEndOffset } from './20261218090000_day_end_offset';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
 export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
@@ -30,5 +31,6 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261215010000_deferred_search': deferredSearch(opts),
     '20261216090000_project_score_values': projectScoreValues(opts),
     '20261217090000_project_score_values_week': projectScoreValuesWeek(opts),
+    '20261218090000_day_end_offset': dayEndOffset(opts),
   };
 }

@@ -7,11 +7,16 @@ export interface MigrationOptions {
   readonly timescale: boolean;
 }
 
-/** Rollup names with their bucket widths and the refresh window (offsets) used in every mode. */
+/**
+ * Rollup names with their bucket widths and the refresh window (offsets) used in every mode.
+ * A day bucket is materialized an hour after it ends (end offset 1 hour, migration
+ * 20261218090000_day_end_offset; it was a day): until then a 7-day report read that whole day
+ * from the hourly rollup as well, 24–48 hours of hourly rows instead of 0–24.
+ */
 export const ROLLUPS = [
   { name: 'traces_1min', bucket: '1 minute', startOffset: '3 hours', endOffset: '1 minute', schedule: '1 minute' },
   { name: 'traces_1hour', bucket: '1 hour', startOffset: '3 days', endOffset: '1 hour', schedule: '1 hour' },
-  { name: 'traces_1day', bucket: '1 day', startOffset: '7 days', endOffset: '1 day', schedule: '1 day' },
+  { name: 'traces_1day', bucket: '1 day', startOffset: '7 days', endOffset: '1 hour', schedule: '1 day' },
 ] as const;
 
 /**

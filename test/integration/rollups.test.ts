@@ -108,6 +108,21 @@ describe.each(MODES)('rollups in %s mode', (mode) => {
     await expectRollupsMatch(f, ['traces_1hour', 'traces_1day']);
   });
 
+  it('materializes a day an hour after it ends, in every mode (TimescaleDB: the day policies say so too)', async () => {
+    // Refreshed at NOW (12:34 on the 20th) and later: the 19th is complete and in, the 20th not yet.
+    const marks = await rollupWatermarks(f.handle, f.handle.db);
+    expect(marks.traces_1day!.toISOString()).toBe('2026-11-20T00:00:00.000Z');
+    if (mode === 'embedded') {
+      const { rows } = await sql<{ name: string; start_offset: string; end_offset: string; schedule: string }>`
+        SELECT c.user_view_name AS name, j.config->>'start_offset' AS start_offset, j.config->>'end_offset' AS end_offset, j.schedule_interval::text AS schedule
+          FROM _timescaledb_config.bgw_job j
+          JOIN _timescaledb_catalog.continuous_agg c ON c.mat_hypertable_id = (j.config->>'mat_hypertable_id')::int
+         WHERE j.proc_name = 'policy_refresh_continuous_aggregate' AND c.user_view_name LIKE '%1day' ORDER BY 1`.execute(f.handle.db);
+      expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['scores_1day', 'traces_1day', 'traces_user_1day']));
+      for (const r of rows) expect([r.name, r.start_offset, r.end_offset, r.schedule]).toEqual([r.name, '7 days', '01:00:00', '1 day']);
+    }
+  });
+
   if (mode === 'embedded') {
     it("reads TimescaleDB's own watermarks the way a TimescaleDB server deployment does", async () => {
       const ours = await rollupWatermarks(f.handle, f.handle.db);

@@ -122,6 +122,58 @@ const isStalePlan = (err: { code?: unknown; message?: unknown }) =>
 
 const statementName = (text: string) => `gw_${createHash('sha1').update(text).digest('hex')}`;
 
+/** A column of a RowDescription, as pg-protocol parses it. */
+interface FieldDescription {
+  readonly name: string;
+  readonly dataTypeID: number;
+  readonly format?: string;
+}
+
+/**
+ * How the rows of one statement are read: the columns' names and pg's text parsers for their
+ * types, looked up once. pg's Result does it for every result (a null-prototype object of the
+ * names, spread into every row); a prepared statement's columns never change, so its shape is
+ * kept by its name (checked against each RowDescription, so a changed result type is rebuilt).
+ */
+interface RowShape {
+  readonly fields: readonly FieldDescription[];
+  parse(values: readonly (string | null)[]): Record<string, unknown>;
+}
+
+const rowShapes = new Map<string, RowShape>();
+const ROW_SHAPES_MAX = 1000;
+
+function rowShapeOf(name: string, fields: readonly FieldDescription[]): RowShape | null {
+  const known = name ? rowShapes.get(name) : undefined;
+  if (known && sameFields(known.fields, fields)) return known;
+  if (fields.some((f) => f.format === 'binary')) return null;
+  const names = fields.map((f) => f.name);
+  const parsers = fields.map((f) => pg.types.getTypeParser(f.dataTypeID, 'text') as (v: string) => unknown);
+  const n = names.length;
+  const shape: RowShape = {
+    fields: fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+    parse(values) {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) {
+        const v = values[i];
+        row[names[i]!] = v === null || v === undefined ? null : parsers[i]!(v);
+      }
+      return row;
+    },
+  };
+  if (name) {
+    if (rowShapes.size >= ROW_SHAPES_MAX) rowShapes.delete(rowShapes.keys().next().value!);
+    rowShapes.set(name, shape);
+  }
+  return shape;
+}
+
+function sameFields(a: readonly FieldDescription[], b: readonly FieldDescription[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.name !== b[i]!.name || a[i]!.dataTypeID !== b[i]!.dataTypeID) return false;
+  return true;
+}
+
 /**
  * One pipeline as a pg "submittable" (what pg.Query and pg-cursor are): pg hands it the
  * connection to write to and routes the server's answers to it until ReadyForQuery. It settles
@@ -129,15 +181,16 @@ const statementName = (text: string) => `gw_${createHash('sha1').update(text).di
  * span with it.
  */
 class Pipeline {
-  /** For tracing (db.statement): the statements' parameterised text, never their values. */
-  readonly text: string;
   callback: ((err: Error | null, results?: PgResult[]) => void) | undefined;
   private readonly results: PgResult[] = [];
   private current: PgResult | null = null;
   private settled = false;
   /** For each statement written, in order: whether its result is the caller's (false: a plan-mode switch). */
   private readonly answers: boolean[] = [];
+  /** For each statement written, in order: its prepared name ('' unnamed), whose row shape is kept. */
+  private readonly names: string[] = [];
   private answered = 0;
+  private shape: RowShape | null = null;
 
   constructor(
     private readonly preamble: string,
@@ -146,8 +199,11 @@ class Pipeline {
     private readonly closing: readonly string[],
     /** The plan mode of the prepared statements; null: the session's, untouched. */
     private readonly planMode: PlanCacheMode | null,
-  ) {
-    this.text = statements.map((s) => s.text).join(';\n');
+  ) {}
+
+  /** For tracing (db.statement): the statements' parameterised text, never their values (joined only when read). */
+  get text(): string {
+    return this.statements.map((s) => s.text).join(';\n');
   }
 
   submit(con: WireConnection): Error | null {
@@ -158,6 +214,7 @@ class Pipeline {
       con.describe({ type: 'P', name: '' });
       con.execute({ portal: '', rows: 0 });
       this.answers.push(answers);
+      this.names.push(name);
     };
     try {
       // Closing a statement the server does not have is not an error (CloseComplete either way).
@@ -184,14 +241,22 @@ class Pipeline {
     return null;
   }
 
-  handleRowDescription(msg: { fields: unknown[] }): void {
+  handleRowDescription(msg: { fields: FieldDescription[] }): void {
     this.current = new PgResultClass();
-    this.current.addFields(msg.fields);
+    const shape = rowShapeOf(this.names[this.answered] ?? '', msg.fields);
+    if (shape) this.shape = shape;
+    else {
+      // A binary column (never asked for): pg's own parsing.
+      this.shape = null;
+      this.current.addFields(msg.fields);
+    }
   }
 
-  handleDataRow(msg: { fields: unknown[] }): void {
+  handleDataRow(msg: { fields: (string | null)[] }): void {
     const r = this.current;
-    if (r) r.rows.push(r.parseRow(msg.fields));
+    if (!r) return;
+    const shape = this.shape;
+    r.rows.push(shape ? shape.parse(msg.fields) : r.parseRow(msg.fields));
   }
 
   handleCommandComplete(msg: unknown): void {

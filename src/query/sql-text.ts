@@ -29,8 +29,11 @@ export class Sql<T = unknown> {
   /** The statement's text with `$1…$n` placeholders and its parameters, in order. */
   compile(): { text: string; parameters: unknown[] } {
     const parameters: unknown[] = [];
-    const text = compileInto(this, parameters);
-    return { text, parameters };
+    const parts: string[] = [];
+    compileInto(this, parts, parameters);
+    // One flat string (join copies once): its hash, computed when the read batch looks the text
+    // up among its prepared statements, then needs no flattening of a deep concatenation first.
+    return { text: parts.join(''), parameters };
   }
 
   execute(db: Kysely<Database>): Promise<QueryResult<T>> {
@@ -44,14 +47,12 @@ class Param {
   constructor(readonly value: unknown) {}
 }
 
-function compileInto(s: Sql, parameters: unknown[]): string {
-  let text = '';
+function compileInto(s: Sql, parts: string[], parameters: unknown[]): void {
   for (const c of s.chunks) {
-    if (typeof c === 'string') text += c;
-    else if (c instanceof Param) text += `$${parameters.push(c.value)}`;
-    else text += compileInto(c, parameters);
+    if (typeof c === 'string') parts.push(c);
+    else if (c instanceof Param) parts.push(`$${parameters.push(c.value)}`);
+    else compileInto(c, parts, parameters);
   }
-  return text;
 }
 
 const EMPTY = new Sql([]);

@@ -189,17 +189,22 @@ describe('prepared statements in read batches (plain PostgreSQL)', () => {
 
   it('answers when a migration changed what a prepared statement returns: parsed again, still prepared', async () => {
     const h = await open();
-    const star = (db: Kysely<Database>) => sql<Record<string, unknown>>`SELECT * FROM traces_1day WHERE org_id = ${'org_x'} LIMIT 1 /* probeStar */`.execute(db);
-    await withTimedRead(h, 'simple', star);
-    await sql`ALTER TABLE traces_1day ADD COLUMN probe_extra int`.execute(h.db);
+    const star = (db: Kysely<Database>) => sql<Record<string, unknown>>`SELECT * FROM traces_1day WHERE org_id = ${'org_probe'} LIMIT 1 /* probeStar */`.execute(db);
+    await sql`INSERT INTO traces_1day (bucket, org_id, request_count) VALUES ('2026-01-01T00:00:00Z', 'org_probe', 7)`.execute(h.db);
     try {
+      const before = (await withTimedRead(h, 'simple', star)).rows;
+      expect(before).toEqual([expect.objectContaining({ org_id: 'org_probe', request_count: '7' })]);
+      expect(before[0]).not.toHaveProperty('probe_extra');
+      await sql`ALTER TABLE traces_1day ADD COLUMN probe_extra int DEFAULT 5`.execute(h.db);
+      // The same name now returns one more column: its rows are read with the new columns.
       const r = await withTimedRead(h, 'simple', star);
-      expect(r.rows).toEqual([]);
+      expect(r.rows).toEqual([{ ...before[0], probe_extra: 5 }]);
       expect(warnings).toEqual([]);
       // Still prepared: the new text of the same name.
       expect((await prepared(h)).map((s) => s.statement)).toEqual([expect.stringContaining('probeStar')]);
     } finally {
-      await sql`ALTER TABLE traces_1day DROP COLUMN probe_extra`.execute(h.db);
+      await sql`ALTER TABLE traces_1day DROP COLUMN IF EXISTS probe_extra`.execute(h.db);
+      await sql`DELETE FROM traces_1day WHERE org_id = 'org_probe'`.execute(h.db);
     }
   });
 });

@@ -232,8 +232,12 @@ async function planTraceStats(
   // Group percentiles can be read for the shown groups only when the order is not a percentile
   // and neither `other` nor a group series asks for one (30 days by USER: the ten shown users'
   // rows of traces_user_1day instead of every user's); the total's and the points' cells then
-  // come from the series' family (traces_1day rather than every user's rows).
-  const topCells = percentiles && !exact && levels.group && !levels.groupSeries && req.dims.length > 0 && !byPercentile && req.otherPercentiles === false;
+  // come from the series' family (traces_1day rather than every user's rows). Only by USER,
+  // whose groups can outnumber a page many times over: by a model, provider or project (tens of
+  // groups, all of them usually shown) waiting for the sums only cost the read a second round
+  // trip (a 24-hour latency-by-model report: two round trips for the same cells statement).
+  const topCells =
+    percentiles && !exact && levels.group && !levels.groupSeries && req.dims.includes('USER') && !byPercentile && req.otherPercentiles === false;
   const groupCellPieces = topCells && cellInterval !== null ? plan(null) : cellPieces;
   const seriesCellPieces = topCells && seriesFamily !== family ? planOf(seriesFamily, cellInterval) : cellPieces;
   return {

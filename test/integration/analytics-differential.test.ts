@@ -836,6 +836,17 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     }
   }
 
+  it('reads group percentiles by a model in one round trip, and waits for the sums only by USER (whose groups a page shows few of)', async () => {
+    const roundTrips = (statements: string[]) => statements.filter((x) => x.includes('/* readSettings */')).length;
+    const range = `range: {from: "${iso(DAY0 - 2 * 86_400_000 - 3 * HOUR - 60_000)}", to: "${iso(DAY0 - 6 * HOUR)}"}`;
+    const byModel = await runRecordingSql(`{ performance(${range}, groupBy: [MODEL], interval: HOUR) { totals { latency { p95Ms } } groups { key { model } stats { latency { p95Ms } } } } }`);
+    expect(byModel.statements.filter((x) => x.includes('countLatencyCells'))).toHaveLength(1);
+    expect(roundTrips(byModel.statements)).toBe(1);
+    const byUser = await runRecordingSql(`{ performance(${range}, groupBy: [USER], groupLimit: 3) { totals { latency { p95Ms } } groups { key { userId } stats { latency { p95Ms } } } } }`);
+    expect(roundTrips(byUser.statements)).toBe(2);
+    expect(byUser.statements.some((x) => x.includes('countLatencyCells') && x.includes('= ANY('))).toBe(true);
+  });
+
   it('a long range aligned to days never reads the raw table', async () => {
     const { statements } = await runRecordingSql(
       `{ performance(range: {from: "${iso(DAY0 - 8 * 86_400_000)}", to: "${iso(DAY0 - 86_400_000)}"}, groupBy: [MODEL], interval: DAY) { totals { requestCount latency { p95Ms } } } }`,

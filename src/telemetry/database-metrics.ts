@@ -49,6 +49,21 @@ export function databaseErrorType(err: unknown): string {
   return 'other';
 }
 
+// Label children resolved once per query name (a bounded set: queryNames) and operation: on the
+// statement path an observation is then a map lookup, not prom-client's label validation and hashing.
+const durations = new Map<string, { observe(v: number): void }>();
+const counts = new Map<string, { inc(): void }>();
+function durationOf(query: string): { observe(v: number): void } {
+  let child = durations.get(query);
+  if (!child) durations.set(query, (child = dbQueryDuration.labels({ query })));
+  return child;
+}
+function countOf(operation: string): { inc(): void } {
+  let child = counts.get(operation);
+  if (!child) counts.set(operation, (child = dbQueriesTotal.labels({ operation })));
+  return child;
+}
+
 export interface DatabaseTelemetryOptions {
   readonly logger: Logger;
   /** Statements at or above this many milliseconds are logged; 0 turns the log off. */
@@ -67,8 +82,8 @@ export function instrumentDatabase(handle: DatabaseHandle, opts: DatabaseTelemet
     try {
       const labels = labelQuery(event.query.sql);
       if (metrics) {
-        dbQueryDuration.observe({ query: labels.query }, event.queryDurationMillis / 1000);
-        dbQueriesTotal.inc({ operation: labels.operation });
+        durationOf(labels.query).observe(event.queryDurationMillis / 1000);
+        countOf(labels.operation).inc();
         if (event.level === 'error') dbErrorsTotal.inc({ error_type: databaseErrorType(event.error) });
       }
       if (slowQueryMs > 0 && event.queryDurationMillis >= slowQueryMs) {

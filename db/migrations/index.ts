@@ -14,6 +14,7 @@ import { deferredSearch } from './20261215010000_deferred_search';
 import { projectScoreValues } from './20261216090000_project_score_values';
 import { projectScoreValuesWeek } from './20261217090000_project_score_values_week';
 import { dayEndOffset } from './20261218090000_day_end_offset';
+import { modelRollups } from './20261219090000_model_rollups';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
 export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
@@ -32,5 +33,6 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261216090000_project_score_values': projectScoreValues(opts),
     '20261217090000_project_score_values_week': projectScoreValuesWeek(opts),
     '20261218090000_day_end_offset': dayEndOffset(opts),
+    '20261219090000_model_rollups': modelRollups(opts),
   };
 }

@@ -163,6 +163,7 @@ export interface RollupTable {
 
 /** Per-user trace rollups: the trace rollups' columns keyed by (bucket, org, project, user). */
 export type UserRollupTable = Omit<RollupTable, 'provider' | 'model' | 'environment'> & { user_id: string | null };
+export type ModelRollupTable = Omit<RollupTable, 'project_id' | 'environment'>;
 
 interface ScoreRollupKeys {
   bucket: Timestamp;
@@ -214,6 +215,9 @@ export interface Database {
   traces_1day: RollupTable;
   traces_user_1hour: UserRollupTable;
   traces_user_1day: UserRollupTable;
+  traces_model_1min: ModelRollupTable;
+  traces_model_1hour: ModelRollupTable;
+  traces_model_1day: ModelRollupTable;
   scores_1min: ScoreRollupTable;
   scores_1hour: ScoreRollupTable;
   scores_1day: ScoreRollupTable;
@@ -232,10 +236,12 @@ export interface Database {
 /** The trace rollups (the planner's default family). */
 export type RollupName = 'traces_1min' | 'traces_1hour' | 'traces_1day';
 export type UserRollupName = 'traces_user_1hour' | 'traces_user_1day';
+/** Trace rollups keyed by provider and model only (org-wide reports). */
+export type ModelRollupName = 'traces_model_1min' | 'traces_model_1hour' | 'traces_model_1day';
 export type ProjectScoreValueRollupName = 'project_score_values_1hour' | 'project_score_values_1day' | 'project_score_values_1week';
 export type ScoreRollupFamily = 'scores' | 'score_values' | 'scored_traces';
 /** Every materialized rollup, of every family. */
-export type AnyRollupName = RollupName | UserRollupName | ProjectScoreValueRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;
+export type AnyRollupName = RollupName | UserRollupName | ModelRollupName | ProjectScoreValueRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;
 export type TraceRow = Selectable<TracesTable>;
 export type NewTrace = Insertable<TracesTable>;
 export type ScoreRow = Selectable<ScoresTable>;

@@ -41,7 +41,25 @@ export const USER_ROLLUP_DIMENSION_SQL: Partial<Record<Dimension, string>> = {
 };
 const USER_ROLLUP_FILTER_KEYS = new Set(['from', 'to', 'projectIds', 'userIds']);
 
-export type TraceRollupFamily = 'traces' | 'traces_user';
+export type TraceRollupFamily = 'traces' | 'traces_user' | 'traces_model';
+
+/** The by-model rollups (traces_model_*) are keyed by provider and model only. */
+const MODEL_ROLLUP_DIMENSIONS = new Set<Dimension>(['MODEL', 'PROVIDER']);
+const MODEL_ROLLUP_FILTER_KEYS = new Set(['from', 'to', 'providers', 'models']);
+
+/**
+ * The family that answers with the fewest rows: the by-model rollups when the trace rollups
+ * could answer and nothing asks for a project or an environment — neither a filter, a
+ * grouping, nor the key's scope (a key limited to projects reads the trace rollups, which carry
+ * them). Otherwise the family of traceRollupFamily.
+ */
+export function narrowestTraceFamily(filter: TraceFilter, dims: readonly Dimension[], scopedToProjects: boolean): TraceRollupFamily | null {
+  const family = traceRollupFamily(filter, dims);
+  if (family !== 'traces' || scopedToProjects) return family;
+  for (const k in filter) if (!MODEL_ROLLUP_FILTER_KEYS.has(k)) return family;
+  for (const d of dims) if (!MODEL_ROLLUP_DIMENSIONS.has(d)) return family;
+  return 'traces_model';
+}
 
 /** Which trace rollup family can answer a filter and grouping exactly; null: only raw rows. */
 export function traceRollupFamily(filter: TraceFilter, dims: readonly Dimension[]): TraceRollupFamily | null {

@@ -27,13 +27,21 @@ export interface RollupLevel {
 }
 
 /** A family's rollups, coarsest first. */
-export type RollupFamilyName = 'traces' | 'traces_user' | 'scores' | 'score_values' | 'project_score_values' | 'scored_traces';
+export type RollupFamilyName = 'traces' | 'traces_user' | 'traces_model' | 'scores' | 'score_values' | 'project_score_values' | 'scored_traces';
 const STEP_BY_BUCKET: Record<string, number> = { '7 days': 604_800_000, '1 day': 86_400_000, '1 hour': 3_600_000, '1 minute': 60_000 };
-export function familyLevels(family: RollupFamilyName): RollupLevel[] {
-  if (family === 'traces') return COARSE_TO_FINE.map((name) => ({ name, stepMs: ROLLUP_STEP_MS[name] }));
-  return FAMILY_ROLLUPS.filter((r) => r.def.family === family)
-    .map((r) => ({ name: r.name as AnyRollupName, stepMs: STEP_BY_BUCKET[r.bucket]! }))
-    .sort((x, y) => y.stepMs - x.stepMs);
+const LEVELS = new Map<RollupFamilyName, readonly RollupLevel[]>();
+export function familyLevels(family: RollupFamilyName): readonly RollupLevel[] {
+  let levels = LEVELS.get(family);
+  if (!levels) {
+    levels =
+      family === 'traces'
+        ? COARSE_TO_FINE.map((name) => ({ name, stepMs: ROLLUP_STEP_MS[name] }))
+        : FAMILY_ROLLUPS.filter((r) => r.def.family === family)
+            .map((r) => ({ name: r.name as AnyRollupName, stepMs: STEP_BY_BUCKET[r.bucket]! }))
+            .sort((x, y) => y.stepMs - x.stepMs);
+    LEVELS.set(family, levels);
+  }
+  return levels;
 }
 
 const ceilTo = (t: number, step: number) => BUCKET_ORIGIN_MS + Math.ceil((t - BUCKET_ORIGIN_MS) / step) * step;

@@ -5,7 +5,7 @@ import type { Config } from '../config';
 import { withTimedRead, type DatabaseHandle } from '../db/database';
 import { cachedRollupWatermarks } from '../db/rollup-refresh';
 import type { TraceFilter } from './trace-filter';
-import { MAX_DIMENSIONS, groupKeyOf, rawReasonOf, traceRollupFamily, type Dimension, type GroupKeyValue, type TraceRollupFamily } from './dimensions';
+import { MAX_DIMENSIONS, groupKeyOf, narrowestTraceFamily, rawReasonOf, type Dimension, type GroupKeyValue, type TraceRollupFamily } from './dimensions';
 import type { Interval } from './intervals';
 import { DEFAULT_TIME_ZONE } from './calendar-buckets';
 import { addPackedCells } from './latency-histogram';
@@ -174,7 +174,7 @@ export async function computeTraceStatsWith<T>(
   req: TraceStatsRequest,
   more: (trx: Kysely<Database>) => Promise<T>,
 ): Promise<[TraceStatsResult, T]> {
-  const plan = await planTraceStats(deps, req);
+  const plan = await planTraceStats(deps, req, scope.projectIds !== null);
   const { database } = deps;
   const [data, extra] = await withTimedRead(database, 'aggregate', async (trx) => {
     // Side by side: one round trip for both in a read batch.
@@ -186,14 +186,17 @@ export async function computeTraceStatsWith<T>(
 async function planTraceStats(
   deps: { database: DatabaseHandle; config: Pick<Config, 'analytics'> },
   req: TraceStatsRequest,
+  scopedToProjects: boolean,
 ): Promise<StatsPlanning> {
   const exactPercentilesMaxMs = req.exactPercentilesMaxMs ?? deps.config.analytics.exactPercentilesMaxMs;
   if (req.dims.length > MAX_DIMENSIONS) throw badInput(`groupBy takes at most ${MAX_DIMENSIONS} dimensions`);
   if (new Set(req.dims).size !== req.dims.length) throw badInput('groupBy must not repeat a dimension');
   const rollupsOn = req.useRollups ?? deps.config.analytics.useRollups;
-  const family = rollupsOn ? traceRollupFamily(req.filter, req.dims) : null;
+  // The family with the fewest rows for this filter, grouping and key (traces_model_* for an
+  // org-wide report by model or provider, traces_user_* by user, else the trace rollups).
+  const family = rollupsOn ? narrowestTraceFamily(req.filter, req.dims, scopedToProjects) : null;
   // The family of the same question without its dimensions (the answer's own series).
-  const seriesFamily = rollupsOn ? traceRollupFamily(req.filter, []) : null;
+  const seriesFamily = rollupsOn ? narrowestTraceFamily(req.filter, [], scopedToProjects) : null;
   const watermarks = family || seriesFamily ? await cachedRollupWatermarks(deps.database) : {};
   const planOf = (fam: TraceRollupFamily | null, interval: Interval | null) =>
     pickSources({ from: req.from, to: req.to, interval, rollups: fam !== null, watermarks, levels: fam ? familyLevels(fam) : undefined, timeZone: req.timeZone });

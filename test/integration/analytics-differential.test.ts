@@ -166,7 +166,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
   it('uses rollups and histograms for long ranges, raw rows and exact percentiles for short ones', () => {
     const week = answers.postgres!.perfWeekByModel.performance;
     expect(week.plan.percentiles).toBe('HISTOGRAM');
-    expect(week.plan.sources.map((s: any) => s.source)).toContain('traces_1day');
+    expect(week.plan.sources.map((s: any) => s.source)).toContain('traces_model_1day');
     expect(answers.postgres!.perfShortExact.performance.plan.percentiles).toBe('EXACT');
     expect(answers.postgres!.perfByUserRaw.performance.plan.sources.map((s: any) => s.source)).toEqual(['traces']);
   });
@@ -252,16 +252,16 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       const { plan: splitPlan, ...splitAnswer } = split;
       const { plan: _p, ...fullAnswer } = full;
       expect(splitAnswer).toEqual({ ...fullAnswer, groups: full.groups.map(({ series: _s, ...g }: any) => g) });
-      // Points and total from the hourly rollup of all traces; users from the daily per-user rollup.
+      // Points and total from the hourly by-model rollup (org-wide: no project or environment asked); users from the daily per-user rollup.
       const sources = splitPlan.sources.map((x: any) => x.source);
-      expect(sources).toEqual(expect.arrayContaining(['traces_1hour', 'traces_user_1day']));
-      expect(full.plan.sources.map((x: any) => x.source)).not.toContain('traces_1hour');
+      expect(sources).toEqual(expect.arrayContaining(['traces_model_1hour', 'traces_user_1day']));
+      expect(full.plan.sources.map((x: any) => x.source)).not.toContain('traces_model_1hour');
       expect(split.series.reduce((a: number, p: any) => a + p.stats.requestCount, 0)).toBe(split.totals.requestCount);
       expect(split.other.stats.requestCount).toBe(split.totals.requestCount - split.groups.reduce((a: number, g: any) => a + g.stats.requestCount, 0));
     }
     const from = DAY0 - 5 * 86_400_000 - 3 * HOUR;
     const earlier = (q: string) => q.replace(iso(from), iso(from - 60_000));
-    expect(await sumsStatement(earlier(QUERIES.perfByUserSeries!))).toMatch(/sumTraceStats:\S*traces_1hour\S*traces_user_1day/);
+    expect(await sumsStatement(earlier(QUERIES.perfByUserSeries!))).toMatch(/sumTraceStats:\S*traces_model_1hour\S*traces_user_1day/);
     expect(await sumsStatement(earlier(QUERIES.perfByUserSeriesFull!))).not.toContain('GROUPING SETS');
     // By MODEL the points and the groups share their rollups: one pass, two grouping sets.
     const weekFrom = END.getTime() - 7 * 86_400_000 - 17 * 60_000 - 5000;
@@ -280,10 +280,10 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     const cellStatements = (q: string) => statementsTagged(q, 'countLatencyCells');
     const from = DAY0 - 6 * 86_400_000 - 2 * HOUR;
     const earlier = (q: string) => q.replace(iso(from), iso(from - 60_000));
-    // The total's cells from the rollups of all traces, the five users' from theirs, filtered to them.
+    // The total's cells from the by-model rollups, the five users' from theirs, filtered to them.
     const top = await cellStatements(earlier(QUERIES.perfByUserTop!));
     expect(top).toHaveLength(2);
-    expect(top.some((x) => /countLatencyCells:\S*traces_1day/.test(x) && !x.includes('traces_user_'))).toBe(true);
+    expect(top.some((x) => /countLatencyCells:\S*traces_model_1day/.test(x) && !x.includes('traces_user_'))).toBe(true);
     expect(top.some((x) => x.includes('traces_user_1day') && x.includes('= ANY('))).toBe(true);
     const all = await cellStatements(earlier(QUERIES.perfByUserTopWithOther!));
     expect(all).toHaveLength(1);
@@ -347,7 +347,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     const cellSources = async (q: string) => {
       const seen: string[] = [];
       const off = pg.gw.services.database.addQueryListener((e) => {
-        // One statement names every piece it reads: countLatencyCells:traces_1min+traces_1hour+…
+        // One statement names every piece it reads: countLatencyCells:traces_model_1min+traces_model_1hour+…
         const m = /countLatencyCells:([\w+]+)/.exec(e.query.sql);
         if (m) seen.push(...m[1]!.split('+'));
       });
@@ -360,8 +360,8 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     };
     // (A minute earlier than the cached answers above, so the statements run again.)
     const earlier = (q: string) => q.replace(iso(END.getTime() - 30 * HOUR - 7 * 60_000), iso(END.getTime() - 30 * HOUR - 8 * 60_000));
-    expect(await cellSources(earlier(QUERIES.perfFiveMinCoarseCells!))).toContain('traces_1hour');
-    expect(await cellSources(earlier(QUERIES.perfFiveMinSeriesCells!))).not.toContain('traces_1hour');
+    expect(await cellSources(earlier(QUERIES.perfFiveMinCoarseCells!))).toContain('traces_model_1hour');
+    expect(await cellSources(earlier(QUERIES.perfFiveMinSeriesCells!))).not.toContain('traces_model_1hour');
     const from = new Date(END.getTime() - 30 * HOUR - 7 * 60_000);
     const { rows } = await sql<any>`
       SELECT percentile_disc(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95, count(*)::int AS n
@@ -437,7 +437,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       for (const mode of ['embedded', 'postgres'] as const) {
         const hist = answers[mode]!.perfByUserFiveMin.performance;
         expect(hist.plan.percentiles).toBe('HISTOGRAM');
-        expect(hist.plan.sources.map((s: any) => s.source)).toEqual(expect.arrayContaining(['traces_1min', 'traces_user_1hour']));
+        expect(hist.plan.sources.map((s: any) => s.source)).toEqual(expect.arrayContaining(['traces_model_1min', 'traces_user_1hour']));
         const full = answers[mode]!.perfByUserFiveMinGroupSeries.performance;
         expect(full.plan.percentiles).toBe('EXACT');
         expect(new Set(full.plan.sources.map((s: any) => s.source))).toEqual(new Set(['traces']));
@@ -853,9 +853,65 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     );
     const analytic = statements.filter((s) => /sumTraceStats|countLatencyCells|findExact/.test(s));
     expect(analytic.length).toBeGreaterThan(0);
-    expect(analytic.every((s) => /traces_1day/.test(s))).toBe(true);
+    expect(analytic.every((s) => /traces_model_1day/.test(s))).toBe(true);
     expect(statements.filter((s) => /FROM traces\b/i.test(s))).toEqual([]);
   });
+
+  it.each(['embedded', 'postgres'] as const)(
+    'by-model rollups answer org-wide reports in %s mode; a project or environment in the filter, the grouping or the key reads the trace rollups, with the same numbers',
+    async (mode) => {
+      const f = mode === 'embedded' ? emb : pg;
+      const org = f.orgs[0]!;
+      const db = f.gw.services.database.db;
+      const projects = (await db.selectFrom('projects').select('id').where('org_id', '=', org).orderBy('id').execute()).map((p) => p.id);
+      const from = iso(END.getTime() - 3 * 86_400_000 - 7 * HOUR - 60_000);
+      const to = iso(END.getTime() - 2 * 60_000);
+      const ask = async (key: string, args: string) => {
+        const r = await gql(f.gw.url, key, `{ performance(range: {from: "${from}", to: "${to}"}${args}, interval: HOUR) {
+            plan { percentiles sources { source } } totals { requestCount errorCount totalTokens latency { avgMs p50Ms p95Ms maxMs } ttftAvgMs }
+            series { timestamp stats { requestCount latency { p95Ms } } } groups { key { model provider projectId } stats { requestCount latency { p95Ms } } } } }`);
+        expect(r.body.errors).toBeUndefined();
+        const { plan, ...answer } = r.body.data.performance;
+        // Each source by family: 'raw', 'traces' (traces_1min…), 'traces_model'.
+        const families = new Set<string>(plan.sources.map((x: any) => (x.source === 'traces' ? 'raw' : String(x.source).replace(/_1(min|hour|day)$/, ''))));
+        return { families, plan, answer };
+      };
+      const admin = f.keys[`${org}:ADMIN`]!;
+      const orgWide = await ask(admin, ', groupBy: [MODEL, PROVIDER]');
+      expect(orgWide.plan.percentiles).toBe('HISTOGRAM');
+      expect(orgWide.families.has('traces_model')).toBe(true);
+      expect(orgWide.families.has('traces')).toBe(false);
+      // Every project named: the same rows, read from the trace rollups (they carry the project).
+      const allProjects = await ask(admin, `, groupBy: [MODEL, PROVIDER], filter: {projectIds: ${JSON.stringify(projects)}}`);
+      expect(allProjects.families.has('traces')).toBe(true);
+      expect(allProjects.families.has('traces_model')).toBe(false);
+      // (Counts exact; float sums such as durations within 1e-9: added in another order.)
+      expect(deepDifferences(allProjects.answer, orgWide.answer)).toEqual([]);
+      // A key scoped to every project of the org: the same rows again, never the by-model rollups.
+      const scopedKey = (await createApiKey(db, { orgId: org, name: `all projects ${mode}`, role: 'VIEWER', projectIds: projects })).key;
+      const scoped = await ask(scopedKey, ', groupBy: [MODEL, PROVIDER]');
+      expect(scoped.families.has('traces_model')).toBe(false);
+      expect(deepDifferences(scoped.answer, orgWide.answer)).toEqual([]);
+      // Grouped by project: the groups from the trace rollups, the points and total (no project
+      // in them) from the by-model ones; the same total.
+      const byProject = await ask(admin, ', groupBy: [PROJECT]');
+      expect(byProject.families.has('traces')).toBe(true);
+      expect(deepDifferences(byProject.answer.totals, orgWide.answer.totals)).toEqual([]);
+      expect(byProject.answer.groups.reduce((a: number, g: any) => a + g.stats.requestCount, 0)).toBe(orgWide.answer.totals.requestCount);
+      // An environment filter: trace rollups, counted independently on the raw rows.
+      const env = await ask(admin, ', filter: {environments: ["production"]}');
+      expect(env.families.has('traces_model')).toBe(false);
+      const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM traces WHERE org_id = ${org} AND environment = 'production' AND ts >= ${new Date(from)} AND ts < ${new Date(to)}`.execute(db);
+      expect(env.answer.totals.requestCount).toBe(rows[0]!.n);
+      // A model filter (and no grouping) stays on the by-model rollups; another org sees its own rows only.
+      const oneModel = await ask(admin, ', filter: {models: ["gpt-4o"]}');
+      expect([...oneModel.families].filter((x) => x !== 'raw')).toEqual(['traces_model']);
+      expect(oneModel.answer.totals.requestCount).toBe(orgWide.answer.groups.filter((g: any) => g.key.model === 'gpt-4o').reduce((a: number, g: any) => a + g.stats.requestCount, 0));
+      const other = await ask(f.keys[`${f.orgs[1]}:ADMIN`]!, ', groupBy: [MODEL, PROVIDER]');
+      const theirs = await sql<{ n: number }>`SELECT count(*)::int AS n FROM traces WHERE org_id = ${f.orgs[1]!} AND ts >= ${new Date(from)} AND ts < ${new Date(to)}`.execute(db);
+      expect(other.answer.totals.requestCount).toBe(theirs.rows[0]!.n);
+    },
+  );
 
   it('a page of 100 traces with project, scores and session costs a constant number of statements', async () => {
     const count = async (first: number) => {

@@ -3,11 +3,12 @@ import { migrateToLatest } from '../../src/db/migrator';
 import { refreshRollups, rollupWatermarks } from '../../src/db/rollup-refresh';
 import type { NewTrace } from '../../src/db/schema';
 import { MODES, openMode, type ModeFixture } from '../support/modes';
+import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definitions';
 import { buildTraces, ensureOrgs, insertTraces, prng, uuidFrom } from '../support/trace-builder';
 
 /**
  * The score rollups (scores_*, score_values_*, project_score_values_*, scored_traces_*) and the per-user trace
- * rollups (traces_user_*) against independent SQL over the raw rows: scores joined to their
+ * rollups (traces_user_*, traces_model_*) against independent SQL over the raw rows: scores joined to their
  * traces (the path quality took before scores carried their trace's dimensions), buckets by
  * date_trunc. Including late traces inside the refresh window and scores arriving after their
  * trace (written without the trace's provider, model and environment: the trigger fills them).
@@ -109,6 +110,18 @@ async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1
           ${joined(mark(st))} GROUP BY 1`),
     );
 
+    // By provider and model only (org-wide reports), every level: sums, extremes and the latency histogram.
+    const m = `traces_model_${level}`;
+    const modelRows = await rowsOf(f, `SELECT concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, coalesce(provider, '-'), coalesce(model, '-')) AS k,
+          concat_ws('/', request_count, error_count, round(duration_sum::numeric, 4), ttft_count, total_tokens_sum, round(total_cost_sum, 8), duration_min, duration_max, latency_hist::text) AS v FROM ${m}`);
+    expect(Object.keys(modelRows).length).toBeGreaterThan(0);
+    expect(modelRows).toEqual(
+      await rowsOf(f, `SELECT concat_ws('|', to_char(date_trunc('${unit}', ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), org_id, coalesce(provider, '-'), coalesce(model, '-')) AS k,
+          concat_ws('/', count(*), count(*) FILTER (WHERE status_code >= 400), round(sum(duration_ms)::numeric, 4), count(ttft_ms), sum(total_tokens), round(sum(total_cost_usd), 8), min(duration_ms), max(duration_ms),
+            histogram(ln(greatest(duration_ms, 1)), 0, ln(${HIST_MAX_MS}), ${HIST_BUCKETS})::text) AS v
+          FROM traces t WHERE ts < ${mark(m)} GROUP BY 1`),
+    );
+
     if (level !== '1min') {
       await projectValues();
 
@@ -125,7 +138,7 @@ async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1
   }
 }
 
-describe.each(MODES)('score and per-user rollups in %s mode', (mode) => {
+describe.each(MODES)('score, per-user and by-model rollups in %s mode', (mode) => {
   let f: ModeFixture;
   beforeAll(async () => {
     f = await openMode(mode);

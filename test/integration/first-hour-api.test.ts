@@ -94,8 +94,9 @@ describe.each(['postgres', 'embedded'] as const)('first-hour API (%s)', (mode) =
       const c = r.body.data.costs;
       expect(c.timeZone).toBe('Europe/Paris');
       const sources = new Set(c.plan.sources.map((s: any) => s.source));
-      expect(sources.has('traces_1hour')).toBe(true);
-      expect(sources.has('traces_1day')).toBe(false);
+      // Org-wide, no project or environment in the question: the by-model rollups answer.
+      expect(sources.has('traces_model_1hour')).toBe(true);
+      expect([...sources].some((x) => /_1day$/.test(String(x)))).toBe(false);
       const { rows } = await sql<{ d: Date; n: number; usd: number }>`
         SELECT date_trunc('day', ts, 'Europe/Paris') AS d, count(*)::int AS n, sum(total_cost_usd)::float8 AS usd
           FROM traces WHERE org_id = ${org} AND ts >= ${new Date(parisFrom)} AND ts < ${new Date(parisTo)} GROUP BY 1 ORDER BY 1`.execute(db());
@@ -115,14 +116,14 @@ describe.each(['postgres', 'embedded'] as const)('first-hour API (%s)', (mode) =
       const kolkata = await gql(f.gw.url, admin, dayQuery('Asia/Kolkata', END.getTime() - 5 * DAY, END.getTime()));
       expect(kolkata.body.errors).toBeUndefined();
       const ks = new Set(kolkata.body.data.costs.plan.sources.map((s: any) => s.source));
-      expect(ks.has('traces_1day') || ks.has('traces_1hour')).toBe(false);
+      expect([...ks].some((x) => /_1(day|hour)$/.test(String(x)))).toBe(false);
       const { rows } = await sql<{ d: Date; n: number }>`
         SELECT date_trunc('day', ts, 'Asia/Kolkata') AS d, count(*)::int AS n FROM traces
          WHERE org_id = ${org} AND ts >= ${new Date(END.getTime() - 5 * DAY)} AND ts < ${END} GROUP BY 1`.execute(db());
       const byDay = new Map(rows.map((x) => [new Date(x.d).getTime(), x.n]));
       for (const p of kolkata.body.data.costs.series) expect(p.stats.requestCount).toBe(byDay.get(new Date(p.timestamp).getTime()) ?? 0);
       const utc = await gql(f.gw.url, admin, dayQuery('UTC', Math.floor(END.getTime() / DAY) * DAY - 5 * DAY, Math.floor(END.getTime() / DAY) * DAY));
-      expect(utc.body.data.costs.plan.sources.map((s: any) => s.source)).toContain('traces_1day');
+      expect(utc.body.data.costs.plan.sources.map((s: any) => s.source)).toContain('traces_model_1day');
     });
 
     it('MONTH buckets and a whole calendar month range (to = the first of next month)', async () => {

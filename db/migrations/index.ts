@@ -15,6 +15,7 @@ import { projectScoreValues } from './20261216090000_project_score_values';
 import { projectScoreValuesWeek } from './20261217090000_project_score_values_week';
 import { dayEndOffset } from './20261218090000_day_end_offset';
 import { modelRollups } from './20261219090000_model_rollups';
+import { projectScoreRollups } from './20261220090000_project_score_rollups';
 
 /** Every migration, keyed by its timestamped name; a static list works the same under tsx, tsc and Jest. */
 export function allMigrations(opts: MigrationOptions): Record<string, Migration> {
@@ -34,5 +35,6 @@ export function allMigrations(opts: MigrationOptions): Record<string, Migration>
     '20261217090000_project_score_values_week': projectScoreValuesWeek(opts),
     '20261218090000_day_end_offset': dayEndOffset(opts),
     '20261219090000_model_rollups': modelRollups(opts),
+    '20261220090000_project_score_rollups': projectScoreRollups(opts),
   };
 }

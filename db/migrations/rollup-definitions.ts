@@ -69,7 +69,8 @@ export type FamilyMigration =
   | '20261203090100_family_rollups'
   | '20261216090000_project_score_values'
   | '20261217090000_project_score_values_week'
-  | '20261219090000_model_rollups';
+  | '20261219090000_model_rollups'
+  | '20261220090000_project_score_rollups';
 
 /**
  * Family bucket widths: the trace rollups' three, and weeks (Monday 00:00 UTC, time_bucket's
@@ -91,7 +92,15 @@ export const LEVEL_WINDOWS: Record<FamilyBucket, { startOffset: string; endOffse
 };
 
 export interface RollupFamilyDef {
-  readonly family: 'scores' | 'score_values' | 'project_score_values' | 'scored_traces' | 'traces_user' | 'traces_model';
+  readonly family:
+    | 'scores'
+    | 'score_values'
+    | 'project_score_values'
+    | 'project_scores'
+    | 'scored_traces'
+    | 'project_scored_traces'
+    | 'traces_user'
+    | 'traces_model';
   /** The migration that creates the family's rollups (a family added later gets a migration of its own). */
   readonly migration: FamilyMigration;
   readonly source: 'scores' | 'traces';
@@ -177,6 +186,33 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     levels: ['1 hour', '1 day'],
     aggregates: '',
     where: null,
+  },
+  {
+    // The score sums keyed by project only: a quality report that neither filters nor groups by
+    // provider, model or environment (the dashboard's) sums one row per (bucket, project, name,
+    // source, label) instead of one per provider, model and environment as well.
+    family: 'project_scores',
+    migration: '20261220090000_project_score_rollups',
+    source: 'scores',
+    time: 'trace_ts',
+    keys: ['org_id', 'project_id', 'name', 'source', 'label'],
+    levels: ['1 minute', '1 hour', '1 day'],
+    aggregates: `count(*) AS score_count, count(value) AS value_count, sum(value) AS value_sum,
+           min(value) AS value_min, max(value) AS value_max`,
+    where: 'model IS NOT NULL',
+  },
+  {
+    // Scored traces keyed by project only (a trace lies in one project and one bucket, so
+    // distinct counts per cell still add up).
+    family: 'project_scored_traces',
+    migration: '20261220090000_project_score_rollups',
+    source: 'scores',
+    time: 'trace_ts',
+    keys: ['org_id', 'project_id'],
+    levels: ['1 minute', '1 hour', '1 day'],
+    aggregates: `count(DISTINCT trace_id) AS scored_traces,
+           count(DISTINCT trace_id) FILTER (WHERE source = 'human') AS human_traces`,
+    where: 'model IS NOT NULL',
   },
   {
     // Per provider and model only (no project, no environment): what org-wide dashboards ask

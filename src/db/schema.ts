@@ -190,6 +190,8 @@ export interface ScoreValueRollupTable extends ScoreRollupKeys {
 }
 /** Exact value counts keyed by project only (quality bins without a provider/model/environment filter). */
 export type ProjectScoreValueRollupTable = Omit<ScoreValueRollupTable, 'provider' | 'model' | 'environment'>;
+export type ProjectScoreRollupTable = Omit<ScoreRollupTable, 'provider' | 'model' | 'environment'>;
+export type ProjectScoredTraceRollupTable = Omit<ScoredTraceRollupTable, 'provider' | 'model' | 'environment'>;
 export interface ScoredTraceRollupTable extends ScoreRollupKeys {
   scored_traces: BigIntCol;
   human_traces: BigIntCol;
@@ -230,6 +232,12 @@ export interface Database {
   scored_traces_1min: ScoredTraceRollupTable;
   scored_traces_1hour: ScoredTraceRollupTable;
   scored_traces_1day: ScoredTraceRollupTable;
+  project_scores_1min: ProjectScoreRollupTable;
+  project_scores_1hour: ProjectScoreRollupTable;
+  project_scores_1day: ProjectScoreRollupTable;
+  project_scored_traces_1min: ProjectScoredTraceRollupTable;
+  project_scored_traces_1hour: ProjectScoredTraceRollupTable;
+  project_scored_traces_1day: ProjectScoredTraceRollupTable;
   rollup_state: RollupStateTable;
 }
 
@@ -239,7 +247,7 @@ export type UserRollupName = 'traces_user_1hour' | 'traces_user_1day';
 /** Trace rollups keyed by provider and model only (org-wide reports). */
 export type ModelRollupName = 'traces_model_1min' | 'traces_model_1hour' | 'traces_model_1day';
 export type ProjectScoreValueRollupName = 'project_score_values_1hour' | 'project_score_values_1day' | 'project_score_values_1week';
-export type ScoreRollupFamily = 'scores' | 'score_values' | 'scored_traces';
+export type ScoreRollupFamily = 'scores' | 'score_values' | 'scored_traces' | 'project_scores' | 'project_scored_traces';
 /** Every materialized rollup, of every family. */
 export type AnyRollupName = RollupName | UserRollupName | ModelRollupName | ProjectScoreValueRollupName | `${ScoreRollupFamily}_${'1min' | '1hour' | '1day'}`;
 export type TraceRow = Selectable<TracesTable>;

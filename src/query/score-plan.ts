@@ -25,14 +25,16 @@ export async function planScores(
   const plan = (family: RollupFamilyName, interval: Interval | null) =>
     pickSources({ from: q.from, to: q.to, interval, rollups: true, watermarks, levels: familyLevels(family), timeZone: q.timeZone });
   // Only the sums have a series; bins, labels and scored traces are totals over the range.
-  // Bins without a provider, model or environment filter (a dashboard's) read the value counts
-  // keyed by project only: the same counts summed over fewer rows.
+  // Without a provider, model or environment filter (a dashboard's) the bins and scored traces
+  // read the rollups keyed by project only, and so do the sums and labels when no grouping asks
+  // for one of those either: the same counts summed over fewer rows.
   const f = q.filter;
   const byProjectOnly = f.providers === undefined && f.models === undefined && f.environments === undefined;
+  const sumsByProject = byProjectOnly && q.dims.every((d) => d === 'PROJECT');
   return {
-    scores: plan('scores', q.interval),
+    scores: plan(sumsByProject ? 'project_scores' : 'scores', q.interval),
     score_values: plan(byProjectOnly ? 'project_score_values' : 'score_values', null),
-    scored_traces: plan('scored_traces', null),
+    scored_traces: plan(byProjectOnly ? 'project_scored_traces' : 'scored_traces', null),
   };
 }
 

@@ -27,7 +27,16 @@ export interface RollupLevel {
 }
 
 /** A family's rollups, coarsest first. */
-export type RollupFamilyName = 'traces' | 'traces_user' | 'traces_model' | 'scores' | 'score_values' | 'project_score_values' | 'scored_traces';
+export type RollupFamilyName =
+  | 'traces'
+  | 'traces_user'
+  | 'traces_model'
+  | 'scores'
+  | 'score_values'
+  | 'project_scores'
+  | 'project_score_values'
+  | 'scored_traces'
+  | 'project_scored_traces';
 const STEP_BY_BUCKET: Record<string, number> = { '7 days': 604_800_000, '1 day': 86_400_000, '1 hour': 3_600_000, '1 minute': 60_000 };
 const LEVELS = new Map<RollupFamilyName, readonly RollupLevel[]>();
 export function familyLevels(family: RollupFamilyName): readonly RollupLevel[] {

@@ -696,7 +696,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
     type Range = { from: Date; to: Date };
     const nineDays: Range = { from, to };
     const binsQuery = (filter: string, range: Range = nineDays) =>
-      `{ quality(range: {from: "${range.from.toISOString()}", to: "${range.to.toISOString()}"}${filter ? `, filter: {${filter}}` : ''}) { scores { name count bins { lower upper count } } } }`;
+      `{ quality(range: {from: "${range.from.toISOString()}", to: "${range.to.toISOString()}"}${filter ? `, filter: {${filter}}` : ''}) { plan { sources { source } } tracesWithScores scores { name count mean labels { label count } bins { lower upper count } } } }`;
 
     /** The bins of independent SQL over scores joined to their traces (`extra`: conditions on t). */
     async function rawBins(f: AnalyticsFixture, org: string, extra: { models?: string[]; projectIds?: string[] }, { from, to }: Range = nineDays) {
@@ -718,6 +718,26 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
       return byName;
     }
 
+    /** Counts, means, label counts and scored traces of the same join (the sums the rollups keyed by project answer too). */
+    async function rawSums(f: AnalyticsFixture, org: string, extra: { models?: string[]; projectIds?: string[] }, { from, to }: Range = nineDays) {
+      const where = sql`t.org_id = ${org} AND t.ts >= ${from} AND t.ts < ${to}
+          ${extra.models ? sql`AND t.model = ANY(${extra.models}::text[])` : sql``}
+          ${extra.projectIds ? sql`AND t.project_id = ANY(${extra.projectIds}::text[])` : sql``}`;
+      const db = f.gw.services.database.db;
+      const names = await sql<{ name: string; n: number; mean: number | null }>`
+        SELECT s.name, count(*)::int AS n, avg(s.value)::float8 AS mean FROM scores s JOIN traces t ON t.id = s.trace_id AND t.org_id = s.org_id
+         WHERE ${where} GROUP BY 1`.execute(db);
+      const labels = await sql<{ name: string; label: string; n: number }>`
+        SELECT s.name, s.label, count(*)::int AS n FROM scores s JOIN traces t ON t.id = s.trace_id AND t.org_id = s.org_id
+         WHERE ${where} AND s.label IS NOT NULL GROUP BY 1, 2`.execute(db);
+      const scored = await sql<{ n: number }>`
+        SELECT count(DISTINCT s.trace_id)::int AS n FROM scores s JOIN traces t ON t.id = s.trace_id AND t.org_id = s.org_id WHERE ${where}`.execute(db);
+      return { names: names.rows, labels: labels.rows, scored: scored.rows[0]!.n };
+    }
+
+    /** The sums' sources of the last question expectBins asked. */
+    let lastSources: string[] = [];
+
     /** Asks as `key`, records the bins statement (plain PostgreSQL only) and compares with rawBins. */
     async function expectBins(f: AnalyticsFixture, key: string, org: string, filter: string, extra: { models?: string[]; projectIds?: string[] }, range: Range = nineDays) {
       const seen: string[] = [];
@@ -731,6 +751,7 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
         off();
       }
       expect(r.body.errors).toBeUndefined();
+      lastSources = r.body.data.quality.plan.sources.map((x: any) => x.source);
       const want = await rawBins(f, org, extra, range);
       const got = r.body.data.quality.scores.filter((x: any) => x.bins.length > 0);
       expect(got.map((x: any) => x.name).sort()).toEqual([...want.keys()].sort());
@@ -740,6 +761,18 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
         expect(x.bins.map((b: any) => b.count)).toEqual(w.counts);
         expect(x.bins[0].lower).toBeCloseTo(w.lo, 9);
         expect(x.bins[9].upper).toBeCloseTo(w.hi > w.lo ? w.hi : w.lo + 1, 9);
+      }
+      const sums = await rawSums(f, org, extra, range);
+      expect(r.body.data.quality.tracesWithScores).toBe(sums.scored);
+      const all = r.body.data.quality.scores;
+      expect(all.map((x: any) => x.name).sort()).toEqual(sums.names.map((x) => x.name).sort());
+      for (const w of sums.names) {
+        const x = all.find((y: any) => y.name === w.name);
+        expect(x.count).toBe(w.n);
+        if (w.mean === null) expect(x.mean).toBeNull();
+        else expect(x.mean).toBeCloseTo(w.mean, 9);
+        const labels = Object.fromEntries(x.labels.map((l: any) => [l.label, l.count]));
+        expect(labels).toEqual(Object.fromEntries(sums.labels.filter((l) => l.name === w.name).map((l) => [l.label, l.n])));
       }
       return seen;
     }
@@ -762,6 +795,8 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
 
       // No filter (the dashboard's question): the project-level counts, week or day and hour pieces and raw edges.
       const plain = await expectBins(f, admin, org0, '', {});
+      // The sums and labels from the score rollups keyed by project (no provider, model or environment asked).
+      expect(lastSources.some((x) => x.startsWith('project_scores_'))).toBe(true);
       if (mode === 'postgres') {
         expect(plain).toHaveLength(1);
         expect(plain[0]).toMatch(/project_score_values_1(day|week)/);
@@ -779,6 +814,8 @@ describe('analytics: embedded TimescaleDB and plain PostgreSQL give the same ans
 
       // A model filter needs the counts keyed by model.
       const byModel = await expectBins(f, admin, org0, 'models: ["gpt-4o"]', { models: ['gpt-4o'] });
+      expect(lastSources.some((x) => x.startsWith('project_scores_'))).toBe(false);
+      expect(lastSources.some((x) => x.startsWith('scores_'))).toBe(true);
       if (mode === 'postgres') {
         expect(byModel[0]).not.toContain('project_score_values');
         expect(byModel[0]).toMatch(/FROM "score_values_1day"/);

@@ -7,7 +7,8 @@ import { HIST_BUCKETS, HIST_MAX_MS } from '../../db/migrations/rollup-definition
 import { buildTraces, ensureOrgs, insertTraces, prng, uuidFrom } from '../support/trace-builder';
 
 /**
- * The score rollups (scores_*, score_values_*, project_score_values_*, scored_traces_*) and the per-user trace
+ * The score rollups (scores_*, score_values_*, project_scores_*, project_score_values_*, scored_traces_*,
+ * project_scored_traces_*) and the per-user trace
  * rollups (traces_user_*, traces_model_*) against independent SQL over the raw rows: scores joined to their
  * traces (the path quality took before scores carried their trace's dimensions), buckets by
  * date_trunc. Including late traces inside the refresh window and scores arriving after their
@@ -108,6 +109,28 @@ async function expectFamiliesMatch(f: ModeFixture, levels = ['1min', '1hour', '1
       await rowsOf(f, `SELECT ${key(unit, '')} AS k,
           concat_ws('/', count(DISTINCT s.trace_id), count(DISTINCT s.trace_id) FILTER (WHERE s.source = 'human')) AS v
           ${joined(mark(st))} GROUP BY 1`),
+    );
+
+    // The score sums and scored traces keyed by project only.
+    const pkey = (unit: string, extra: string) =>
+      `concat_ws('|', to_char(date_trunc('${unit}', t.ts AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI'), t.org_id, t.project_id${extra})`;
+    const prkey = (extra: string) => `concat_ws('|', to_char(bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), org_id, project_id${extra})`;
+    const ps = `project_scores_${level}`;
+    const projectSums = await rowsOf(f, `SELECT ${prkey(", name, source, coalesce(label, '-')")} AS k,
+        concat_ws('/', score_count, value_count, round(value_sum::numeric, 6), value_min, value_max) AS v FROM ${ps}`);
+    expect(Object.keys(projectSums).length).toBeGreaterThan(0);
+    expect(projectSums).toEqual(
+      await rowsOf(f, `SELECT ${pkey(unit, ", s.name, s.source, coalesce(s.label, '-')")} AS k,
+          concat_ws('/', count(*), count(s.value), round(sum(s.value)::numeric, 6), min(s.value), max(s.value)) AS v
+          ${joined(mark(ps))} GROUP BY 1`),
+    );
+    const pst = `project_scored_traces_${level}`;
+    const projectScored = await rowsOf(f, `SELECT ${prkey('')} AS k, concat_ws('/', scored_traces, human_traces) AS v FROM ${pst}`);
+    expect(Object.keys(projectScored).length).toBeGreaterThan(0);
+    expect(projectScored).toEqual(
+      await rowsOf(f, `SELECT ${pkey(unit, '')} AS k,
+          concat_ws('/', count(DISTINCT s.trace_id), count(DISTINCT s.trace_id) FILTER (WHERE s.source = 'human')) AS v
+          ${joined(mark(pst))} GROUP BY 1`),
     );
 
     // By provider and model only (org-wide reports), every level: sums, extremes and the latency histogram.

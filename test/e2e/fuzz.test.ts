@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import fc from 'fast-check';
 import { buildSchema } from 'graphql';
 import { sql } from 'kysely';
@@ -21,6 +22,7 @@ import { brokenInvariant } from '../support/fuzz/invariants';
  * Bounded: FUZZ_SECONDS (60 in the suite; `npm run fuzz` runs 600). FUZZ_SEED replays a run.
  */
 const SECONDS = Number(process.env.FUZZ_SECONDS ?? 60);
+const FUZZ_LOG = process.env.FUZZ_LOG;
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Date.now() % 2 ** 31;
 
 jest.setTimeout(SECONDS * 1000 + 180_000);
@@ -105,6 +107,8 @@ describe('fuzz: generated and hostile requests over HTTP', () => {
     const codes = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(requests, async (r) => {
+        // FUZZ_LOG=<file>: every request, in order, for tools/fuzz-replay.ts.
+        if (FUZZ_LOG) fs.appendFileSync(FUZZ_LOG, `\n\n#${sent} ${r.describe} ${r.role} ${r.method} ${r.path}\n${JSON.stringify(r.headers ?? {})}\n${r.body ?? ''}`);
         const answer = await send(r);
         sent++;
         for (const m of answer.text.matchAll(/"code":"([A-Z_]+)"/g)) codes.set(m[1]!, (codes.get(m[1]!) ?? 0) + 1);

@@ -122,6 +122,12 @@ export interface RollupFamilyDef {
 
 const TRACE_DIMS = ['org_id', 'project_id', 'provider', 'model', 'environment'] as const;
 
+/** The score sums of the scores families (by trace dimensions, by project), and their scored-trace counts. */
+const SCORE_SUMS = `count(*) AS score_count, count(value) AS value_count, sum(value) AS value_sum,
+           min(value) AS value_min, max(value) AS value_max`;
+const SCORED_TRACE_COUNTS = `count(DISTINCT trace_id) AS scored_traces,
+           count(DISTINCT trace_id) FILTER (WHERE source = 'human') AS human_traces`;
+
 export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
   {
     // Per score name, source and label: counts and value sums; labels in the key give label counts.
@@ -131,8 +137,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     time: 'trace_ts',
     keys: [...TRACE_DIMS, 'name', 'source', 'label'],
     levels: ['1 minute', '1 hour', '1 day'],
-    aggregates: `count(*) AS score_count, count(value) AS value_count, sum(value) AS value_sum,
-           min(value) AS value_min, max(value) AS value_max`,
+    aggregates: SCORE_SUMS,
     where: 'model IS NOT NULL',
   },
   {
@@ -172,8 +177,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     time: 'trace_ts',
     keys: [...TRACE_DIMS],
     levels: ['1 minute', '1 hour', '1 day'],
-    aggregates: `count(DISTINCT trace_id) AS scored_traces,
-           count(DISTINCT trace_id) FILTER (WHERE source = 'human') AS human_traces`,
+    aggregates: SCORED_TRACE_COUNTS,
     where: 'model IS NOT NULL',
   },
   {
@@ -197,8 +201,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     time: 'trace_ts',
     keys: ['org_id', 'project_id', 'name', 'source', 'label'],
     levels: ['1 minute', '1 hour', '1 day'],
-    aggregates: `count(*) AS score_count, count(value) AS value_count, sum(value) AS value_sum,
-           min(value) AS value_min, max(value) AS value_max`,
+    aggregates: SCORE_SUMS,
     where: 'model IS NOT NULL',
   },
   {
@@ -210,8 +213,7 @@ export const ROLLUP_FAMILIES: readonly RollupFamilyDef[] = [
     time: 'trace_ts',
     keys: ['org_id', 'project_id'],
     levels: ['1 minute', '1 hour', '1 day'],
-    aggregates: `count(DISTINCT trace_id) AS scored_traces,
-           count(DISTINCT trace_id) FILTER (WHERE source = 'human') AS human_traces`,
+    aggregates: SCORED_TRACE_COUNTS,
     where: 'model IS NOT NULL',
   },
   {

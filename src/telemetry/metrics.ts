@@ -270,7 +270,7 @@ export async function renderMetrics(): Promise<{ contentType: string; body: stri
 
 // Embedded database ------------------------------------------------------------------------------
 
-type EmbeddedMemoryReader = () => Promise<{ wasmBytes: number; workerHeapUsedBytes: number; relayPendingBytes: number } | null>;
+type EmbeddedMemoryReader = () => Promise<{ wasmBytes: number; workerHeapUsedBytes: number; relayPendingBytes: number; lostAnswers?: number } | null>;
 let readEmbeddedMemory: EmbeddedMemoryReader | undefined;
 
 /** The embedded database's memory (README, Memory): read from its worker at scrape time. */
@@ -292,6 +292,16 @@ export const embeddedMemoryBytes = new Gauge({
     this.set({ part: 'wasm' }, m.wasmBytes);
     this.set({ part: 'worker_heap' }, m.workerHeapUsedBytes);
     this.set({ part: 'relay' }, m.relayPendingBytes);
+  },
+});
+
+export const embeddedLostAnswers = new Gauge({
+  name: 'gateway_embedded_lost_answers',
+  help: 'Embedded mode: requests the embedded database answered only in part since it started; its worker finished each with an error (SQLSTATE 08P01, a coded 503) instead of leaving the connection waiting. Should stay 0.',
+  registers: [metricsRegistry],
+  async collect() {
+    const m = readEmbeddedMemory ? await readEmbeddedMemory() : null;
+    if (m) this.set(m.lostAnswers ?? 0);
   },
 });
 

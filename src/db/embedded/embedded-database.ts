@@ -17,6 +17,8 @@ export interface EmbeddedMemory {
   readonly workerHeapUsedBytes: number;
   /** The worker's relay buffers: partial protocol messages and hand-overs queued. */
   readonly relayPendingBytes: number;
+  /** Requests PGlite answered only in part, finished by the worker with an error (SQLSTATE 08P01). */
+  readonly lostAnswers: number;
 }
 
 export interface EmbeddedOptions {
@@ -26,6 +28,11 @@ export interface EmbeddedOptions {
   readonly workerYoungMb: number;
   /** PostgreSQL's buffer pool in PGlite's WebAssembly memory, MB (EMBEDDED_SHARED_BUFFERS_MB; 128 = the build's own). */
   readonly sharedBuffersMb?: number;
+  /**
+   * Tests only: hand PGlite what arrives without cutting it after a message that ends on an
+   * 8192-byte multiple (pglite-worker.js), so that the worker's lost-answer guard can be tested.
+   */
+  readonly wholeHandOvers?: boolean;
 }
 
 const DEFAULT_OPTIONS: EmbeddedOptions = { wasmOptimize: false, workerYoungMb: 16 };
@@ -60,7 +67,7 @@ export async function startEmbeddedDatabase(dataDir: string | undefined, holder 
 
 async function startWorker(absDir: string | undefined, lockAfterOpen: () => DataDirLock | undefined, options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const worker = new Worker(path.join(__dirname, 'pglite-worker.js'), {
-    workerData: { dataDir: absDir, wasmOptimize: options.wasmOptimize, sharedBuffersMb: options.sharedBuffersMb ?? 128 },
+    workerData: { dataDir: absDir, wasmOptimize: options.wasmOptimize, sharedBuffersMb: options.sharedBuffersMb ?? 128, wholeHandOvers: options.wholeHandOvers ?? false },
     // Only the young generation is bounded: the worker's garbage is short-lived protocol
     // messages. Old space is left alone (a cap there would crash the database on a big result).
     resourceLimits: { maxYoungGenerationSizeMb: options.workerYoungMb },

@@ -292,17 +292,15 @@ export const embeddedMemoryBytes = new Gauge({
     this.set({ part: 'wasm' }, m.wasmBytes);
     this.set({ part: 'worker_heap' }, m.workerHeapUsedBytes);
     this.set({ part: 'relay' }, m.relayPendingBytes);
+    // Same answer of the worker: one round trip per scrape for both gauges.
+    embeddedLostAnswers.set(m.lostAnswers ?? 0);
   },
 });
 
 export const embeddedLostAnswers = new Gauge({
   name: 'gateway_embedded_lost_answers',
-  help: 'Embedded mode: requests the embedded database answered only in part since it started; its worker finished each with an error (SQLSTATE 08P01, a coded 503) instead of leaving the connection waiting. Should stay 0.',
+  help: 'Embedded mode: requests the embedded database answered only in part since it started; its worker finished each with an error (SQLSTATE 08P01, a coded 503) instead of leaving the connection waiting. Should stay 0. Set when gateway_embedded_memory_bytes is read.',
   registers: [metricsRegistry],
-  async collect() {
-    const m = readEmbeddedMemory ? await readEmbeddedMemory() : null;
-    if (m) this.set(m.lostAnswers ?? 0);
-  },
 });
 
 // OTLP ingestion (src/ingest) ------------------------------------------------------------------

@@ -38,6 +38,7 @@ describe('embedded memory in /metrics', () => {
     expect(part(text, 'relay')).toBe(0);
     const mem = await gw.services.database.embeddedMemory();
     expect(mem?.wasmBytes).toBe(part(text, 'wasm'));
+    expect(Number(/^gateway_embedded_lost_answers (\d+)/m.exec(text)?.[1])).toBe(0);
   });
 
   it('runs PostgreSQL with 28 MB of shared buffers instead of the build\'s 128 MB', async () => {

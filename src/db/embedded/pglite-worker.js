@@ -104,7 +104,7 @@ PGLiteSocketHandler.prototype.handleData = function handleWholeMessages(chunk) {
 };
 
 /*
- * The hang the fuzzer found (README, Embedded database): this PGlite build drops everything
+ * The hang the fuzzer found (README, Memory): this PGlite build drops everything
  * after a message that ends exactly at a multiple of 8192 bytes from the start of what it is
  * handed in one call (its receive buffer's size): it answers up to that message and never
  * sends the rest, ReadyForQuery included, so the client waits for good. An 8,183-character

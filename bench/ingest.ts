@@ -51,6 +51,19 @@ const BASELINE_S = Number(process.env.BENCH_INGEST_BASELINE_S ?? 10);
 const BASELINE_ROWS = Number(process.env.BENCH_INGEST_BASELINE_ROWS ?? 30_000);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const TARGET = 20_000;
+/**
+ * This database's processes and what each is doing, by the tag the gateway's statements carry
+ * (`/* tag *\/`) of the statement it runs or, idle, ran last (so the CPU of a statement that ended
+ * between two samples still goes to it), or the backend's type: writers (the COPY write path),
+ * the search indexer, rollup maintenance, autovacuum, the rest (the dashboard client's reads).
+ */
+const PG_ROLE_SQL = `SELECT pid, CASE
+    WHEN backend_type <> 'client backend' THEN backend_type
+    WHEN query ~ 'copyIngestedTraces|ingest_stage|insertIngestedTraces' THEN 'writer'
+    WHEN query ~ 'indexSearchTail' THEN 'search indexer'
+    WHEN query ~ '^(DELETE FROM|INSERT INTO) "[a-z_]+_(1min|1hour|1day|1week)"' THEN 'rollup maintenance'
+    ELSE 'other client statements' END AS kind
+  FROM pg_stat_activity WHERE datname = $1`;
 const ORG = 'org_bench';
 const PROJECTS = ['bench-web', 'bench-api', 'bench-batch'];
 
@@ -239,7 +252,10 @@ async function main() {
     };
     const before = Number((await sql<{ n: string }>`SELECT count(*) AS n FROM traces`.execute(db)).rows[0]!.n);
     const during = dashboardLoop(graphqlUrl, adminKey);
-    const pgMeter = startCpuMeter(async () => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [DB_NAME])).rows.map((r) => r.pid));
+    const pgMeter = startCpuMeter(
+      async () => (await admin.query<{ pid: number; kind: string }>(PG_ROLE_SQL, [DB_NAME])).rows,
+      100,
+    );
     await pgMeter.ready;
     const gwCpuStart = cpuMicros(gw.child.pid!);
     const machineStart = machineCpu();
@@ -306,6 +322,7 @@ async function main() {
       cpuPerSpanUs: {
         gateway: Math.round(gatewayCpuUs / Math.max(1, accepted)),
         postgres: Math.round(pgCpuUs / Math.max(1, accepted)),
+        postgresByRole: Object.fromEntries(Object.entries(pgMeter.byKind()).sort((a, b) => b[1] - a[1]).map(([k, us]) => [k, Math.round(us / Math.max(1, accepted))])),
         benchClient: Math.round((clientCpu.user + clientCpu.system) / Math.max(1, accepted)),
         machineBusyShare: machine.busyShare,
       },
@@ -335,6 +352,7 @@ async function main() {
       `| accepted spans stored exactly once | ${result.ingest.everyAcceptedSpanStoredOnce} (${result.ingest.rowsWritten} rows) |`,
       `| gateway peak RSS | ${result.ingest.peakRssMiB} MiB |`,
       `| CPU µs per accepted span: gateway / PostgreSQL (this database's backends) / bench client | ${result.cpuPerSpanUs.gateway} / ${result.cpuPerSpanUs.postgres} / ${result.cpuPerSpanUs.benchClient} (machine busy ${Math.round(result.cpuPerSpanUs.machineBusyShare * 100)} % of ${os.cpus().length} cores) |`,
+      `| … PostgreSQL by what the backend was running when sampled (every 100 ms) | ${Object.entries(result.cpuPerSpanUs.postgresByRole).map(([k, us]) => `${k} ${us}`).join(', ')} |`,
       `| search indexer: rows pending at the end, time to drain | ${pendingAtEnd ?? 'n/a'}, ${drainMs} ms |`,
       `| dashboard p95 alone (baseline A) | ${dashAlone.p95.toFixed(1)} ms (${dashAlone.n} requests) |`,
       `| dashboard p95 while ingesting | ${dashIngest.p95.toFixed(1)} ms (${dashIngest.n} requests, ${dashIngest.errors} errors; ratio ${result.dashboard.p95Ratio}) |`,

@@ -88,12 +88,18 @@ export function startSampler(pid: number, ports: readonly number[], everyMs = 25
  * come and go with the pool) between `start` and `stop`: each pid's CPU at its first sighting
  * is the baseline, except pids first seen after the start, which count from zero.
  */
-export function startCpuMeter(pids: () => Promise<number[]>, everyMs = 250) {
+export function startCpuMeter(pids: () => Promise<Array<number | { pid: number; kind: string }>>, everyMs = 250) {
   const first = new Map<number, number>();
   const last = new Map<number, number>();
+  // CPU by what each process was doing when sampled: the delta since its previous sample goes to
+  // the kind it shows now (a pooled connection changes kind between statements, so at this
+  // sampling rate the split is approximate; the total is exact).
+  const byKind = new Map<string, number>();
   let initial = true;
   const sample = async () => {
-    for (const pid of await pids()) {
+    for (const entry of await pids()) {
+      const pid = typeof entry === 'number' ? entry : entry.pid;
+      const kind = typeof entry === 'number' ? 'all' : entry.kind;
       let us: number;
       try {
         us = cpuMicros(pid);
@@ -101,6 +107,8 @@ export function startCpuMeter(pids: () => Promise<number[]>, everyMs = 250) {
         continue; // gone meanwhile
       }
       if (!first.has(pid)) first.set(pid, initial ? us : 0);
+      const prev = last.get(pid) ?? first.get(pid)!;
+      byKind.set(kind, (byKind.get(kind) ?? 0) + (us - prev));
       last.set(pid, us);
     }
     initial = false;
@@ -116,6 +124,8 @@ export function startCpuMeter(pids: () => Promise<number[]>, everyMs = 250) {
       for (const [pid, us] of last) total += us - (first.get(pid) ?? 0);
       return total;
     },
+    /** CPU µs by kind so far (after stop: over the whole window). */
+    byKind: (): Record<string, number> => Object.fromEntries(byKind),
   };
 }
 

@@ -185,6 +185,9 @@ async function main() {
     const indexDefs = (await sql<{ indexname: string; indexdef: string }>`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'traces'`.execute(db)).rows;
     process.stderr.write(`baseline B: ${baseRows.length} rows straight into traces (${indexDefs.length} indexes)…\n`);
     const directRate = await directInsert();
+    // Plain PostgreSQL has kept the trigram index off `traces` since 20261215010000_deferred_search
+    // (the indexer fills trace_search): the "without" measures then repeat the same conditions.
+    const inlineTrigram = indexDefs.some((ix) => ix.indexname === 'traces_search_values_trgm_idx');
     await sql`DROP INDEX IF EXISTS traces_search_values_trgm_idx`.execute(db);
     const directNoTrgm = await directInsert();
     for (const ix of indexDefs) if (!/_id_(ts_)?uq$/.test(ix.indexname) && ix.indexname !== 'traces_search_values_trgm_idx') await sql.raw(`DROP INDEX ${ix.indexname}`).execute(db);
@@ -280,8 +283,8 @@ async function main() {
     const spansPerSecond = accepted / elapsed;
     const peakRss = peak.rss;
 
-    // Same gateway, same exporters, no dashboard client, the trigram search index dropped: what
-    // the path does when the search index is not maintained inline (see the closing note).
+    // Same gateway, same exporters, no dashboard client, and the trigram search index dropped where
+    // it is still maintained inline (a database from before the deferred search).
     let withoutTrigram: { spansPerSecond: number; statuses: Record<number, number> } | undefined;
     if (process.env.BENCH_INGEST_NO_TRGM_PHASE !== '0') {
       await sql`DROP INDEX IF EXISTS traces_search_values_trgm_idx`.execute(db);
@@ -343,9 +346,9 @@ async function main() {
       '| measure | value |',
       '|---|---|',
       `| spans/s accepted through POST /v1/traces | **${result.ingest.spansPerSecond}** (target ${TARGET}: ${result.ingest.meetsTarget ? 'met' : 'NOT met'}) |`,
-      ...(withoutTrigram ? [`| … same gateway, no dashboard client, trigram search index dropped | ${withoutTrigram.spansPerSecond} spans/s (${Object.entries(withoutTrigram.statuses).map(([k, n]) => `${k}: ${n}`).join(', ')}) |`] : []),
+      ...(withoutTrigram ? [`| … same gateway, no dashboard client${inlineTrigram ? ', trigram search index dropped' : ' (no inline trigram index to drop; the search indexer runs)'} | ${withoutTrigram.spansPerSecond} spans/s (${Object.entries(withoutTrigram.statuses).map(([k, n]) => `${k}: ${n}`).join(', ')}) |`] : []),
       `| baseline B: the same INSERT straight from Node, all ${indexDefs.length} indexes | ${directRate} rows/s (ingest/baseline = ${result.baselineDirectInsert.ratio}) |`,
-      `| … without the trigram search index | ${directNoTrgm} rows/s |`,
+      `| … ${inlineTrigram ? 'without the trigram search index' : 'again (no inline trigram index to drop: a repeat of the row above)'} | ${directNoTrgm} rows/s |`,
       `| … with only the unique id index | ${directUniqueOnly} rows/s |`,
       `| responses | ${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ')} |`,
       `| request p50 / p95 | ${result.ingest.requestP50Ms} / ${result.ingest.requestP95Ms} ms |`,
